@@ -1,0 +1,44 @@
+# The two commands: `make serve` and `make test`. Everything else sets itself up on first use.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export GRADIO_ANALYTICS_ENABLED := False
+export HF_HUB_OFFLINE := 1
+
+.PHONY: install serve ask test lint eval bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# The CPU build of torch from the local wheel store first, so no dependency can pull a CUDA build.
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+serve: install
+	$(BIN)/rag ingest
+	$(BIN)/rag serve
+
+ask: install
+	@test -n "$(Q)" || { echo 'usage: make ask Q="your question"'; exit 2; }
+	$(BIN)/rag ask "$(Q)"
+
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+eval: install
+	$(BIN)/rag eval
+
+bench: install
+	$(BIN)/python -m eval.bench
+
+clean:
+	rm -rf index/data eval/reports .pytest_cache

@@ -1,0 +1,1 @@
+"""Evaluation: gold question/answer pairs, the metrics of DESIGN.md, reports and benchmarks."""

@@ -1,0 +1,1 @@
+"""Ingestion: corpus files -> documents -> chunks -> embeddings -> an index folder on disk."""

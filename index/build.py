@@ -1,0 +1,181 @@
+"""Ingest: corpus folder -> a new verified build in the index folder, or the reason none is needed."""
+
+from __future__ import annotations
+
+import dataclasses
+import fcntl
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from index.chunking import ChunkerSettings, chunk_corpus
+from index.documents import Skipped, corpus_files, file_sha256, load_corpus
+from index.embed import DEFAULT_MODEL, Embedder, SentenceTransformerEmbedder, wordpiece_counter
+from index.errors import IngestError
+from index.lexical import terms
+from index.store import read_manifest, write_build
+from index.tokens import count_tokens
+
+TOKENIZER = "tiktoken:cl100k_base"
+
+
+@dataclass(frozen=True)
+class IndexSettings:
+    """What a build depends on besides the corpus: a change of either means a full rebuild."""
+
+    model: str = DEFAULT_MODEL
+    chunker: ChunkerSettings = field(default_factory=ChunkerSettings)
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """What an ingest did, for the summary line and for tests."""
+
+    built: bool
+    reason: str
+    documents: int
+    chunks: int
+    duplicates: int
+    sentences: int
+    skipped: tuple[Skipped, ...]
+    seconds: float
+
+    def summary(self) -> str:
+        if not self.built:
+            return f"index is up to date ({self.reason})"
+        line = (
+            f"indexed {self.documents} document(s): {self.chunks} chunks "
+            f"({self.duplicates} duplicate(s) kept as aliases), "
+            f"{self.sentences} sentences in {self.seconds:.1f} s"
+        )
+        for skip in self.skipped:
+            line += f"\nskipped {skip.source}: {skip.reason}"
+        return line
+
+
+def corpus_state(corpus_dir: Path) -> dict[str, str]:
+    """sha256 of every file the corpus holds, by path relative to it."""
+    return {p.relative_to(corpus_dir).as_posix(): file_sha256(p) for p in corpus_files(corpus_dir)}
+
+
+def stale_reason(corpus_dir: Path, index_dir: Path, settings: IndexSettings) -> str | None:
+    """Why the live build no longer matches the corpus and settings, or None when it does."""
+    state = corpus_state(corpus_dir)  # first, so a missing corpus is reported before anything else
+    manifest = read_manifest(index_dir)
+    if manifest is None:
+        return f"no index in {index_dir}"
+    if manifest.get("model") != settings.model:
+        return f"embedding model changed ({manifest.get('model')} -> {settings.model})"
+    if manifest.get("chunker") != dataclasses.asdict(settings.chunker):
+        return "chunker settings changed"
+    if manifest.get("tokenizer") != TOKENIZER:
+        return "tokenizer changed"
+    if manifest.get("files") != state:
+        old = manifest.get("files") or {}
+        added = len(state.keys() - old.keys())
+        removed = len(old.keys() - state.keys())
+        changed = sum(1 for k in state.keys() & old.keys() if state[k] != old[k])
+        return f"corpus changed ({added} added, {changed} changed, {removed} removed)"
+    return None
+
+
+class _WriterLock:
+    """One writer per index folder; a second ingest fails fast instead of racing the first."""
+
+    def __init__(self, index_dir: Path) -> None:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        self.path = index_dir / ".lock"
+
+    def __enter__(self) -> _WriterLock:
+        self.handle = self.path.open("a+")
+        try:
+            fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.handle.seek(0)
+            pid = self.handle.read().strip() or "?"
+            self.handle.close()
+            raise IngestError(f"index is being built by pid {pid}; wait for it to finish") from None
+        self.handle.truncate(0)
+        self.handle.write(str(os.getpid()))
+        self.handle.flush()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        fcntl.flock(self.handle, fcntl.LOCK_UN)
+        self.handle.close()
+
+
+def ingest(
+    corpus_dir: Path,
+    index_dir: Path,
+    settings: IndexSettings = IndexSettings(),
+    embedder: Embedder | None = None,
+    force: bool = False,
+    progress: bool = True,
+    log: Callable[[str], None] = lambda msg: print(msg, file=sys.stderr),
+) -> IngestReport:
+    """Build the index when it is missing or stale (or always, with force); a second writer is refused."""
+    started = time.perf_counter()
+    reason = "forced rebuild" if force else stale_reason(corpus_dir, index_dir, settings)
+    if reason is None:
+        return IngestReport(False, "corpus and settings unchanged", 0, 0, 0, 0, (), 0.0)
+    with _WriterLock(index_dir):
+        state = corpus_state(corpus_dir)
+        documents, skipped = load_corpus(corpus_dir)
+        for skip in skipped:
+            log(f"warning: skipped {skip.source}: {skip.reason}")
+        if not documents:
+            raise IngestError(f"no indexable documents in {corpus_dir} (supported: .txt, .md); add some and retry")
+        chunks = chunk_corpus(documents, settings.chunker, count_tokens, wordpiece_counter(settings.model))
+        searchable = [c for c in chunks if c.duplicate_of is None]
+        from index.store import searchable_sentences
+
+        sentences = searchable_sentences(tuple(searchable))
+        embedder = embedder or SentenceTransformerEmbedder(settings.model)
+        texts = [c.embed_text() for c in searchable]
+        sentence_texts = [searchable[row].sentence_text(s, e) for row, s, e in sentences]
+        vectors = _embed_with_progress(embedder, texts + sentence_texts, progress)
+        import bm25s
+
+        bm25 = bm25s.BM25()
+        bm25.index([terms(t) or ["\x00empty"] for t in texts], show_progress=False)
+        manifest = {
+            "model": settings.model,
+            "dim": int(vectors.shape[1]),
+            "tokenizer": TOKENIZER,
+            "chunker": dataclasses.asdict(settings.chunker),
+            "files": state,
+            "documents": {d.source: {"title": d.title, "sha256": d.sha256, "chars": len(d.text)} for d in documents},
+            "skipped": [dataclasses.asdict(s) for s in skipped],
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+        write_build(index_dir, manifest, chunks, vectors[: len(texts)], vectors[len(texts) :], bm25)
+    return IngestReport(
+        True,
+        reason,
+        len(documents),
+        len(chunks),
+        len(chunks) - len(searchable),
+        len(sentences),
+        tuple(skipped),
+        time.perf_counter() - started,
+    )
+
+
+def _embed_with_progress(embedder: Embedder, texts: list[str], progress: bool):
+    """Embed in length-sorted batches (less padding) behind a tqdm bar, returning rows in input order."""
+    import numpy as np
+    from tqdm import tqdm
+
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    out = np.zeros((len(texts), embedder.dim), dtype=np.float32)
+    batch = 64
+    with tqdm(total=len(texts), desc="embedding", unit="text", disable=not progress, file=sys.stderr) as bar:
+        for i in range(0, len(order), batch):
+            rows = order[i : i + batch]
+            out[rows] = embedder.embed([texts[r] for r in rows])
+            bar.update(len(rows))
+    return out

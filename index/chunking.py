@@ -1,0 +1,220 @@
+"""Documents -> Chunks: whole sentences packed to a token budget, never crossing a section.
+
+Chunks tile each document (their offsets rebuild its text), fit the embedding model's window,
+and repeated text (the report repeats its first section at its end) is marked as an alias of
+the first copy instead of being indexed twice.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from index.documents import Document
+from index.sentences import split_sentences
+
+
+@dataclass(frozen=True)
+class ChunkerSettings:
+    """What decides chunk boundaries; a change of any of these rebuilds the index."""
+
+    max_tokens: int = 160
+    overlap_sentences: int = 1
+    window_tokens: int = 256  # the embedding model's word-piece window, [CLS] and [SEP] included
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A run of whole sentences of one section; `start`/`end` are offsets into Document.text."""
+
+    id: str
+    source: str
+    section: str
+    start: int
+    end: int
+    text: str
+    n_tokens: int
+    sentences: tuple[tuple[int, int], ...] = field(default=())
+    duplicate_of: str | None = None
+
+    def embed_text(self) -> str:
+        """What is embedded and BM25-indexed: the section title travels with the text."""
+        body = self.text.strip()
+        return body if body.startswith(self.section) else f"{self.section}\n{body}"
+
+    def sentence_text(self, start: int, end: int) -> str:
+        """The document's text between two offsets inside this chunk."""
+        return self.text[start - self.start : end - self.start]
+
+
+@dataclass(frozen=True)
+class _Unit:
+    start: int  # where the unit's share of the text starts (0 for a document's first unit)
+    sent_start: int  # first character of the sentence (or heading) itself
+    text_end: int  # end of the sentence itself
+    end: int  # start of the next unit: trailing whitespace belongs here so units tile the text
+    heading: bool
+    tokens: int
+    pieces: int
+
+
+def chunk_id(source: str, start: int, end: int, text: str) -> str:
+    """Stable id: the same file content gives the same ids on every rebuild.
+
+    Example: chunk_id("a.txt", 0, 5, "Hello") == chunk_id("a.txt", 0, 5, "Hello")
+    """
+    return hashlib.sha256(f"{source}\x00{start}\x00{end}\x00{text}".encode()).hexdigest()[:16]
+
+
+def normalise(text: str) -> str:
+    """Lower-case words only, for comparing sentences regardless of spacing and punctuation.
+
+    Example: normalise("Session  II, chaired!") -> "session ii chaired"
+    """
+    return " ".join(re.findall(r"\w+", text.lower()))
+
+
+def _units(doc: Document, count: Callable[[str], int], pieces: Callable[[str], int], limit: int) -> list[_Unit]:
+    spans: list[tuple[int, int, bool]] = []
+    for section in doc.sections:
+        room = limit - pieces(section.title) - 1  # the title is embedded with every chunk of its section
+        for s, e in split_sentences(doc.text, section.start, section.end):
+            heading = s == section.start and doc.text[s:e].lstrip("# ").strip() == section.title.split(" > ")[-1]
+            spans.extend(_split_long(doc.text, s, e, heading, pieces, room))
+    units = []
+    for i, (s, e, heading) in enumerate(spans):
+        nxt = spans[i + 1][0] if i + 1 < len(spans) else len(doc.text)
+        start = 0 if i == 0 else s
+        text = doc.text[s:e]
+        units.append(_Unit(start, s, e, nxt, heading, count(text), pieces(text)))
+    return units
+
+
+def _split_long(text: str, s: int, e: int, heading: bool, pieces: Callable[[str], int], limit: int):
+    """A sentence longer than the model window is cut at spaces so nothing is silently truncated.
+
+    Word pieces add up across whitespace (BERT pre-tokenises on it), so words are counted once each.
+    """
+    if pieces(text[s:e]) <= limit:
+        return [(s, e, heading)]
+    out, piece_start, used = [], s, 0
+    for word in re.finditer(r"\S+", text[s:e]):
+        n = pieces(word.group())
+        if used + n > limit and used:
+            out.append((piece_start, s + word.start(), heading))
+            piece_start, used = s + word.start(), 0
+        used += n
+    out.append((piece_start, e, heading))
+    return out
+
+
+def chunk_corpus(
+    documents: Sequence[Document],
+    settings: ChunkerSettings,
+    count_tokens: Callable[[str], int],
+    count_pieces: Callable[[str], int],
+) -> list[Chunk]:
+    """Chunk every document; sentences already seen (exactly, or as a truncated copy) become aliases."""
+    limit = settings.window_tokens - 2
+    kept_sorted: list[str] = []
+    kept_at: dict[str, tuple[str, int]] = {}
+    chunks: list[Chunk] = []
+    dup_origin: dict[tuple[str, int], tuple[str, int]] = {}
+    for doc in documents:
+        units = _units(doc, count_tokens, count_pieces, limit)
+        headings = sorted({normalise(s.title.split(" > ")[-1]) for s in doc.sections}, key=len, reverse=True)
+        flags = []
+        for u in units:
+            key = normalise(doc.text[u.sent_start : u.text_end])
+            origin = None if u.heading else _seen(key, headings, kept_sorted, kept_at)
+            if origin is not None:
+                dup_origin[(doc.source, u.sent_start)] = origin
+            elif not u.heading and len(key) >= 20 and key not in kept_at:
+                bisect.insort(kept_sorted, key)
+                kept_at[key] = (doc.source, u.sent_start)
+            flags.append(origin is not None)
+        chunks.extend(_pack(doc, units, flags, settings, count_tokens, count_pieces, limit))
+    return _resolve_aliases(chunks, dup_origin)
+
+
+def _seen(key: str, headings: list[str], kept_sorted: list[str], kept_at: dict) -> tuple[str, int] | None:
+    """Where this sentence was seen before: the same words, or a truncated prefix, or heading + same words."""
+    if len(key) < 20:
+        return None
+    candidates = [key] + [key[len(h) + 1 :] for h in headings if key.startswith(h + " ")]
+    for cand in candidates:
+        if cand in kept_at:
+            return kept_at[cand]
+        i = bisect.bisect_left(kept_sorted, cand)
+        if i < len(kept_sorted) and kept_sorted[i].startswith(cand):
+            return kept_at[kept_sorted[i]]
+    return None
+
+
+def _pack(doc, units, flags, settings, count_tokens, count_pieces, limit) -> list[Chunk]:
+    chunks: list[Chunk] = []
+    i = 0
+    while i < len(units):
+        j, tokens, pieces = i, 0, count_pieces(doc.section_at(units[i].start)) + 1
+        while j < len(units):
+            u = units[j]
+            same_run = j == i or (flags[j] == flags[i] and doc.section_at(u.start) == doc.section_at(units[i].start))
+            fits = tokens + u.tokens <= settings.max_tokens and pieces + u.pieces <= limit
+            if not same_run or (j > i and not fits):
+                break
+            tokens += u.tokens
+            pieces += u.pieces
+            j += 1
+        chunks.append(_make_chunk(doc, units[i:j], flags[i], count_tokens))
+        if j >= len(units):
+            break
+        # Overlap: start the next chunk a few sentences back, if they belong to the same run.
+        back = settings.overlap_sentences
+        nxt = j
+        while back > 0 and nxt - 1 > i and not units[nxt - 1].heading and flags[nxt - 1] == flags[j]:
+            if doc.section_at(units[nxt - 1].start) != doc.section_at(units[j].start):
+                break
+            nxt -= 1
+            back -= 1
+        i = nxt
+    return chunks
+
+
+def _make_chunk(doc: Document, units: Sequence[_Unit], duplicate: bool, count_tokens) -> Chunk:
+    start, end = units[0].start, units[-1].end
+    text = doc.text[start:end]
+    sentences = tuple((u.sent_start, u.text_end) for u in units if not u.heading)
+    marker = "dup" if duplicate else None
+    return Chunk(
+        chunk_id(doc.source, start, end, text),
+        doc.source,
+        doc.section_at(units[0].text_end - 1),
+        start,
+        end,
+        text,
+        count_tokens(text),
+        sentences,
+        marker,
+    )
+
+
+def _resolve_aliases(chunks: list[Chunk], dup_origin: dict[tuple[str, int], tuple[str, int]]) -> list[Chunk]:
+    """Point each duplicate chunk at the kept chunk holding the first copy of its first sentence."""
+    from dataclasses import replace
+
+    def holder(source: str, offset: int) -> str | None:
+        for c in chunks:
+            if c.source == source and c.duplicate_of is None and c.start <= offset < c.end:
+                return c.id
+        return None
+
+    out = []
+    for c in chunks:
+        if c.duplicate_of == "dup":
+            first = next((dup_origin[(c.source, s)] for s, _ in c.sentences if (c.source, s) in dup_origin), None)
+            c = replace(c, duplicate_of=(holder(*first) if first else None) or c.id)
+        out.append(c)
+    return out

@@ -1,0 +1,1 @@
+"""Question answering over an index: retrieve passages, compose a cited answer."""

@@ -1,0 +1,80 @@
+"""The records an answer is made of, and their JSON form (the contract other tools read)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from index.chunking import Chunk
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk, its fused score and the per-retriever scores that explain it."""
+
+    chunk: Chunk
+    rank: int
+    score: float
+    scores: dict[str, float] = field(default_factory=dict)
+    matched_terms: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rank": self.rank,
+            "source": self.chunk.source,
+            "section": self.chunk.section,
+            "start": self.chunk.start,
+            "end": self.chunk.end,
+            "text": self.chunk.text,
+            "score": round(self.score, 6),
+            "scores": {k: round(v, 6) for k, v in self.scores.items()},
+            "matched_terms": list(self.matched_terms),
+        }
+
+
+@dataclass(frozen=True)
+class Citation:
+    """The exact cited span: `text` equals Document.text[start:end] of `source`."""
+
+    n: int
+    source: str
+    section: str
+    start: int
+    end: int
+    text: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            "source": self.source,
+            "section": self.section,
+            "start": self.start,
+            "end": self.end,
+            "text": self.text,
+        }
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An answer with [n] markers, or an abstention that still lists the closest passages."""
+
+    question: str
+    answer: str
+    abstained: bool
+    citations: tuple[Citation, ...]
+    passages: tuple[Passage, ...]
+    timings_ms: dict[str, float]
+    standalone_question: str | None = None
+
+    def to_json(self, id: str | None = None) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": id, "question": self.question}
+        if self.standalone_question and self.standalone_question != self.question:
+            out["standalone_question"] = self.standalone_question
+        out.update(
+            answer=self.answer,
+            abstained=self.abstained,
+            citations=[c.to_json() for c in self.citations],
+            passages=[p.to_json() for p in self.passages],
+            timings_ms={k: round(v, 3) for k, v in self.timings_ms.items()},
+        )
+        return out

@@ -1,0 +1,140 @@
+"""The Assistant: one object that owns the index, the model and the settings, and answers questions."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from index.build import IndexSettings, ingest, stale_reason
+from index.embed import Embedder, SentenceTransformerEmbedder
+from index.errors import IndexCorrupt, IndexMissing
+from rag.answer import Answer
+from rag.compose import Composer, ComposerSettings
+from rag.errors import BadInput
+from rag.retrieve import MODES, Retriever
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CORPUS = PROJECT_ROOT / "corpus"
+DEFAULT_INDEX = PROJECT_ROOT / "index" / "data" / "main"
+MAX_QUESTION_CHARS = 2000
+MAX_K = 50
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that changes an answer; `rag eval --set key=value` overrides these by name."""
+
+    k: int = 5
+    retrieval: str = "hybrid"
+    index: IndexSettings = field(default_factory=IndexSettings)
+    composer: ComposerSettings = field(default_factory=ComposerSettings)
+
+
+def check_question(question: object) -> str:
+    """The question, stripped, or BadInput saying what is wrong with it."""
+    if not isinstance(question, str):
+        raise BadInput("the question must be text")
+    text = " ".join(question.split())
+    if not text:
+        raise BadInput("the question is empty; ask something about the documents")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise BadInput(f"the question is {len(question)} characters long; the limit is {MAX_QUESTION_CHARS}")
+    if not any(ch.isalnum() for ch in text):
+        raise BadInput("the question has no words in it; ask something about the documents")
+    return text
+
+
+def check_k(k: object) -> int:
+    """A passage count between 1 and MAX_K, or BadInput."""
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
+        raise BadInput(f"-k must be a whole number from 1 to {MAX_K}, not {k!r}")
+    return k
+
+
+class Assistant:
+    """Answers questions about a corpus; loads (and if needed builds) the index and model once."""
+
+    def __init__(
+        self,
+        corpus_dir: Path = DEFAULT_CORPUS,
+        index_dir: Path = DEFAULT_INDEX,
+        settings: Settings = Settings(),
+        embedder: Embedder | None = None,
+        log: Callable[[str], None] = lambda msg: print(msg, file=sys.stderr),
+        progress: bool = True,
+    ) -> None:
+        self.corpus_dir = Path(corpus_dir)
+        self.index_dir = Path(index_dir)
+        self.settings = settings
+        self.log = log
+        self.embedder = embedder or SentenceTransformerEmbedder(settings.index.model)
+        self.index = self._load_or_build(progress)
+        self.retriever = Retriever(self.index, self.embedder)
+        self.composer = Composer(self.retriever, settings.composer)
+
+    def _load_or_build(self, progress: bool):
+        from index.store import load
+
+        reason = stale_reason(self.corpus_dir, self.index_dir, self.settings.index)
+        if reason is not None:
+            self.log(f"building the index: {reason}")
+            report = ingest(
+                self.corpus_dir, self.index_dir, self.settings.index, self.embedder, progress=progress, log=self.log
+            )
+            self.log(report.summary())
+        try:
+            return load(self.index_dir)
+        except (IndexCorrupt, IndexMissing) as exc:
+            self.log(f"{exc}; rebuilding")
+            ingest(
+                self.corpus_dir,
+                self.index_dir,
+                self.settings.index,
+                self.embedder,
+                force=True,
+                progress=progress,
+                log=self.log,
+            )
+            return load(self.index_dir)
+
+    def with_settings(self, **changes) -> Assistant:
+        """A view of this assistant with other query-time settings, sharing the loaded index and model."""
+        clone = object.__new__(Assistant)
+        clone.__dict__.update(self.__dict__)
+        clone.settings = replace(self.settings, **changes)
+        clone.composer = Composer(self.retriever, clone.settings.composer)
+        return clone
+
+    def ask(
+        self,
+        question: str,
+        history: Sequence[tuple[str, str]] | None = None,
+        k: int | None = None,
+        retrieval: str | None = None,
+    ) -> Answer:
+        """Answer one question with exact citations, or abstain; history is reserved for follow-ups."""
+        started = time.perf_counter()
+        text = check_question(question)
+        k = check_k(self.settings.k if k is None else k)
+        mode = retrieval or self.settings.retrieval
+        if mode not in MODES:
+            raise BadInput(f"unknown retrieval mode {mode!r}; choose one of {', '.join(MODES)}")
+        timings: dict[str, float] = {}
+        passages, qvec = self.retriever.search(text, k, mode, timings)
+        t_retrieved = time.perf_counter()
+        hits = self.retriever.sentences(passages, qvec)
+        composed = self.composer.compose(text, hits, qvec)
+        answer_text = composed.text
+        if composed.abstained:
+            answer_text = (
+                f"The documents do not answer this question: “{text}”. "
+                "The closest passages are listed as related reading."
+            )
+        done = time.perf_counter()
+        timings["retrieve"] = (t_retrieved - started) * 1000
+        timings["compose"] = (done - t_retrieved) * 1000
+        timings["total"] = (done - started) * 1000
+        return Answer(question, answer_text, composed.abstained, composed.citations, tuple(passages), timings, text)

