@@ -35,7 +35,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 eval: install
-	$(BIN)/rag eval
+	$(BIN)/rag eval --suite report --suite squad-dev
 
 bench: install
 	$(BIN)/python -m eval.bench

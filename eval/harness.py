@@ -111,19 +111,71 @@ def format_table(rows: dict[str, dict[str, Any]], metrics=TABLE_METRICS) -> str:
     )
 
 
+def index_dir_for(base: Path, suite: Suite, default_corpus: Path, settings) -> Path:
+    """Where a suite's index lives: the main index for the default corpus, else one folder per suite and setting."""
+    import dataclasses
+    import hashlib
+
+    from rag.assistant import Settings
+
+    if settings.index == Settings().index and suite.corpus.resolve() == default_corpus.resolve():
+        return base
+    tag = hashlib.sha256(repr(dataclasses.asdict(settings.index)).encode()).hexdigest()[:8]
+    return base.parent / f"{suite.name}-{tag}"
+
+
+def configurations(overrides: list[str], compare: str | None):
+    """(label, Settings) pairs: the base settings with --set applied, once per --compare value."""
+    from rag.assistant import Settings, override
+
+    base = Settings()
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise BadInput(f"--set {item!r}: expected KEY=VALUE")
+        base = override(base, key.strip(), value.strip())
+    if not compare:
+        return [("default" if not overrides else ",".join(overrides), base)]
+    key, sep, values = compare.partition("=")
+    if not sep or not values:
+        raise BadInput(f"--compare {compare!r}: expected KEY=V1,V2,...")
+    return [(f"{key}={v.strip()}", override(base, key.strip(), v.strip())) for v in values.split(",")]
+
+
 def main(args) -> int:
+    from index.embed import SentenceTransformerEmbedder
     from rag.assistant import Assistant
 
     if args.gold:
         suites = [Suite(p.stem, p, args.corpus) for p in args.gold]
     else:
-        suites = [SUITES["report"]]
-    table = {}
+        suites = [SUITES[name] for name in (args.suite or ["report"])]
+    gold = {suite.name: load_gold(suite.gold) for suite in suites}  # all lines checked before any work
+    configs = configurations(args.overrides, args.compare)
+    embedders: dict[str, SentenceTransformerEmbedder] = {}
+    metrics: dict[str, dict[str, dict]] = {}
+    results: list[dict] = []
+    passages: dict = {}
     for suite in suites:
-        rows = load_gold(suite.gold)
-        index_dir = args.index if suite.corpus == args.corpus else args.index.parent / suite.name
-        assistant = Assistant(suite.corpus, index_dir)
-        _, judged = run_suite(assistant, rows)
-        table[suite.name] = aggregate(judged)
-    print(format_table(table))
+        for label, settings in configs:
+            embedder = embedders.setdefault(settings.index.model, SentenceTransformerEmbedder(settings.index.model))
+            index_dir = index_dir_for(args.index, suite, args.corpus, settings)
+            assistant = Assistant(suite.corpus, index_dir, settings, embedder=embedder)
+            print(f"{suite.name} / {label}: {len(gold[suite.name])} questions", file=sys.stderr)
+            answers, judged = run_suite(assistant, gold[suite.name])
+            metrics.setdefault(suite.name, {})[label] = aggregate(judged)
+            from eval.report import result_rows
+
+            results.extend(result_rows(suite.name, label, gold[suite.name], answers, judged, settings.k))
+            for answer in answers:
+                passages[(suite.name, label, answer["id"])] = answer["passages"]
+    for suite_name, rows in metrics.items():
+        print(f"\n{suite_name}")
+        print(format_table(rows))
+    if not args.no_report:
+        from eval.report import write_report
+
+        meta = {"command": "rag eval " + " ".join(sys.argv[2:]), "suites": ", ".join(s.name for s in suites)}
+        out = write_report(metrics, results, passages, args.reports, meta)
+        print(f"\nreport: {out / 'report.md'}")
     return 0

@@ -24,6 +24,7 @@ class ChunkerSettings:
     max_tokens: int = 160
     overlap_sentences: int = 1
     window_tokens: int = 256  # the embedding model's word-piece window, [CLS] and [SEP] included
+    algorithm: int = 2  # bump when chunking code changes its output, so old indexes are rebuilt
 
 
 @dataclass(frozen=True)
@@ -161,7 +162,9 @@ def _pack(doc, units, flags, settings, count_tokens, count_pieces, limit) -> lis
         j, tokens, pieces = i, 0, count_pieces(doc.section_at(units[i].start)) + 1
         while j < len(units):
             u = units[j]
-            same_run = j == i or (flags[j] == flags[i] and doc.section_at(u.start) == doc.section_at(units[i].start))
+            only_headings = all(x.heading for x in units[i:j])  # a lone title joins the section after it
+            same_section = only_headings or doc.section_at(u.start) == doc.section_at(units[j - 1].start)
+            same_run = j == i or (flags[j] == flags[i] and same_section)
             fits = tokens + u.tokens <= settings.max_tokens and pieces + u.pieces <= limit
             if not same_run or (j > i and not fits):
                 break
@@ -191,7 +194,7 @@ def _make_chunk(doc: Document, units: Sequence[_Unit], duplicate: bool, count_to
     return Chunk(
         chunk_id(doc.source, start, end, text),
         doc.source,
-        doc.section_at(units[0].text_end - 1),
+        doc.section_at(next((u.sent_start for u in units if not u.heading), units[0].sent_start)),
         start,
         end,
         text,

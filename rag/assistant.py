@@ -33,6 +33,39 @@ class Settings:
     composer: ComposerSettings = field(default_factory=ComposerSettings)
 
 
+def override(settings: Settings, key: str, value: str) -> Settings:
+    """Settings with one field changed by name, the value parsed to the field's type.
+
+    Example: override(Settings(), "min_score", "0.5").composer.min_score == 0.5
+    Keys: k, retrieval, model, and any field of ChunkerSettings or ComposerSettings.
+    """
+    import dataclasses
+
+    def parse(current: object, text: str) -> object:
+        try:
+            return type(current)(text) if not isinstance(current, bool) else text.lower() in ("1", "true", "yes")
+        except ValueError:
+            raise BadInput(f"setting {key}={text!r}: expected a {type(current).__name__}") from None
+
+    if key in ("k", "retrieval"):
+        new = dataclasses.replace(settings, **{key: parse(getattr(settings, key), value)})
+        if key == "retrieval" and new.retrieval not in MODES:
+            raise BadInput(f"setting retrieval={value!r}: choose one of {', '.join(MODES)}")
+        return new
+    if key == "model":
+        return dataclasses.replace(settings, index=dataclasses.replace(settings.index, model=value))
+    chunker, composer = settings.index.chunker, settings.composer
+    if key in {f.name for f in dataclasses.fields(chunker)}:
+        chunker = dataclasses.replace(chunker, **{key: parse(getattr(chunker, key), value)})
+        return dataclasses.replace(settings, index=dataclasses.replace(settings.index, chunker=chunker))
+    if key in {f.name for f in dataclasses.fields(composer)}:
+        return dataclasses.replace(
+            settings, composer=dataclasses.replace(composer, **{key: parse(getattr(composer, key), value)})
+        )
+    known = ["k", "retrieval", "model"] + [f.name for f in dataclasses.fields(chunker) + dataclasses.fields(composer)]
+    raise BadInput(f"unknown setting {key!r}; known: {', '.join(known)}")
+
+
 def check_question(question: object) -> str:
     """The question, stripped, or BadInput saying what is wrong with it."""
     if not isinstance(question, str):

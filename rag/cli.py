@@ -47,11 +47,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=7860)
     p = sub.add_parser("eval", help="score the assistant on gold question/answer pairs")
     _common(p)
-    p.add_argument("--gold", type=Path, action="append", help="gold JSON lines (default: eval/gold.jsonl)")
+    p.add_argument("--gold", type=Path, action="append", help="gold JSON lines, scored on --corpus")
+    p.add_argument(
+        "--suite", action="append", choices=["report", "squad-dev"], help="built-in suite(s) (default: report)"
+    )
     p.add_argument(
         "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a setting"
     )
     p.add_argument("--compare", metavar="KEY=V1,V2,...", help="run each value of one setting side by side")
+    p.add_argument("--reports", type=Path, default=Path(__file__).resolve().parent.parent / "eval" / "reports")
+    p.add_argument("--no-report", action="store_true", help="print the table only")
     return parser
 
 
