@@ -5,18 +5,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from index.cleaning import Removed, clean, decode
 from index.errors import IngestError
 
-SUPPORTED_SUFFIXES = (".txt", ".md")
+SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf")
 MAX_FILE_BYTES = 20 * 1024 * 1024
-# Zero-width, bidi-control and Unicode tag characters: invisible, so never indexed or shown.
-_HIDDEN = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\U000e0000-\U000e007f]")
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _SENTENCE_END = tuple(".!?:;,")
 
@@ -39,7 +38,29 @@ class Document:
     text: str
     sections: tuple[Section, ...]
     sha256: str
-    hidden_removed: int = 0
+    hidden_removed: int = 0  # zero-width, bidi-control and tag characters removed by clean()
+    controls_removed: int = 0  # NUL and other control characters
+    surrogates_removed: int = 0  # lone surrogates
+    pages: tuple[tuple[int, int, int], ...] = ()  # PDF: (page number, start, end) offsets into text
+    warnings: tuple[str, ...] = ()  # indexed, but not all of it: "page 3 yielded no text"
+    encoding: str = "utf-8"
+
+    def page_at(self, offset: int) -> int | None:
+        """Page number holding `offset` (None for documents without pages)."""
+        for number, start, end in self.pages:
+            if start <= offset < end:
+                return number
+        return None
+
+    def notes(self) -> list[str]:
+        """What the ingest summary says about this document: warnings, decoding, characters removed."""
+        notes = list(self.warnings)
+        if self.encoding not in ("utf-8", "utf-8-sig", "pdf"):
+            notes.append(f"decoded as {self.encoding}")
+        removed = Removed(self.hidden_removed, self.controls_removed, self.surrogates_removed).describe()
+        if removed:
+            notes.append(f"removed {removed} character(s)")
+        return notes
 
     def section_at(self, offset: int) -> str:
         """Title of the section holding `offset` (the document title before any heading)."""
@@ -81,31 +102,6 @@ def corpus_files(root: Path) -> list[Path]:
     return files
 
 
-def decode(raw: bytes) -> str:
-    """Bytes -> text: UTF-8 (BOM allowed), UTF-16 with a BOM, else cp1252; binary data is refused."""
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16")
-    if b"\x00" in raw:
-        raise ValueError("binary data (NUL bytes), not text")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            return raw.decode("cp1252")
-        except UnicodeDecodeError as exc:
-            raise ValueError(f"not UTF-8, UTF-16 or cp1252 text ({exc.reason} at byte {exc.start})") from None
-
-
-def clean(text: str) -> tuple[str, int]:
-    """Normalise newlines and NFC, drop hidden characters; returns the text and how many were dropped.
-
-    Example: clean("a\\u200bb\\r\\n") -> ("ab\\n", 1)
-    """
-    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
-    cleaned, removed = _HIDDEN.subn("", text)
-    return cleaned, removed
-
-
 def is_heading_line(line: str) -> bool:
     """A plain-text heading: a short line without final punctuation that starts like a title.
 
@@ -128,7 +124,7 @@ def text_sections(text: str, title: str) -> tuple[Section, ...]:
         if is_heading_line(line) and has_body:
             starts.append((offset, line.strip()))
         offset += len(line) + 1
-    return _close_sections(starts, len(text), title)
+    return close_sections(starts, len(text), title)
 
 
 def markdown_sections(text: str, title: str) -> tuple[Section, ...]:
@@ -141,10 +137,10 @@ def markdown_sections(text: str, title: str) -> tuple[Section, ...]:
             path = path[: level - 1] + [match.group(2).strip()]
             starts.append((offset, " > ".join(path)))
         offset += len(line) + 1
-    return _close_sections(starts, len(text), title)
+    return close_sections(starts, len(text), title)
 
 
-def _close_sections(starts: list[tuple[int, str]], length: int, title: str) -> tuple[Section, ...]:
+def close_sections(starts: list[tuple[int, str]], length: int, title: str) -> tuple[Section, ...]:
     sections = []
     if not starts or starts[0][0] > 0:
         sections.append(Section(title, 0, starts[0][0] if starts else length))
@@ -154,36 +150,89 @@ def _close_sections(starts: list[tuple[int, str]], length: int, title: str) -> t
     return tuple(s for s in sections if s.end > s.start)
 
 
+def _human(size: int) -> str:
+    """Example: _human(20 * 1024 * 1024) -> '20 MiB', _human(100) -> '100 bytes'"""
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= scale:
+            return f"{size / scale:.3g} {unit}"
+    return f"{size} bytes"
+
+
 def load_document(path: Path, root: Path) -> Document:
     """Read and clean one supported file; raises ValueError with the reason it cannot be indexed."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise ValueError(f"unsupported file type {suffix or '(none)'}; supported: {', '.join(SUPPORTED_SUFFIXES)}")
     size = path.stat().st_size
+    if size == 0:
+        raise ValueError("empty file")
     if size > MAX_FILE_BYTES:
-        raise ValueError(f"file is {size // (1024 * 1024)} MiB, over the {MAX_FILE_BYTES // (1024 * 1024)} MiB limit")
-    raw = path.read_bytes()
-    text, hidden = clean(decode(raw))
-    if not text.strip():
-        raise ValueError("no text in file")
+        raise ValueError(f"file is {_human(size)}, over the {_human(MAX_FILE_BYTES)} limit (MAX_FILE_BYTES)")
     source = path.relative_to(root).as_posix()
-    if suffix == ".md":
+    if suffix == ".pdf":
+        from index.loaders import load_pdf
+
+        doc = load_pdf(path, source)
+    else:
+        raw = path.read_bytes()
+        text, encoding = decode(raw)
+        if suffix in (".html", ".htm"):
+            from index.loaders import load_html
+
+            doc = load_html(text, source, path.stem, encoding)
+        else:
+            doc = _load_plain(text, source, path.stem, encoding, markdown=suffix == ".md")
+        doc = dataclasses.replace(doc, sha256=hashlib.sha256(raw).hexdigest())
+    if not doc.text.strip():
+        raise ValueError("no text in file" + (f" ({'; '.join(doc.warnings)})" if doc.warnings else ""))
+    return doc
+
+
+def _load_plain(raw_text: str, source: str, stem: str, encoding: str, markdown: bool) -> Document:
+    """A .txt or .md file: sections from `#` headings (Markdown) or title-like lines (plain text)."""
+    text, removed = clean(raw_text)
+    if markdown:
         first = next((m.group(2) for m in map(_MD_HEADING.match, text.split("\n")) if m), None)
-        title = first or path.stem
+        title = first or stem
         sections = markdown_sections(text, title)
     else:
         first_line = text.strip().split("\n", 1)[0].strip()
-        title = first_line if is_heading_line(first_line) else path.stem
+        title = first_line if is_heading_line(first_line) else stem
         sections = text_sections(text, title)
-    return Document(source, title, text, sections, hashlib.sha256(raw).hexdigest(), hidden)
+    return with_removed(Document(source, title, text, sections, "", encoding=encoding), removed)
+
+
+def with_removed(doc: Document, removed: Removed) -> Document:
+    """The document with clean()'s counts recorded on it."""
+    return dataclasses.replace(
+        doc, hidden_removed=removed.hidden, controls_removed=removed.control, surrogates_removed=removed.surrogate
+    )
 
 
 def load_corpus(root: Path) -> tuple[list[Document], list[Skipped]]:
-    """Load every file under root; a file that cannot be read is reported, never fatal."""
+    """Load every file under root; a file that cannot be read is reported, never fatal.
+
+    Each file ends in exactly one state: a Document, or a Skipped with its reason.
+    """
+    files = corpus_files(root)
+    if not files:
+        raise IngestError(f"corpus folder {root} is empty; add {', '.join(SUPPORTED_SUFFIXES)} files and retry")
     documents, skipped = [], []
-    for path in corpus_files(root):
+    for path in files:
+        source = path.relative_to(root).as_posix()
         try:
             documents.append(load_document(path, root))
         except (ValueError, OSError) as exc:
-            skipped.append(Skipped(path.relative_to(root).as_posix(), str(exc)))
+            skipped.append(Skipped(source, str(exc)))
+        except Exception as exc:  # a loader bug must cost one file, not the ingest
+            skipped.append(Skipped(source, f"could not be loaded ({type(exc).__name__}: {exc})"))
     return documents, skipped
+
+
+def ingest_notes(documents: list[Document]) -> list[str]:
+    """Summary lines for documents indexed with changes or warnings, and the hidden-character total."""
+    lines = [f"note {doc.source}: {note}" for doc in documents for note in doc.notes()]
+    hidden = sum(doc.hidden_removed for doc in documents)
+    files = sum(1 for doc in documents if doc.hidden_removed)
+    lines.append(f"hidden characters (zero-width/bidi/tag) removed: {hidden} in {files} file(s)")
+    return lines

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from index.cleaning import Removed
 from index.documents import clean, load_corpus
 from index.tokens import cl100k
 
@@ -34,7 +35,13 @@ def test_cp1252_and_utf16_files_are_decoded(tmp_path):
 
 def test_hidden_characters_are_removed_and_counted():
     text, removed = clean("Se\u200bcret\u202e text\U000e0041\r\n")
-    assert text == "Secret text\n" and removed == 3
+    assert text == "Secret text\n" and removed == Removed(hidden=3)
+
+
+def test_clean_removes_controls_and_lone_surrogates_and_unifies_line_breaks():
+    text, removed = clean("a\x00b\x1b[0m\ud800c\r\nd\re\x0cf\u2028g\x85h\u0301")
+    assert text == "ab[0mc\nd\ne\nf\ng\nh\u0301" and removed == Removed(control=2, surrogate=1)
+    assert clean("e\u200b\u0301")[0] == "\u00e9"  # removal before NFC, so the result is normalised
 
 
 def test_cl100k_is_the_real_encoding_built_offline():

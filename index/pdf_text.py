@@ -1,0 +1,122 @@
+"""PDF -> text per page, parsed in a child process with a timeout and a memory cap.
+
+A hostile PDF can make a parser loop or allocate without bound; in a child process that costs one
+skipped file, not the ingest. The child imports only the standard library and pypdf.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+
+TIMEOUT_S = 60.0
+MEMORY_BYTES = 1024 * 1024 * 1024
+_LIMIT_HINT = "over pypdf's decompression limit (a compression bomb?)"
+
+
+@dataclass(frozen=True)
+class PdfText:
+    """Raw text of each page in order (page 1 first), the PDF's own title ('' if none), and per-page warnings."""
+
+    pages: tuple[str, ...]
+    title: str
+    warnings: tuple[str, ...]
+
+
+def pdf_text(path: str, timeout_s: float | None = None, memory_bytes: int | None = None) -> PdfText:
+    """Parse a PDF in a capped child process; raises ValueError with the reason it cannot be indexed."""
+    timeout_s = TIMEOUT_S if timeout_s is None else timeout_s
+    memory_bytes = MEMORY_BYTES if memory_bytes is None else memory_bytes
+    command = [sys.executable, "-I", __file__, path, str(memory_bytes), str(int(timeout_s) + 1)]
+    try:
+        done = subprocess.run(command, capture_output=True, timeout=timeout_s, check=False)
+    except subprocess.TimeoutExpired:
+        limit = f"{timeout_s:g} s"
+        raise ValueError(f"PDF parser did not finish within {limit} (a malformed file can make it loop)") from None
+    try:
+        result = json.loads(done.stdout)
+    except ValueError:
+        result = None
+    if not isinstance(result, dict):
+        mib = memory_bytes // (1024 * 1024)
+        err = done.stderr.decode("utf-8", "replace")
+        if "MemoryError" in err:
+            raise ValueError(f"PDF parser ran out of its {mib} MiB memory cap") from None
+        last = (err.strip().splitlines() or [f"exit status {done.returncode}"])[-1][:200]
+        raise ValueError(f"PDF parser failed ({last}; memory cap {mib} MiB)") from None
+    if not result.get("ok"):
+        raise ValueError(str(result.get("reason")))
+    return PdfText(tuple(result["pages"]), str(result.get("title") or ""), tuple(result.get("warnings", ())))
+
+
+# ---- the child process -------------------------------------------------------------------------------
+
+
+def _extract(path: str) -> dict:
+    """Open and read every page; a page that fails or yields nothing becomes a warning, not a lost file."""
+    import logging
+
+    from pypdf import PdfReader
+    from pypdf.errors import DependencyError, LimitReachedError, PdfReadError, PyPdfError
+
+    logged: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            logged.append(record.getMessage())
+
+    logger = logging.getLogger("pypdf")
+    logger.addHandler(Collect(logging.WARNING))
+    logger.propagate = False
+    try:
+        reader = PdfReader(path, strict=False)
+        warnings = []
+        if reader.is_encrypted:
+            try:
+                opened = reader.decrypt("")
+            except DependencyError:
+                opened = 0
+            if not opened:
+                return {"ok": False, "reason": "encrypted PDF: it needs a password; save a decrypted copy to index it"}
+            warnings.append("encrypted with an empty password; opened without one")
+        pages = list(reader.pages)
+        title = ""
+        try:
+            title = str((reader.metadata or {}).get("/Title") or "")
+        except (PyPdfError, ValueError, TypeError, KeyError):
+            pass
+    except (PyPdfError, ValueError, TypeError, KeyError, AttributeError, IndexError, OSError, RecursionError) as exc:
+        detail = "; ".join(dict.fromkeys([*logged, f"{type(exc).__name__}: {exc}"]))[:300]
+        return {"ok": False, "reason": f"malformed or truncated PDF ({detail})"}
+    texts = []
+    for number, page in enumerate(pages, 1):
+        logged.clear()
+        try:
+            text = page.extract_text() or ""
+        except LimitReachedError:
+            text, logged[:] = "", ["Limit reached while decompressing"]
+        except (PdfReadError, PyPdfError, ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
+            text = ""
+            warnings.append(f"page {number} could not be parsed ({type(exc).__name__}: {str(exc)[:120]})")
+        if any("limit" in message.lower() for message in logged):
+            warnings.append(f"page {number} is {_LIMIT_HINT}; its text is not indexed")
+        elif not text.strip() and not (warnings and warnings[-1].startswith(f"page {number} ")):
+            warnings.append(f"page {number} yielded no text (an image or an empty page?)")
+        texts.append(text)
+    return {"ok": True, "pages": texts, "title": title, "warnings": warnings}
+
+
+def _child(argv: list[str]) -> None:
+    """Cap memory and CPU time first, then extract and print one JSON object."""
+    import resource
+
+    path, memory, cpu = argv[0], int(argv[1]), int(argv[2])
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    sys.stdout.write(json.dumps(_extract(path)))
+
+
+if __name__ == "__main__":
+    _child(sys.argv[1:])
