@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from index.chunking import ChunkerSettings, chunk_corpus
-from index.documents import Skipped, corpus_files, file_sha256, load_corpus
+from index.documents import SUPPORTED_SUFFIXES, Skipped, corpus_files, file_sha256, ingest_notes, load_corpus
 from index.embed import DEFAULT_MODEL, Embedder, SentenceTransformerEmbedder, wordpiece_counter
 from index.errors import IngestError
 from index.lexical import terms
@@ -42,6 +42,7 @@ class IngestReport:
     sentences: int
     skipped: tuple[Skipped, ...]
     seconds: float
+    notes: tuple[str, ...] = ()  # documents indexed with warnings or cleaned text; hidden-character counts
 
     def summary(self) -> str:
         if not self.built:
@@ -53,6 +54,8 @@ class IngestReport:
         )
         for skip in self.skipped:
             line += f"\nskipped {skip.source}: {skip.reason}"
+        for note in self.notes:
+            line += f"\n{note}"
         return line
 
 
@@ -127,8 +130,10 @@ def ingest(
         documents, skipped = load_corpus(corpus_dir)
         for skip in skipped:
             log(f"warning: skipped {skip.source}: {skip.reason}")
+        notes = ingest_notes(documents)
         if not documents:
-            raise IngestError(f"no indexable documents in {corpus_dir} (supported: .txt, .md); add some and retry")
+            supported = ", ".join(SUPPORTED_SUFFIXES)
+            raise IngestError(f"no indexable documents in {corpus_dir} (supported: {supported}); add some and retry")
         chunks = chunk_corpus(documents, settings.chunker, count_tokens, wordpiece_counter(settings.model))
         searchable = [c for c in chunks if c.duplicate_of is None]
         from index.store import searchable_sentences
@@ -162,6 +167,7 @@ def ingest(
         len(sentences),
         tuple(skipped),
         time.perf_counter() - started,
+        notes=tuple(notes),
     )
 
 
