@@ -171,3 +171,24 @@ class Assistant:
         timings["compose"] = (done - t_retrieved) * 1000
         timings["total"] = (done - started) * 1000
         return Answer(question, answer_text, composed.abstained, composed.citations, tuple(passages), timings, text)
+
+    def document_text(self, source: str) -> str:
+        """The text of one indexed document, the one citation offsets point into.
+
+        Only a source listed in the index manifest is served, and only if the file is unchanged since
+        it was indexed (otherwise offsets would be wrong); anything else is BadInput.
+        """
+        from index.documents import load_document
+
+        listed = (self.index.manifest.get("documents") or {}).get(source) if isinstance(source, str) else None
+        root = self.corpus_dir.resolve()
+        path = (root / source).resolve() if listed else root
+        if not isinstance(listed, dict) or not path.is_relative_to(root) or not path.is_file():
+            raise BadInput(f"{source!r} is not an indexed document")
+        try:
+            document = load_document(path, root)
+        except (ValueError, OSError) as exc:
+            raise BadInput(f"{source} cannot be read any more ({exc}); run `rag ingest`") from None
+        if document.sha256 != listed.get("sha256"):
+            raise BadInput(f"{source} changed since it was indexed; run `rag ingest` to update the index")
+        return document.text

@@ -43,8 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", type=Path, help='JSON lines of {"id", "question"}; one answer per line')
     p = sub.add_parser("serve", help="serve the chat UI")
     _common(p)
-    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--host", default="127.0.0.1", help="interface to bind (default: %(default)s, this machine only)")
     p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--auth", metavar="USER:PASSWORD", help="require a login (default: env RAG_AUTH, else none)")
+    p.add_argument("--share", action="store_true", help="also serve through a public Gradio link (needs --auth)")
     p = sub.add_parser("eval", help="score the assistant on gold question/answer pairs")
     _common(p)
     p.add_argument("--gold", type=Path, action="append", help="gold JSON lines, scored on --corpus")
@@ -139,10 +141,25 @@ def cmd_ask(args) -> int:
     return 0
 
 
+def _auth(value: str | None) -> tuple[str, str] | None:
+    """USER:PASSWORD as a pair, or None when not given."""
+    if not value:
+        return None
+    user, sep, password = value.partition(":")
+    if not sep or not user or not password:
+        raise BadInput("--auth (or RAG_AUTH) must be USER:PASSWORD, both non-empty")
+    return user, password
+
+
 def cmd_serve(args) -> int:
+    auth = _auth(args.auth or os.environ.get("RAG_AUTH"))
+    if args.share and auth is None:
+        raise BadInput("--share makes the app public; add --auth USER:PASSWORD (or set RAG_AUTH) first")
+    if not 0 < args.port < 65536:
+        raise BadInput(f"--port must be from 1 to 65535, not {args.port}")
     from ui.app import serve
 
-    serve(_assistant(args), host=args.host, port=args.port)
+    serve(_assistant(args), host=args.host, port=args.port, auth=auth, share=args.share)
     return 0
 
 

@@ -1,0 +1,139 @@
+"""Pure HTML/Markdown rendering of answers, sources and documents for the chat UI.
+
+Every piece of document text goes through `html.escape` here, so a document's `<script>` or
+`<img onerror=...>` is shown as text and never run. Nothing here links to an external URL.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+from rag.answer import Answer, Citation, Passage
+
+_MARKER = re.compile(r"\[(\d+)\]")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~$-])")
+
+
+def cite_href(turn: int, n: int) -> str:
+    """The in-page target of marker [n] of the answer at chat message `turn`.
+
+    Example: cite_href(3, 1) -> "#cite-3-1"
+    """
+    return f"#cite-{turn}-{n}"
+
+
+def _escape_markdown(text: str) -> str:
+    """Text shown literally by a Markdown renderer: HTML-escaped, Markdown punctuation backslashed.
+
+    Example: _escape_markdown("a *b* <i>") -> "a \\*b\\* &lt;i&gt;"
+    """
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
+
+
+def chat_message(answer: Answer, turn: int) -> str:
+    """The chat bubble for an answer: escaped text, each known [n] a link to its citation.
+
+    Example: "Session II was chaired by Dr. A. [1]" at turn 1 ->
+    'Session II was chaired by Dr. A. <a class="cite-link" href="#cite-1-1" ...>[1]</a>'
+    """
+    known = {c.n for c in answer.citations}
+    parts, last = [], 0
+    for m in _MARKER.finditer(answer.answer):
+        n = int(m.group(1))
+        if n not in known:
+            continue
+        parts.append(_escape_markdown(answer.answer[last : m.start()]))
+        parts.append(f'<a class="cite-link" href="{cite_href(turn, n)}" title="show source [{n}]">[{n}]</a>')
+        last = m.end()
+    parts.append(_escape_markdown(answer.answer[last:]))
+    body = "".join(parts)
+    if answer.abstained:
+        body = f'<div class="abstained"><strong>Not in the documents.</strong> {body}</div>'
+    standalone = answer.standalone_question
+    if standalone and standalone != answer.question:
+        body += f'\n\n<small class="standalone">Understood as: {_escape_markdown(standalone)}</small>'
+    return body
+
+
+def _passage_for(citation: Citation, passages: tuple[Passage, ...]) -> Passage | None:
+    return next(
+        (
+            p
+            for p in passages
+            if p.chunk.source == citation.source and p.chunk.start <= citation.start and citation.end <= p.chunk.end
+        ),
+        None,
+    )
+
+
+def _scores(passage: Passage) -> str:
+    """The retrieval evidence behind a passage, folded in a <details> disclosure."""
+    rows = [f"<tr><td>rank</td><td>{passage.rank}</td></tr>", f"<tr><td>fused</td><td>{passage.score:.4f}</td></tr>"]
+    rows += [f"<tr><td>{html.escape(k)}</td><td>{v:.4f}</td></tr>" for k, v in sorted(passage.scores.items())]
+    terms = ", ".join(html.escape(t) for t in passage.matched_terms) or "none"
+    rows.append(f"<tr><td>matched terms</td><td>{terms}</td></tr>")
+    return f'<details class="scores"><summary>retrieval scores</summary><table>{"".join(rows)}</table></details>'
+
+
+def _meta(source: str, section: str, start: int, end: int, page: object = None) -> str:
+    where = f"{html.escape(source)} § {html.escape(section)}"
+    if page is not None:
+        where += f" · page {html.escape(str(page))}"
+    return f"{where} · chars {start}-{end}"
+
+
+def sources_html(answer: Answer | None, turn: int = 0, active: int | None = None, token: str = "") -> str:
+    """The sources panel for one answer: a card per citation with its passage, cited span highlighted.
+
+    An abstention shows "Not in the documents" and the closest passages as related reading.
+    `active` marks the card of the citation last clicked, which the page scrolls into view.
+    """
+    if answer is None:
+        return '<div class="sources-empty">Ask a question: the sources of the answer appear here.</div>'
+    if answer.abstained:
+        cards = [
+            '<div class="abstained"><strong>Not in the documents.</strong> '
+            "The closest passages, as related reading:</div>"
+        ]
+        for p in answer.passages[:3]:
+            c = p.chunk
+            cards.append(
+                f'<div class="cite-card related"><div class="cite-meta">{_meta(c.source, c.section, c.start, c.end)}'
+                f'</div><div class="passage">{html.escape(c.text.strip())}</div>{_scores(p)}</div>'
+            )
+        return "\n".join(cards)
+    cards = []
+    for c in answer.citations:
+        passage = _passage_for(c, answer.passages)
+        if passage is None:
+            body = f"<mark>{html.escape(c.text)}</mark>"
+            scores = ""
+        else:
+            text, a, b = passage.chunk.text, c.start - passage.chunk.start, c.end - passage.chunk.start
+            body = html.escape(text[:a]) + f"<mark>{html.escape(text[a:b])}</mark>" + html.escape(text[b:].rstrip())
+            scores = _scores(passage)
+        cls = f'cite-card active" data-token="{html.escape(token)}' if c.n == active else "cite-card"
+        link = f'<a class="cite-link" href="{cite_href(turn, c.n)}" title="open in the document">[{c.n}]</a>'
+        meta = f"{link} {_meta(c.source, c.section, c.start, c.end, getattr(c, 'page', None))}"
+        cards.append(
+            f'<div class="{cls}" id="cite-card-{c.n}"><div class="cite-meta">{meta}</div>'
+            f'<div class="passage">{body}</div>{scores}</div>'
+        )
+    return "\n".join(cards)
+
+
+def document_html(source: str, text: str, start: int, end: int, token: str = "") -> str:
+    """The full document, escaped, with [start, end) highlighted; `token` tells the page to scroll to it anew."""
+    start, end = max(0, min(start, len(text))), max(0, min(end, len(text)))
+    body = (
+        html.escape(text[:start])
+        + f'<mark id="doc-mark" data-token="{html.escape(token)}">{html.escape(text[start:end])}</mark>'
+        + html.escape(text[end:])
+    )
+    head = f'<div class="doc-head">{html.escape(source)} · chars {start}-{end}</div>'
+    return f'{head}<div class="doc-view" id="doc-view">{body}</div>'
+
+
+def error_html(message: str) -> str:
+    return f'<div class="doc-error">{html.escape(message)}</div>'
