@@ -48,19 +48,23 @@ def test_sources_panel_shows_where_each_citation_is_and_its_scores_behind_a_disc
 def test_chat_message_links_known_markers_and_shows_text_literally():
     from ui.render import chat_message
 
-    answer = evil_answer("Use <b>*bold*</b> [1], not [2]. [1]")
+    answer = evil_answer("Use <b>*bold*</b> $x$ [1], not [2].\n\nNext [1]")
     out = chat_message(answer, turn=5)
     assert out.count('<a class="cite-link" href="#cite-5-1"') == 2
-    assert "[2]" not in out.replace("\\[2\\]", "")  # an unknown marker stays literal text, escaped
-    assert "<b>" not in out and "&lt;b&gt;\\*bold\\*&lt;/b&gt;" in out
+    assert "not [2]." in out  # a marker with no citation stays literal text
+    # one HTML block (no blank line), so Markdown leaves document text as it is; markup is escaped
+    assert out.startswith('<div class="answer">') and "\n\n" not in out and "<br><br>Next" in out
+    assert "<b>" not in out and "&lt;b&gt;*bold*&lt;/b&gt; $x$" in out
 
 
 def test_abstention_is_marked_in_the_chat_and_offers_related_reading():
     from ui.render import chat_message, sources_html
 
     base = evil_answer()
-    answer = Answer("q", "The documents do not answer this question.", True, (), base.passages, {})
-    assert chat_message(answer, 1).startswith('<div class="abstained"><strong>Not in the documents.</strong>')
+    answer = Answer("q", "The documents do not answer (see why).", True, (), base.passages, {})
+    message = chat_message(answer, 1)
+    assert '<div class="abstained"><strong>Not in the documents.</strong> The documents' in message
+    assert "(see why)" in message
     panel = sources_html(answer)
     assert "Not in the documents" in panel and "related reading" in panel
     assert "&lt;script&gt;" in panel and "<script>" not in panel
@@ -69,8 +73,8 @@ def test_abstention_is_marked_in_the_chat_and_offers_related_reading():
 def test_follow_up_shows_the_standalone_question_in_small_print():
     from ui.render import chat_message
 
-    answer = Answer("And who chaired it?", "A [1]", False, evil_answer().citations, (), {}, "Who chaired Session II?")
-    assert '<small class="standalone">Understood as: Who chaired Session II?</small>' in chat_message(answer, 1)
+    answer = Answer("And who chaired it?", "A [1]", False, evil_answer().citations, (), {}, "Who chaired <it>?")
+    assert "<small>Understood as: Who chaired &lt;it&gt;?</small>" in chat_message(answer, 1)
 
 
 def test_document_view_escapes_everything_and_highlights_the_span():

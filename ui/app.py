@@ -13,7 +13,7 @@ from typing import Any
 
 from rag.answer import Answer
 from rag.errors import BadInput
-from ui.render import _escape_markdown, chat_message, document_html, error_html, sources_html
+from ui.render import chat_message, chat_text, document_html, error_html, sources_html
 
 __all__ = ["EXAMPLES", "build_app", "serve", "sources_html"]
 
@@ -40,9 +40,9 @@ CSS = """
 a.cite-link {font-weight: 600; text-decoration: none; color: #0969da; cursor: pointer;}
 .abstained {border-left: 4px solid #bf8700; background: #fff8c5; color: #3b2300; padding: 6px 10px;}
 .standalone {color: #57606a;}
-#sources {max-height: 360px; overflow-y: auto;}
+#sources-scroll {position: relative; max-height: 320px; overflow-y: auto; padding-right: 4px;}
 .doc-head {font-size: 0.85em; color: #57606a; margin-bottom: 4px;}
-.doc-view {position: relative; max-height: 420px; overflow-y: auto; white-space: pre-wrap;
+.doc-view {position: relative; max-height: 340px; overflow-y: auto; white-space: pre-wrap;
            border: 1px solid #d0d7de; border-radius: 6px; padding: 8px 10px; font-size: 0.9em;}
 .sources-empty, .doc-error {color: #57606a; font-style: italic;}
 """
@@ -79,8 +79,8 @@ JS = """
     const card = document.querySelector("#sources .cite-card.active");
     if (card && card.dataset.token !== cardToken) {
       cardToken = card.dataset.token;
-      const panel = document.getElementById("sources");
-      if (panel) panel.scrollTop = Math.max(0, card.offsetTop - panel.offsetTop - 8);
+      const panel = document.getElementById("sources-scroll");
+      if (panel) panel.scrollTop = Math.max(0, card.offsetTop - 8);
     }
   }).observe(document.body, {childList: true, subtree: true});
 }
@@ -101,6 +101,11 @@ def parse_k(k: object) -> int | None:
     raise BadInput(f"k must be a whole number, not {k!r}")
 
 
+def sources_panel(answer: Answer | None, turn: int = 0, active: int | None = None, token: str = "") -> str:
+    """The sources of one answer in their own scrolling box, so a long list never covers the document viewer."""
+    return f'<div id="sources-scroll">{sources_html(answer, turn, active, token)}</div>'
+
+
 def _history(answers: list[Answer | None]) -> list[tuple[str, str]]:
     """Earlier (question, answer) turns, for follow-up questions."""
     return [(a.question, a.answer) for a in answers if a is not None]
@@ -114,22 +119,22 @@ def build_app(assistant):
 
     def respond(question: str, messages: list[dict[str, Any]], answers: list[Answer | None], k: float, mode: str):
         messages, answers = list(messages or []), list(answers or [])
-        user = {"role": "user", "content": _escape_markdown(question or "")}
+        user = {"role": "user", "content": chat_text(question or "")}
         try:
             answer = assistant.ask(question, history=_history(answers), k=parse_k(k), retrieval=mode)
         except BadInput as exc:
-            messages += [user, {"role": "assistant", "content": f"⚠️ {_escape_markdown(str(exc))}"}]
+            messages += [user, {"role": "assistant", "content": chat_text(f"⚠️ {exc}", "error")}]
             return "", messages, answers + [None, None], gr.skip(), gr.skip()
         turn = len(messages) + 1
         messages += [user, {"role": "assistant", "content": chat_message(answer, turn)}]
         answers += [None, answer]
-        return "", messages, answers, sources_html(answer, turn), DOC_PLACEHOLDER
+        return "", messages, answers, sources_panel(answer, turn), DOC_PLACEHOLDER
 
     def select_answer(answers: list[Answer | None], evt: gr.SelectData):
         index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
         if not isinstance(index, int) or not 0 <= index < len(answers or []) or answers[index] is None:
             return gr.skip()
-        return sources_html(answers[index], index)
+        return sources_panel(answers[index], index)
 
     select_answer.__annotations__["evt"] = gr.SelectData  # a real class, not the postponed string
 
@@ -141,7 +146,7 @@ def build_app(assistant):
             citation = next(c for c in answer.citations if c.n == n)
         except (ValueError, IndexError, AttributeError, StopIteration):
             return gr.skip(), error_html("That citation is no longer in this chat.")
-        panel = sources_html(answer, turn, active=n, token=str(seq))
+        panel = sources_panel(answer, turn, active=n, token=str(seq))
         try:
             text = assistant.document_text(citation.source)
         except BadInput as exc:
@@ -149,7 +154,7 @@ def build_app(assistant):
         return panel, document_html(citation.source, text, citation.start, citation.end, token=str(seq))
 
     def clear():
-        return "", [], [], sources_html(None), DOC_PLACEHOLDER
+        return "", [], [], sources_panel(None), DOC_PLACEHOLDER
 
     def ask_api(question: str, k: int | None = DEFAULT_K, retrieval: str | None = None) -> dict[str, Any]:
         """Answer a question about the documents; returns the JSON object of the contract (DESIGN.md)."""
@@ -183,11 +188,11 @@ def build_app(assistant):
                     clear_button = gr.Button("Clear chat", elem_id="clear-chat")
                 gr.Examples(EXAMPLES, inputs=box, label="Example questions")
                 with gr.Accordion("Settings", open=False):
-                    k = gr.Slider(1, MAX_UI_K, value=DEFAULT_K, step=1, label="Number of passages")
-                    mode = gr.Radio(list(MODES), value="hybrid", label="Retrieval mode")
+                    k = gr.Slider(1, MAX_UI_K, value=DEFAULT_K, step=1, label="Number of passages", elem_id="k")
+                    mode = gr.Radio(list(MODES), value="hybrid", label="Retrieval mode", elem_id="mode")
             with gr.Column(scale=2):
                 gr.Markdown("### Sources")
-                sources = gr.HTML(sources_html(None), elem_id="sources")
+                sources = gr.HTML(sources_panel(None), elem_id="sources")
                 gr.Markdown("### Document")
                 document = gr.HTML(DOC_PLACEHOLDER, elem_id="document")
         cite_target = gr.Textbox(visible="hidden", elem_id="cite-target")

@@ -12,7 +12,6 @@ import re
 from rag.answer import Answer, Citation, Passage
 
 _MARKER = re.compile(r"\[(\d+)\]")
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~$-])")
 
 
 def cite_href(turn: int, n: int) -> str:
@@ -23,19 +22,25 @@ def cite_href(turn: int, n: int) -> str:
     return f"#cite-{turn}-{n}"
 
 
-def _escape_markdown(text: str) -> str:
-    """Text shown literally by a Markdown renderer: HTML-escaped, Markdown punctuation backslashed.
+def literal(text: str) -> str:
+    r"""Text as HTML that shows exactly that text, line breaks kept and no blank line inside.
 
-    Example: _escape_markdown("a *b* <i>") -> "a \\*b\\* &lt;i&gt;"
+    Inside an HTML block a Markdown renderer leaves the content alone, so `*`, `_`, `$` or `[2]` from a
+    document stay as they are; markup is escaped. Example: literal("a *b*\n\n<i>") -> "a *b*<br><br>&lt;i&gt;"
     """
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
+    return html.escape(text, quote=False).replace("\r\n", "\n").replace("\n", "<br>")
+
+
+def chat_text(text: str, cls: str = "question") -> str:
+    """A chat bubble holding plain text (a question, an error), shown literally."""
+    return f'<div class="{cls}">{literal(text)}</div>'
 
 
 def chat_message(answer: Answer, turn: int) -> str:
-    """The chat bubble for an answer: escaped text, each known [n] a link to its citation.
+    """The chat bubble for an answer: literal text, each known [n] a link to its citation.
 
-    Example: "Session II was chaired by Dr. A. [1]" at turn 1 ->
-    'Session II was chaired by Dr. A. <a class="cite-link" href="#cite-1-1" ...>[1]</a>'
+    Example: "Session II was chaired by Dr. A. [1]" at turn 1 -> '<div class="answer">Session II was
+    chaired by Dr. A. <a class="cite-link" href="#cite-1-1" ...>[1]</a></div>'
     """
     known = {c.n for c in answer.citations}
     parts, last = [], 0
@@ -43,17 +48,17 @@ def chat_message(answer: Answer, turn: int) -> str:
         n = int(m.group(1))
         if n not in known:
             continue
-        parts.append(_escape_markdown(answer.answer[last : m.start()]))
+        parts.append(literal(answer.answer[last : m.start()]))
         parts.append(f'<a class="cite-link" href="{cite_href(turn, n)}" title="show source [{n}]">[{n}]</a>')
         last = m.end()
-    parts.append(_escape_markdown(answer.answer[last:]))
+    parts.append(literal(answer.answer[last:]))
     body = "".join(parts)
     if answer.abstained:
         body = f'<div class="abstained"><strong>Not in the documents.</strong> {body}</div>'
     standalone = answer.standalone_question
     if standalone and standalone != answer.question:
-        body += f'\n\n<small class="standalone">Understood as: {_escape_markdown(standalone)}</small>'
-    return body
+        body += f'<div class="standalone"><small>Understood as: {literal(standalone)}</small></div>'
+    return f'<div class="answer">{body}</div>'
 
 
 def _passage_for(citation: Citation, passages: tuple[Passage, ...]) -> Passage | None:
@@ -120,7 +125,17 @@ def sources_html(answer: Answer | None, turn: int = 0, active: int | None = None
             f'<div class="{cls}" id="cite-card-{c.n}"><div class="cite-meta">{meta}</div>'
             f'<div class="passage">{body}</div>{scores}</div>'
         )
+    cards.append(_retrieved(answer.passages))
     return "\n".join(cards)
+
+
+def _retrieved(passages: tuple[Passage, ...]) -> str:
+    """Every retrieved passage in rank order, folded: what the answer was chosen from."""
+    rows = "".join(
+        f"<li>{_meta(p.chunk.source, p.chunk.section, p.chunk.start, p.chunk.end)} · score {p.score:.4f}</li>"
+        for p in passages
+    )
+    return f'<details class="retrieved"><summary>{len(passages)} retrieved passages</summary><ol>{rows}</ol></details>'
 
 
 def document_html(source: str, text: str, start: int, end: int, token: str = "") -> str:
