@@ -175,12 +175,13 @@ def load_document(path: Path, root: Path) -> Document:
         doc = load_pdf(path, source)
     else:
         raw = path.read_bytes()
-        text, encoding = decode(raw)
         if suffix in (".html", ".htm"):
-            from index.loaders import load_html
+            from index.loaders import decode_html, load_html
 
+            text, encoding = decode_html(raw)
             doc = load_html(text, source, path.stem, encoding)
         else:
+            text, encoding = decode(raw)
             doc = _load_plain(text, source, path.stem, encoding, markdown=suffix == ".md")
         doc = dataclasses.replace(doc, sha256=hashlib.sha256(raw).hexdigest())
     if not doc.text.strip():

@@ -6,10 +6,34 @@ import hashlib
 import re
 from pathlib import Path
 
-from index.cleaning import Removed, clean
+from index.cleaning import Removed, clean, decode
 from index.documents import Document, Section, close_sections, is_heading_line, text_sections, with_removed
 
 _SENTENCE_END = re.compile(r"[.!?:;][\"'\u201d\u2019)\]]*$")
+_META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:-]+)", re.IGNORECASE)
+
+
+def decode_html(raw: bytes) -> tuple[str, str]:
+    """Like decode(), but a page that is not UTF-8 is read in the charset its <meta> declares, if any.
+
+    Example: Shift_JIS bytes with <meta charset="shift_jis"> -> (the Japanese text, "shift_jis")
+    """
+    try:
+        text, encoding = decode(raw)
+    except ValueError as exc:
+        if "unknown encoding" not in str(exc):
+            raise
+        text, encoding, error = "", "", exc
+    declared = _META_CHARSET.search(raw[:4096])
+    if encoding in ("", "cp1252") and declared:
+        charset = declared.group(1).decode("ascii").lower()
+        try:
+            return raw.decode(charset), charset
+        except (LookupError, UnicodeDecodeError):
+            pass
+    if not encoding:
+        raise error
+    return text, encoding
 
 
 def load_html(source_text: str, source: str, stem: str, encoding: str) -> Document:

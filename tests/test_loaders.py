@@ -446,3 +446,9 @@ def test_load_document_rejects_unknown_suffix(tmp_path):
     path.write_bytes(b"PK\x03\x04")
     with pytest.raises(ValueError, match=r"unsupported file type \.docx; supported: \.txt, \.md, \.html, \.htm, \.pdf"):
         load_document(path, tmp_path)
+
+
+def test_an_html_page_in_its_declared_charset_is_decoded_by_it(tmp_path):
+    page = '<html><head><meta charset="Shift_JIS"></head><body><p>こんにちは、世界。</p></body></html>'
+    doc, reason = one(tmp_path, "ja.html", page.encode("shift_jis"))
+    assert reason is None and doc.text == "こんにちは、世界。" and doc.notes() == ["decoded as shift_jis"]
