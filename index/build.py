@@ -76,6 +76,8 @@ def stale_reason(corpus_dir: Path, index_dir: Path, settings: IndexSettings) -> 
         return "chunker settings changed"
     if manifest.get("tokenizer") != TOKENIZER:
         return "tokenizer changed"
+    if _query_encoder_outdated(manifest.get("query_encoder")):
+        return "the query encoder is missing or out of date"
     if manifest.get("files") != state:
         old = manifest.get("files") or {}
         added = len(state.keys() - old.keys())
@@ -83,6 +85,15 @@ def stale_reason(corpus_dir: Path, index_dir: Path, settings: IndexSettings) -> 
         changed = sum(1 for k in state.keys() & old.keys() if state[k] != old[k])
         return f"corpus changed ({added} added, {changed} changed, {removed} removed)"
     return None
+
+
+def _query_encoder_outdated(entry: object) -> bool:
+    """A build from before the ONNX query encoder, or from another export version, is rebuilt."""
+    from index.onnx_encoder import EXPORT_VERSION
+
+    if not isinstance(entry, dict):
+        return True
+    return entry.get("kind") == "onnx" and entry.get("export_version") != EXPORT_VERSION
 
 
 class _WriterLock:
@@ -143,6 +154,9 @@ def ingest(
         texts = [c.embed_text() for c in searchable]
         sentence_texts = [searchable[row].sentence_text(s, e) for row, s, e in sentences]
         vectors = _embed_with_progress(embedder, texts + sentence_texts, progress)
+        from index.onnx_export import for_build
+
+        query_encoder = for_build(embedder, settings.model, texts + sentence_texts, index_dir, log)
         import bm25s
 
         bm25 = bm25s.BM25()
@@ -156,8 +170,11 @@ def ingest(
             "documents": {d.source: {"title": d.title, "sha256": d.sha256, "chars": len(d.text)} for d in documents},
             "skipped": [dataclasses.asdict(s) for s in skipped],
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "embed_precision": getattr(embedder, "precision", "unknown"),
+            "query_encoder": query_encoder.entry,
         }
-        write_build(index_dir, manifest, chunks, vectors[: len(texts)], vectors[len(texts) :], bm25)
+        chunk_vectors, sentence_vectors = vectors[: len(texts)], vectors[len(texts) :]
+        write_build(index_dir, manifest, chunks, chunk_vectors, sentence_vectors, bm25, query_encoder.files)
     return IngestReport(
         True,
         reason,

@@ -97,8 +97,12 @@ def write_build(
     chunk_vectors: np.ndarray,
     sentence_vectors: np.ndarray,
     bm25: Any,
+    extra_files: dict[str, Path] | None = None,
 ) -> Path:
-    """Write a complete build and make it live; a crash at any point leaves the previous build live."""
+    """Write a complete build and make it live; a crash at any point leaves the previous build live.
+
+    extra_files (name in the build -> file to copy, e.g. the ONNX query encoder) are checksummed like the rest.
+    """
     import faiss
 
     index_dir.mkdir(parents=True, exist_ok=True)
@@ -115,6 +119,8 @@ def write_build(
             flat.add(np.ascontiguousarray(vectors, dtype=np.float32))
             faiss.write_index(flat, str(tmp / name))
         bm25.save(str(tmp / "bm25"))
+        for name, source in (extra_files or {}).items():
+            shutil.copyfile(source, tmp / name)
         files = sorted(p for p in tmp.rglob("*") if p.is_file())
         for path in files:
             _fsync(path)

@@ -105,8 +105,20 @@ class Assistant:
         self.log = log
         self.embedder = embedder or SentenceTransformerEmbedder(settings.index.model)
         self.index = self._load_or_build(progress)
-        self.retriever = Retriever(self.index, self.embedder)
+        self.retriever = Retriever(self.index, self._query_encoder())
         self.composer = Composer(self.retriever, settings.composer)
+
+    def _query_encoder(self) -> Embedder:
+        """The index's ONNX encoder for questions (no torch: a sub-second start) when it has one, else the embedder."""
+        from index.onnx_encoder import from_build
+
+        if self.index.manifest.get("model") != self.embedder.model_id:
+            return self.embedder
+        try:
+            return from_build(self.index.path, self.index.manifest) or self.embedder
+        except Exception as exc:  # onnxruntime refused a file that passed its checksum: slower, still right
+            self.log(f"warning: ONNX query encoder unusable ({type(exc).__name__}: {exc}); using the embedder")
+            return self.embedder
 
     def _load_or_build(self, progress: bool):
         from index.store import load

@@ -1,7 +1,9 @@
 """Extractive answers: the sentence(s) that answer, quoted exactly, each with its [n] citation.
 
-Nothing is generated, so every word of an answer can be traced to its span in the source; when
-no sentence answers, the composer abstains and the closest passages remain as related reading.
+Nothing is generated, so every word of an answer can be traced to its span in the source. The
+composer abstains, naming why, when the evidence is not there: the question names something the
+documents never mention, asks for a kind of answer (a date, a number, a person) no candidate
+holds, or no candidate covers enough of what was asked.
 """
 
 from __future__ import annotations
@@ -11,124 +13,175 @@ from dataclasses import dataclass
 
 from index.lexical import terms
 from rag.answer import Citation
+from rag.question import Question, analyse
 from rag.retrieve import Retriever, SentenceHit
 
 MAX_WORDS = 75
-_PRONOUN_START = re.compile(r"^(She|He|They|Her|His|Their|It|This|These|The initiative)\b")
+_SPEAKER_PRONOUN = re.compile(r"^(She|He|They|Her|His|Their)\b")
 _NAME_LEAD = re.compile(r"^(?:Dr|Ms|Mr|Mrs|Prof)\.\s+[^,]+")
-_TITLE_NAME = re.compile(r"\b(?:Dr|Ms|Mr|Mrs|Prof)\.\s|\b[A-Z]{3,}\s+[A-Z][a-z]+")
+_PERSON = re.compile(
+    r"\b(?:Dr|Ms|Mr|Mrs|Prof|Sir|Lord|King|Queen|Pope|Saint|St)\.?\s+[A-Z]"  # a title and a name
+    r"|\b[A-Z]{3,}\s+[A-Z][a-z]+"  # "ARIUNAA Enkhtur"
+    # "William Smith": exactly two capitalised words; three or more are a title ("Higher Education Transformation")
+    r"|(?<![A-Z][a-z]\s)(?<![A-Z]\s)\b[A-Z][a-z]+\s+[A-Z][a-z]+\b(?!\s+[A-Z])"
+)
 _NUMBER = re.compile(
-    r"\b(\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|hundred|thousand|million|billion)\b",
+    r"\b(\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|twenty|thirty|forty|"
+    r"fifty|hundreds?|thousands?|millions?|billions?|single|double|triple|half|several|few)\b",
     re.I,
 )
-_QUESTION_WORDS = frozenset("who whom whose what which when where why how is are was were do does did can".split())
+_DATE = re.compile(
+    r"\b(1\d{3}|20\d{2}|\d{1,2}(st|nd|rd|th)|January|February|March|April|May|June|July|August|September|"
+    r"October|November|December|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|century|centuries|"
+    r"decades?|years?|BC|AD|BCE|CE)\b"
+)
+_PLACE = re.compile(r"\b(in|at|from|near|to|of)\s+(the\s+)?[A-Z][a-z]+")
 
 
 @dataclass(frozen=True)
 class ComposerSettings:
-    """Weights and the abstention threshold, calibrated on the gold sets (see eval/)."""
+    """Weights and abstention thresholds, calibrated on both gold suites (see README, Evaluation)."""
 
     lexical_weight: float = 0.5
-    type_bonus: float = 0.1
-    min_score: float = 0.45
+    min_score: float = 0.7
+    min_coverage: float = 0.1
+    pair_penalty: float = 0.08
+    context_weight: float = 0.3
 
 
 @dataclass(frozen=True)
 class Composed:
-    """The composer's verdict: text with [n] markers and its citations, or an abstention."""
+    """The composer's verdict: text with [n] markers and its citations, or an abstention and why."""
 
     text: str
     citations: tuple[Citation, ...]
     abstained: bool
+    reason: str = ""
+    score: float = 0.0  # of the best span (kept for calibration and debugging)
+    coverage: float = 0.0
 
 
-def answer_type(question: str) -> str:
-    """Coarse expected answer type from the question words.
+@dataclass(frozen=True)
+class _Span:
+    hits: tuple[SentenceHit, ...]
+    score: float
+    coverage: float
+    text: str
 
-    Example: answer_type("How many phases does the model have?") -> "number"
+
+def type_satisfied(kind: str, text: str, question: str = "") -> bool:
+    """Does the text hold the kind of thing asked for (a person, a number, a date, a place), beyond
+    the words of the question itself?
+
+    Example: type_satisfied("number", "a three-phase cascade model") -> True
+    Example: type_satisfied("person", "the report Digital Leap", "Who wrote Digital Leap?") -> False
     """
-    q = question.lower()
-    if re.search(r"\bhow (many|much)\b|\bwhat (number|percentage)\b", q):
-        return "number"
-    if re.search(r"\bwho(m|se)?\b|\bwhich (person|speaker|official)\b", q):
-        return "person"
-    if re.search(r"\bwhen\b|\bwhat (date|year|day|time)\b", q):
-        return "date"
-    return "other"
+    pattern = {"person": _PERSON, "number": _NUMBER, "date": _DATE, "place": _PLACE}.get(kind)
+    if pattern is None:
+        return True
+    if kind == "person" and not text[:1].isalnum():
+        return False  # a fragment such as ", introduced the report ..." has lost its subject
+    asked = {w.lower() for w in re.findall(r"[\w\-]+", question)}
+    masked = re.sub(r"[\w\-]+", lambda m: "x" if m.group().lower() in asked else m.group(), text)
+    return bool(pattern.search(masked))
 
 
-def missing_entities(question: str, known: dict[str, float]) -> list[str]:
-    """Capitalised names in the question that occur nowhere in the corpus ("Tokyo" in a report on Mongolia).
-
-    A question about a name the documents never mention cannot be answered from them.
-    """
-    missing = []
-    tokens = re.findall(r"[A-Za-z][\w\-]*", question)
-    for i, token in enumerate(tokens):
-        if i == 0 or token.lower() in _QUESTION_WORDS or not token[0].isupper():
-            continue
-        stems = terms(token)
-        if stems and not any(s in known for s in stems):
-            missing.append(token)
-    return missing
+def same_paragraph(first: SentenceHit, second: SentenceHit) -> bool:
+    """True when `second` follows `first` in the same paragraph (no line break between them)."""
+    chunk = first.chunk
+    if second.chunk.source != chunk.source or not first.end <= second.start <= chunk.end:
+        return False
+    return "\n" not in chunk.text[first.end - chunk.start : second.start - chunk.start]
 
 
 class Composer:
-    """Scores the sentences of retrieved passages and quotes the best, resolving "She ..." to a name."""
+    """Scores one- and two-sentence spans of the retrieved passages and quotes the best, or abstains."""
 
     def __init__(self, retriever: Retriever, settings: ComposerSettings = ComposerSettings()) -> None:
         self.retriever = retriever
         self.settings = settings
 
-    def score(self, hit: SentenceHit, qterms: set[str], kind: str) -> float:
-        """Similarity plus idf-weighted coverage of the question's terms, plus a bonus for the right answer type."""
-        idf = self.retriever.idf
-        total = sum(idf.get(t, self.retriever.max_idf) for t in qterms) or 1.0
-        covered = sum(idf.get(t, self.retriever.max_idf) for t in qterms & set(terms(hit.text)))
-        bonus = 0.0
-        if kind == "person" and _TITLE_NAME.search(hit.text):
-            bonus = self.settings.type_bonus
-        elif kind == "number" and _NUMBER.search(hit.text):
-            bonus = self.settings.type_bonus
-        return hit.similarity + self.settings.lexical_weight * covered / total + bonus
+    def _coverage(self, q: Question, text: str) -> float:
+        idf, unknown = self.retriever.idf, self.retriever.max_idf
+        total = sum(idf.get(t, unknown) for t in q.terms) or 1.0
+        return sum(idf.get(t, unknown) for t in q.terms & set(terms(text))) / total
+
+    def _spans(self, q: Question, hits: list[SentenceHit], qvec) -> list[_Span]:
+        """Each sentence alone, and joined to the sentence after it in the same section."""
+        spans = []
+        for hit in hits:
+            groups = [(hit,)]
+            nxt = self.retriever.sentence(hit.row + 1, qvec, hit.passage_rank)
+            if nxt is not None and same_paragraph(hit, nxt):
+                groups.append((hit, nxt))
+            context = " ".join(h.text for h in self._before(hit, 2))
+            for group in groups:
+                text = " ".join(h.text for h in group)
+                if len(text.split()) > MAX_WORDS:
+                    continue
+                coverage = self._coverage(q, text)
+                # Terms only the sentences just before supply (the speaker, the framework's name) count a little.
+                in_context = self._coverage(q, f"{context} {text}") - coverage
+                similarity = max(h.similarity for h in group)
+                lexical = coverage + self.settings.context_weight * in_context
+                score = similarity + self.settings.lexical_weight * lexical
+                score -= self.settings.pair_penalty * (len(group) - 1)
+                spans.append(_Span(group, score, coverage, text))
+        return spans
+
+    def _before(self, hit: SentenceHit, n: int) -> list[SentenceHit]:
+        """Up to n sentences just before `hit` in its section."""
+        out = []
+        for row in range(hit.row - 1, hit.row - 1 - n, -1):
+            prev = self.retriever.sentence(row)
+            if prev is None or prev.chunk.source != hit.chunk.source or prev.chunk.section != hit.chunk.section:
+                break
+            out.append(prev)
+        return out[::-1]
 
     def compose(self, question: str, hits: list[SentenceHit], qvec) -> Composed:
-        if not hits or missing_entities(question, self.retriever.idf):
-            return Composed("", (), True)
-        qterms = set(terms(question))
-        kind = answer_type(question)
-        scored = sorted(hits, key=lambda h: (-self.score(h, qterms, kind), h.row))
-        best = scored[0]
-        if self.score(best, qterms, kind) < self.settings.min_score:
-            return Composed("", (), True)
-        chosen = self._with_speaker(best, qvec)
-        parts, citations = [], []
-        for n, (hit, span) in enumerate(chosen, start=1):
-            start, end = span
+        q = analyse(question)
+        missing = q.missing_in(self.retriever)
+        if missing:
+            return Composed("", (), True, f"the documents never mention {', '.join(missing)}")
+        spans = sorted(self._spans(q, hits, qvec), key=lambda s: (-s.score, s.hits[0].row))
+        if not spans:
+            return Composed("", (), True, "nothing related was found")
+        typed = [s for s in spans if type_satisfied(q.kind, s.text, q.text)]
+        if not typed:
+            return Composed("", (), True, f"no passage gives {q.kind_phrase}")
+        best = typed[0]
+        if best.score < self.settings.min_score or best.coverage < self.settings.min_coverage:
+            return Composed("", (), True, "no passage answers it closely enough", best.score, best.coverage)
+        text, citations = self._quote(self._with_speaker(best, qvec))
+        return Composed(text, citations, False, "", best.score, best.coverage)
+
+    def _quote(self, parts: list[tuple[SentenceHit, tuple[int, int]]]) -> tuple[str, tuple[Citation, ...]]:
+        texts, citations = [], []
+        for n, (hit, (start, end)) in enumerate(parts, start=1):
             text = hit.chunk.sentence_text(start, end)
             citations.append(Citation(n, hit.chunk.source, hit.chunk.section, start, end, text))
-            parts.append(f"{text} [{n}]" if span == (hit.start, hit.end) else f"{text} [{n}]:")
-        return Composed(" ".join(parts), tuple(citations), False)
+            texts.append(f"{text} [{n}]" if (start, end) == (hit.start, hit.end) else f"{text} [{n}]:")
+        return " ".join(texts), tuple(citations)
 
-    def _with_speaker(self, best: SentenceHit, qvec) -> list[tuple[SentenceHit, tuple[int, int]]]:
-        """A sentence opening with "She"/"He" is preceded by the sentence that names the speaker.
+    def _with_speaker(self, span: _Span, qvec) -> list[tuple[SentenceHit, tuple[int, int]]]:
+        """A span opening with "She"/"He" is preceded by the sentence that names the speaker.
 
         If quoting that whole sentence would pass MAX_WORDS, only the name ("Ms. BI Xiaohan") is cited.
         """
-        chosen = [(best, (best.start, best.end))]
-        if not _PRONOUN_START.match(best.text):
+        chosen = [(h, (h.start, h.end)) for h in span.hits]
+        first = span.hits[0]
+        if not _SPEAKER_PRONOUN.match(first.text):
             return chosen
-        row = best.row
+        row = first.row
         for _ in range(4):
             prev = self.retriever.sentence(row - 1, qvec)
-            if prev is None or prev.chunk.source != best.chunk.source or prev.chunk.section != best.chunk.section:
-                return chosen
-            if not _PRONOUN_START.match(prev.text):
-                if len(prev.text.split()) + len(best.text.split()) <= MAX_WORDS - 4:
+            if prev is None or not same_paragraph(prev, self.retriever.sentence(row)):
+                return chosen  # never borrow a speaker from another paragraph
+            if not _SPEAKER_PRONOUN.match(prev.text):
+                if len(prev.text.split()) + len(span.text.split()) <= MAX_WORDS:
                     return [(prev, (prev.start, prev.end))] + chosen
                 name = _NAME_LEAD.match(prev.text)
-                if name:
-                    return [(prev, (prev.start, prev.start + name.end()))] + chosen
-                return chosen
+                return ([(prev, (prev.start, prev.start + name.end()))] if name else []) + chosen
             row -= 1
         return chosen

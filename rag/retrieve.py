@@ -5,7 +5,9 @@ Sentence scores come from vectors computed at ingest; only the question is embed
 
 from __future__ import annotations
 
+import bisect
 import math
+import re
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -52,6 +54,19 @@ class Retriever:
         self.idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
         self.max_idf = math.log(1 + (n + 0.5) / 0.5)
         self.vocab = index.bm25.vocab_dict
+
+    def has_phrase(self, phrase: str) -> bool:
+        """Whether the phrase occurs as whole words anywhere in the indexed text (names, numerals, numbers)."""
+        if not hasattr(self, "_all_text"):
+            self._all_text = "\n".join(c.text for c in self.index.chunks)
+        return re.search(rf"(?<![\w\-]){re.escape(phrase)}(?![\w\-])", self._all_text) is not None
+
+    def has_prefix(self, prefix: str) -> bool:
+        """Whether any indexed term starts with this prefix (for "Korean" against "Korea")."""
+        if not hasattr(self, "_sorted_terms"):
+            self._sorted_terms = sorted(self.idf)
+        i = bisect.bisect_left(self._sorted_terms, prefix)
+        return i < len(self._sorted_terms) and self._sorted_terms[i].startswith(prefix)
 
     def embed_question(self, question: str) -> np.ndarray:
         return self.embedder.embed([question])[0]

@@ -1,0 +1,220 @@
+"""Ingest side of the query encoder: export the sentence-transformers model to ONNX, shrink it, verify it.
+
+Rungs, first to pass wins: int8 (every weight matrix and the word embeddings), int8 with the word
+embeddings and the feed-forward output and value projections kept fp32 (the layers whose int8 error
+dominates), fp32. A rung passes when every sample
+text's vector has cosine >= MIN_COSINE with sentence-transformers' own; if none passes, there is no
+ONNX encoder and questions are embedded by sentence-transformers (slower start, same answers).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index.onnx_encoder import EXPORT_VERSION, ONNX_FILE, TOKENIZER_FILE, OnnxEncoder
+
+MIN_COSINE = 0.995
+RUNGS = ("int8", "int8-partial", "fp32")
+# Questions as users ask them; the corpus supplies the rest of the samples.
+SAMPLE_QUESTIONS = (
+    "Who chaired Session II?",
+    "What did the report say about vocational education?",
+    "When was the dialogue held and how many countries took part?",
+    "Which university hosted the event?",
+    "How much did the programme cost in 2024?",
+    "What is the capital of France?",
+)
+
+
+@dataclass(frozen=True)
+class Exported:
+    """A verified ONNX query encoder in a scratch folder, and its manifest entry."""
+
+    files: dict[str, Path]  # name in the build folder -> file to copy there
+    entry: dict[str, Any]
+
+
+def export_query_encoder(
+    st_model, model_id: str, samples: Sequence[str], work: Path, log: Callable[[str], None]
+) -> Exported | None:
+    """Export, fuse, quantize and verify; None (after a warning) when no rung matches sentence-transformers."""
+    import logging
+
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    try:  # onnxruntime's optimizer and quantizer configure the root logger; leave the caller's as it was
+        return _export(st_model, model_id, samples, work, log)
+    finally:
+        root.setLevel(level)
+        root.handlers[:] = handlers
+
+
+def _export(st_model, model_id: str, samples: Sequence[str], work: Path, log: Callable[[str], None]) -> Exported | None:
+    texts = list(SAMPLE_QUESTIONS) + [t for t in samples if t.strip()][:64]
+    reference = st_model.encode(texts, normalize_embeddings=True, convert_to_numpy=True, batch_size=32)
+    max_length = int(st_model.max_seq_length)
+    tokenizer = work / TOKENIZER_FILE
+    try:
+        _check_pipeline(st_model)
+        st_model.tokenizer.backend_tokenizer.save(str(tokenizer))
+        fp32 = _export_fp32(st_model[0].auto_model, work)
+    except Exception as exc:  # an exporter or model we cannot handle: answers stay right, only slower
+        log(f"warning: no ONNX query encoder ({type(exc).__name__}: {exc}); questions will use sentence-transformers")
+        return None
+    tried = []
+    for rung in RUNGS:
+        path = fp32 if rung == "fp32" else _quantize(fp32, work / f"{rung}.onnx", partial=rung == "int8-partial")
+        encoder = OnnxEncoder(path, tokenizer, model_id, reference.shape[1], max_length)
+        cosine = float(np.min(np.sum(encoder.embed(texts) * reference, axis=1)))
+        tried.append(f"{rung} {cosine:.4f}")
+        if cosine >= MIN_COSINE:
+            entry = {
+                "kind": "onnx",
+                "precision": rung,
+                "file": ONNX_FILE,
+                "tokenizer": TOKENIZER_FILE,
+                "max_length": max_length,
+                "min_cosine": round(cosine, 5),
+                "samples": len(texts),
+                "tried": tried,
+                "export_version": EXPORT_VERSION,
+            }
+            return Exported({ONNX_FILE: path, TOKENIZER_FILE: tokenizer}, entry)
+    log(f"warning: ONNX query encoder below cosine {MIN_COSINE} ({', '.join(tried)}); using sentence-transformers")
+    return None
+
+
+def _check_pipeline(st_model) -> None:
+    """Only Transformer -> mean Pooling [-> Normalize] is reproduced by OnnxEncoder; anything else is refused."""
+    names = [type(m).__name__ for m in st_model]
+    if names[:2] != ["Transformer", "Pooling"] or names[2:] not in ([], ["Normalize"]):
+        raise ValueError(f"modules {names} are not Transformer, Pooling, Normalize")
+    if getattr(st_model[1], "pooling_mode", None) != "mean":
+        raise ValueError("pooling is not mean pooling")
+
+
+def _export_fp32(transformer, work: Path) -> Path:
+    """TorchScript-based export (dynamo=False): no onnxscript needed, dynamic batch and sequence axes."""
+    import torch
+
+    class Hidden(torch.nn.Module):
+        def __init__(self, model) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            out = self.model(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
+            return out.last_hidden_state
+
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    ids = torch.ones(1, 8, dtype=torch.long)
+    raw = work / "raw.onnx"
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer notes about Python control flow: shapes stay dynamic here
+        torch.onnx.export(
+            Hidden(transformer.eval()).float(),
+            (ids, ids, torch.zeros_like(ids)),
+            str(raw),
+            input_names=names,
+            output_names=["last_hidden_state"],
+            dynamic_axes={n: {0: "batch", 1: "sequence"} for n in [*names, "last_hidden_state"]},
+            opset_version=17,
+            dynamo=False,
+        )
+    config = transformer.config
+    fused = work / "fp32.onnx"
+    try:  # fusing LayerNorm/GELU/bias makes int8 faster; the plain export is fine without it
+        from onnxruntime.transformers.optimizer import optimize_model
+
+        optimized = optimize_model(
+            str(raw), model_type="bert", num_heads=config.num_attention_heads, hidden_size=config.hidden_size
+        )
+        optimized.save_model_to_file(str(fused))
+    except Exception:
+        shutil.copyfile(raw, fused)
+    return fused
+
+
+def _quantize(source: Path, target: Path, partial: bool) -> Path:
+    """Per-channel int8 weights (per-tensor loses too much: cosine about 0.91), activations quantized per call."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    excluded = []
+    if partial:
+        graph = onnx.load(str(source), load_external_data=False).graph
+        excluded = [
+            n.name
+            for n in graph.node
+            if n.op_type == "MatMul"
+            and (("/output/dense/" in n.name and "attention" not in n.name) or "/attention/self/value/" in n.name)
+        ]
+    quantize_dynamic(
+        str(source),
+        str(target),
+        per_channel=True,
+        weight_type=QuantType.QInt8,
+        # Gather is the word-embedding table (47 of the 90 MB); int8 there costs too much cosine for "partial"
+        op_types_to_quantize=["MatMul"] if partial else ["MatMul", "Gather"],
+        nodes_to_exclude=excluded,
+        extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT, "MatMulConstBOnly": True},
+    )
+    return target
+
+
+def scratch() -> Path:
+    """A scratch folder for the exports of this process, removed when it exits (builds hold copies)."""
+    import atexit
+
+    path = Path(tempfile.mkdtemp(prefix="rag-onnx-"))
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
+
+
+_EXPORTED: dict[str, Exported | None] = {}  # per process: one export per model, however many indexes it builds
+
+
+def for_build(embedder, model: str, texts: Sequence[str], index_dir: Path, log: Callable[[str], None]) -> Exported:
+    """The query encoder for a new build: reused from the live build or this process, else exported now.
+
+    A custom embedder (not sentence-transformers for `model`) gets none: the Assistant then embeds
+    questions with the embedder it is given, as before.
+    """
+    from index.embed import SentenceTransformerEmbedder
+
+    if not isinstance(embedder, SentenceTransformerEmbedder) or embedder.model_id != model:
+        return Exported({}, {"kind": "embedder", "reason": "built with a custom embedder"})
+    reused = _from_live_build(index_dir, model)
+    if reused is not None:
+        return reused
+    if model not in _EXPORTED:
+        log("exporting the query encoder to ONNX (once per model)")
+        step = max(1, len(texts) // 64)
+        _EXPORTED[model] = export_query_encoder(embedder._model(), model, texts[::step], scratch(), log)
+    found = _EXPORTED[model]
+    return found or Exported({}, {"kind": "sentence-transformers", "reason": "ONNX export failed verification"})
+
+
+def _from_live_build(index_dir: Path, model: str) -> Exported | None:
+    """The live build's verified ONNX files when they were made by this export version for this model."""
+    from index.store import _sha256, current_build, read_manifest
+
+    build, manifest = current_build(index_dir), read_manifest(index_dir)
+    entry = (manifest or {}).get("query_encoder") or {}
+    if build is None or entry.get("kind") != "onnx" or manifest.get("model") != model:
+        return None
+    if entry.get("export_version") != EXPORT_VERSION:
+        return None
+    files = {name: build / name for name in (entry["file"], entry["tokenizer"])}
+    checksums = manifest.get("checksums") or {}
+    if any(not p.is_file() or _sha256(p) != checksums.get(name) for name, p in files.items()):
+        return None
+    return Exported(files, entry)

@@ -1,0 +1,129 @@
+"""What a question asks for: its terms, the kind of answer it expects, and the names it relies on.
+
+Also turns a follow-up ("What did she say about ...?") into a standalone question from the chat history.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from index.lexical import terms
+
+_QUESTION_WORDS = frozenset(
+    "who whom whose what which when where why how is are was were do does did can could should would will "
+    "according in on at for of the a an and or to by from with".split()
+)
+_ROMAN = re.compile(r"^[IVXL]+$")
+_KIND_PHRASE = {
+    "person": "a name for this",
+    "number": "a number for this",
+    "date": "a date for this",
+    "place": "a place for this",
+    "other": "this",
+}
+_FOLLOW_UP_LEAD = re.compile(r"^(and|also|so|then|what about|how about)\b[\s,]*", re.I)
+_PRONOUNS = re.compile(r"\b(she|he|her|him|his|they|them|their)\b", re.I)
+_NAMED = re.compile(r"\b(?:Dr|Ms|Mr|Mrs|Prof)\.\s+[A-Z][\w\-]*(?:\s+[A-Z][\w\-]*){0,2}")
+
+
+class Vocabulary(Protocol):
+    """What the corpus knows: idf by stemmed term, and whether a phrase occurs verbatim."""
+
+    idf: dict[str, float]
+
+    def has_phrase(self, phrase: str) -> bool: ...
+
+    def has_prefix(self, prefix: str) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str
+    terms: frozenset[str]
+    kind: str  # person | number | date | place | other
+    names: tuple[str, ...]  # capitalised words, numerals and numbers the question relies on
+
+    @property
+    def kind_phrase(self) -> str:
+        return _KIND_PHRASE[self.kind]
+
+    def missing_in(self, vocabulary: Vocabulary) -> list[str]:
+        """Names in the question that the documents never mention: a question about them cannot be answered."""
+        missing = []
+        for name in self.names:
+            if " " in name or any(ch.isdigit() for ch in name):
+                if not vocabulary.has_phrase(name):
+                    missing.append(f"“{name}”")
+            else:
+                stems = terms(name)
+                # A shared prefix counts, so "Korean" matches "Korea" and "Chinese" matches "China".
+                known = (s in vocabulary.idf or vocabulary.has_prefix(s[: max(4, len(s) - 3)]) for s in stems)
+                if stems and not any(known):
+                    missing.append(f"“{name}”")
+        return missing
+
+
+def answer_kind(question: str) -> str:
+    """Coarse expected answer type from the question words.
+
+    Example: answer_kind("How many phases does the model have?") -> "number"
+    """
+    q = question.lower()
+    if re.search(r"\bhow (many|much|long|old|large|big)\b|\bwhat (number|percentage|amount|proportion)\b", q):
+        return "number"
+    when = r"^when\b|\bwhen (did|was|were|is|are|does|do|will)\b"
+    if re.search(when + r"|\b(what|which) (date|year|day|month|century|decade)\b", q):
+        return "date"
+    if re.search(r"^who\b|\bwho(m|se)?\b|\b(which|what) (person|speaker|official|man|woman)\b", q):
+        return "person"
+    if re.search(r"^where\b|\bin (what|which) (city|country|town|place|venue|location)\b", q):
+        return "place"
+    return "other"
+
+
+def names_in(question: str) -> tuple[str, ...]:
+    """Capitalised words (not the first word), roman numerals with their noun, and numbers.
+
+    Example: names_in("Who chaired Session I in 2024?") -> ("Session I", "2024")
+    """
+    tokens = re.findall(r"[A-Za-z][\w\-']*|\d[\d,.\-]*\d|\d", question)
+    out = []
+    for i, token in enumerate(tokens):
+        clean = token.rstrip("'s").rstrip("'") if token.endswith("'s") else token
+        if _ROMAN.match(clean) and i > 0 and tokens[i - 1][:1].isupper():
+            if out and out[-1] == tokens[i - 1]:
+                out.pop()  # "Session" becomes "Session I": the numeral is what must match
+            out.append(f"{tokens[i - 1]} {clean}")
+        elif clean[:1].isdigit():
+            out.append(clean)
+        elif i > 0 and clean[:1].isupper() and clean.lower() not in _QUESTION_WORDS and not _ROMAN.match(clean):
+            out.append(clean)
+    return tuple(dict.fromkeys(out))
+
+
+def analyse(question: str) -> Question:
+    return Question(question, frozenset(terms(question)), answer_kind(question), names_in(question))
+
+
+def standalone(question: str, history: Sequence[tuple[str, str]] | None) -> str:
+    """Resolve a follow-up against the previous turn: drop a leading "And", name who "she"/"he" is.
+
+    Example: standalone("What did she say?", [("Who chaired?", "Dr. ARIUNAA Enkhtur chaired [1]")])
+             -> "What did Dr. ARIUNAA Enkhtur say?"
+    """
+    if not history:
+        return question
+    text = _FOLLOW_UP_LEAD.sub("", question).strip() or question
+    text = text[:1].upper() + text[1:]
+    if _PRONOUNS.search(text):
+        for user_turn, answer in reversed(history):
+            match = _NAMED.search(answer or "") or _NAMED.search(user_turn or "")
+            if match:
+                name = match.group()
+                text = re.sub(r"\b(she|he|him|they|them)\b", name, text, count=1, flags=re.I)
+                text = re.sub(r"\b(her|his|their)\b", f"{name}'s", text, count=1, flags=re.I)
+                break
+    return text
