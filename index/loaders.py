@@ -95,7 +95,7 @@ def load_pdf(path: Path, source: str) -> Document:
         offset += len(page)
     text = "".join(parts)
     first_line = text.strip().split("\n", 1)[0].strip()
-    title = parsed.title.strip() or (first_line if is_heading_line(first_line) else path.stem)
+    title = clean(parsed.title)[0].strip() or (first_line if is_heading_line(first_line) else path.stem)
     sections = _page_sections(text_sections(text, title), tuple(pages))
     doc = Document(
         source,

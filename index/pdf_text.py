@@ -90,22 +90,41 @@ def _extract(path: str) -> dict:
     except (PyPdfError, ValueError, TypeError, KeyError, AttributeError, IndexError, OSError, RecursionError) as exc:
         detail = "; ".join(dict.fromkeys([*logged, f"{type(exc).__name__}: {exc}"]))[:300]
         return {"ok": False, "reason": f"malformed or truncated PDF ({detail})"}
-    texts = []
+    texts, blank = [], []
     for number, page in enumerate(pages, 1):
         logged.clear()
+        failed = False
         try:
             text = page.extract_text() or ""
         except LimitReachedError:
             text, logged[:] = "", ["Limit reached while decompressing"]
         except (PdfReadError, PyPdfError, ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
-            text = ""
+            text, failed = "", True
             warnings.append(f"page {number} could not be parsed ({type(exc).__name__}: {str(exc)[:120]})")
         if any("limit" in message.lower() for message in logged):
-            warnings.append(f"page {number} is {_LIMIT_HINT}; its text is not indexed")
-        elif not text.strip() and not (warnings and warnings[-1].startswith(f"page {number} ")):
-            warnings.append(f"page {number} yielded no text (an image or an empty page?)")
+            what = "part of its text is missing" if text.strip() else "its text is not indexed"
+            warnings.append(f"page {number} is {_LIMIT_HINT}; {what}")
+        elif not text.strip() and not failed:
+            blank.append(number)
         texts.append(text)
+    if blank:
+        label = f"page {blank[0]}" if len(blank) == 1 else f"pages {page_ranges(blank)}"
+        warnings.append(f"{label} yielded no text (an image or an empty page?)")
     return {"ok": True, "pages": texts, "title": title, "warnings": warnings}
+
+
+def page_ranges(numbers: list[int]) -> str:
+    """Page numbers as short ranges, so a 300-page scan is one line in the summary.
+
+    Example: page_ranges([1, 2, 3, 5, 7, 8]) -> "1-3, 5, 7-8"
+    """
+    spans: list[list[int]] = []
+    for n in numbers:
+        if spans and n == spans[-1][1] + 1:
+            spans[-1][1] = n
+        else:
+            spans.append([n, n])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans)
 
 
 def _child(argv: list[str]) -> None:
