@@ -186,3 +186,35 @@ def test_settings_change_the_number_of_passages_and_the_retriever(ui):
     scores.locator("summary").click()
     table = scores.inner_text()
     assert "bm25" in table and "dense" not in table
+
+
+def test_upload_a_document_ask_about_it_then_remove_it(ui, tmp_path):
+    page = ui.page
+    upload = tmp_path / "Lighthouse notes.md"
+    upload.write_text(
+        "# Lighthouse notes\n\nThe Skerry lighthouse is kept by Ingrid Solberg, who rows out every Monday.\n",
+        encoding="utf-8",
+    )
+    page.get_by_role("tab", name="Documents").click()
+    table = page.locator("#documents-table")
+    table.wait_for()
+    assert "harbour-notes.txt" in table.inner_text() and "Lighthouse" not in table.inner_text()
+    page.locator("#upload input[type=file]").set_input_files(str(upload))
+    page.locator("#upload").get_by_text("Lighthouse notes.md").wait_for()
+    page.locator("#add-document").click()
+    page.locator("#documents-status .doc-ok").wait_for()
+    assert "Lighthouse-notes.md" in table.inner_text()  # saved under a safe name, and indexed
+    shot(page, "documents.png")
+
+    page.get_by_role("tab", name="Chat").click()
+    ask(page, "Who keeps the Skerry lighthouse?")
+    page.locator("#chat a.cite-link").first.wait_for()
+    assert "Ingrid Solberg" in page.locator("#chat .message-content").last.inner_text()
+    assert "Lighthouse-notes.md" in page.locator("#sources").inner_text()
+
+    page.get_by_role("tab", name="Documents").click()
+    page.locator("#remove-choice input").click()
+    page.get_by_role("option", name="Lighthouse-notes.md").click()
+    page.locator("#remove-document").click()
+    page.locator("#documents-status .doc-ok", has_text="Removed").wait_for()
+    assert "Lighthouse-notes.md" not in table.inner_text()

@@ -237,3 +237,38 @@ def test_a_full_queue_answers_busy_try_again():
     finally:
         held.release.set()
         app.close()
+
+
+def test_uploads_get_safe_names_and_only_text_files_of_bounded_size_enter_the_corpus(tmp_path):
+    from ui.documents import MAX_UPLOAD_BYTES, safe_name, save_upload
+
+    assert safe_name("../../My Notes (v2).MD") == "My-Notes-v2.md"
+    assert safe_name("..\\..\\evil.txt") == "evil.txt"
+    assert safe_name("<script>.txt") == "script.txt" and safe_name("???.txt") == "document.txt"
+    assert safe_name(".hidden.md") == "hidden.md"  # a hidden file would be skipped by ingest
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "README.md").write_text("the corpus's note", encoding="utf-8")
+    first = save_upload(corpus, "../notes.md", b"# Notes\n\nThe lighthouse is kept by Ingrid.\n")
+    second = save_upload(corpus, "notes.md", b"# Notes\n\nAnother copy.\n")
+    readme = save_upload(corpus, "README.md", b"# Readme\n\nNot the corpus note.\n")
+    assert [first.name, second.name, readme.name] == ["notes.md", "notes-2.md", "README-2.md"]
+    assert first.parent == corpus and (corpus / "README.md").read_text(encoding="utf-8") == "the corpus's note"
+    for name, raw, why in [
+        ("x.pdf", b"%PDF-1.7", "only .txt, .md"),
+        ("x.exe.txt", b"MZ\x00\x00binary", "binary"),
+        ("empty.txt", b"  \n", "empty"),
+        ("big.txt", b"a" * (MAX_UPLOAD_BYTES + 1), "limit"),
+    ]:
+        with pytest.raises(BadInput, match=why):
+            save_upload(corpus, name, raw)
+    assert sorted(p.name for p in corpus.iterdir()) == ["README-2.md", "README.md", "notes-2.md", "notes.md"]
+
+
+def test_documents_tab_lists_what_is_indexed(assistant):
+    from ui.documents import documents, documents_html
+
+    rows = documents(assistant)
+    assert [r["source"] for r in rows] == [REPORT.name]
+    assert rows[0]["chunks"] > 0 and rows[0]["bytes"] == REPORT.stat().st_size and rows[0]["indexed"]
+    assert REPORT.name in documents_html(rows)

@@ -8,7 +8,10 @@ which a small page script scrolls into view. All document text is escaped in `ui
 
 from __future__ import annotations
 
+import html
 import os
+import threading
+from pathlib import Path
 from typing import Any
 
 from rag.answer import Answer
@@ -45,6 +48,8 @@ a.cite-link {font-weight: 600; text-decoration: none; color: #0969da; cursor: po
 .doc-view {position: relative; max-height: 340px; overflow-y: auto; white-space: pre-wrap;
            border: 1px solid #d0d7de; border-radius: 6px; padding: 8px 10px; font-size: 0.9em;}
 .sources-empty, .doc-error {color: #57606a; font-style: italic;}
+.doc-ok {color: #1a7f37;}
+table.documents td, table.documents th {padding: 2px 10px 2px 0; text-align: left;}
 """
 
 # Runs once on page load. Clicks on [n] links go to the server via the hidden #cite-target textbox
@@ -111,17 +116,30 @@ def _history(answers: list[Answer | None]) -> list[tuple[str, str]]:
     return [(a.question, a.answer) for a in answers if a is not None]
 
 
+class Live:
+    """The Assistant in service. After a corpus change a new one is built beside it and swapped in whole,
+    so a question is answered by the old index or the new one, never half of each."""
+
+    def __init__(self, assistant) -> None:
+        self.assistant = assistant
+        self.updating = threading.Lock()  # one corpus change at a time
+
+
 def build_app(assistant):
     """The Blocks app over one loaded Assistant (the model and index are loaded once, before this)."""
     import gradio as gr
 
+    from index.errors import IngestError
     from rag.retrieve import MODES
+    from ui import documents as docs
+
+    live = Live(assistant)
 
     def respond(question: str, messages: list[dict[str, Any]], answers: list[Answer | None], k: float, mode: str):
         messages, answers = list(messages or []), list(answers or [])
         user = {"role": "user", "content": chat_text(question or "")}
         try:
-            answer = assistant.ask(question, history=_history(answers), k=parse_k(k), retrieval=mode)
+            answer = live.assistant.ask(question, history=_history(answers), k=parse_k(k), retrieval=mode)
         except BadInput as exc:
             messages += [user, {"role": "assistant", "content": chat_text(f"⚠️ {exc}", "error")}]
             return "", messages, answers + [None, None], gr.skip(), gr.skip()
@@ -148,7 +166,7 @@ def build_app(assistant):
             return gr.skip(), error_html("That citation is no longer in this chat.")
         panel = sources_panel(answer, turn, active=n, token=str(seq))
         try:
-            text = assistant.document_text(citation.source)
+            text = live.assistant.document_text(citation.source)
         except BadInput as exc:
             return panel, error_html(str(exc))
         return panel, document_html(citation.source, text, citation.start, citation.end, token=str(seq))
@@ -159,14 +177,64 @@ def build_app(assistant):
     def ask_api(question: str, k: int | None = DEFAULT_K, retrieval: str | None = None) -> dict[str, Any]:
         """Answer a question about the documents; returns the JSON object of the contract (DESIGN.md)."""
         try:
-            return assistant.ask(question, k=parse_k(k), retrieval=retrieval or None).to_json()
+            return live.assistant.ask(question, k=parse_k(k), retrieval=retrieval or None).to_json()
         except BadInput as exc:
             raise gr.Error(str(exc)) from None
+
+    def list_documents():
+        rows = docs.documents(live.assistant) if hasattr(live.assistant, "index") else []
+        return docs.documents_html(rows), gr.update(choices=[r["source"] for r in rows], value=None)
+
+    def change_corpus(change, done):
+        """Apply `change` to the corpus and update the index; the new Assistant replaces the old one."""
+        if not live.updating.acquire(blocking=False):
+            return (
+                error_html("Another document change is being indexed; try again when it is done."),
+                *list_documents(),
+            )
+        try:
+            undo = change()
+            try:
+                live.assistant = docs.reload(live.assistant)
+            except IngestError as exc:
+                undo()
+                return error_html(f"The index was not updated: {exc}"), *list_documents()
+            return f'<div class="doc-ok">{html.escape(done())}</div>', *list_documents()
+        except BadInput as exc:
+            return error_html(str(exc)), *list_documents()
+        finally:
+            live.updating.release()
+
+    def add_document(upload: str | None, progress=gr.Progress(track_tqdm=True)):
+        if not upload:
+            return error_html("Choose a .txt or .md file first."), *list_documents()
+        path = Path(upload)
+        saved: list[Path] = []
+
+        def change():
+            progress(0, desc="saving")
+            saved.append(docs.save_upload(live.assistant.corpus_dir, path.name, path.read_bytes()))
+            progress(0.1, desc="updating the index")
+            return lambda: saved[0].unlink(missing_ok=True)
+
+        return change_corpus(change, lambda: f"Added {path.name} as {saved[0].name}; the index is up to date.")
+
+    def remove_document(source: str | None, progress=gr.Progress(track_tqdm=True)):
+        def change():
+            target = docs.indexed_source(live.assistant, source)
+            if len(live.assistant.index.manifest.get("documents") or {}) <= 1:
+                raise BadInput("This is the only document; add another before removing it.")
+            raw = target.read_bytes()
+            target.unlink()
+            progress(0.1, desc="updating the index")
+            return lambda: target.write_bytes(raw)
+
+        return change_corpus(change, lambda: f"Removed {source}; the index is up to date.")
 
     with gr.Blocks(title="rag: cited answers") as app:
         answers = gr.State([])
         gr.Markdown("## Ask the documents\nAnswers quote the documents; every sentence carries its source.")
-        with gr.Row():
+        with gr.Tab("Chat", elem_id="chat-tab"), gr.Row():
             with gr.Column(scale=3):
                 chat = gr.Chatbot(
                     label="Chat",
@@ -195,6 +263,21 @@ def build_app(assistant):
                 sources = gr.HTML(sources_panel(None), elem_id="sources")
                 gr.Markdown("### Document")
                 document = gr.HTML(DOC_PLACEHOLDER, elem_id="document")
+        with gr.Tab("Documents", elem_id="documents-tab"):
+            table = gr.HTML(elem_id="documents")
+            with gr.Row():
+                with gr.Column():
+                    upload = gr.File(
+                        label=f"Add a document (.txt or .md, up to {docs.MAX_UPLOAD_BYTES // 1024} KiB)",
+                        file_types=list(docs.UPLOAD_SUFFIXES),
+                        type="filepath",
+                        elem_id="upload",
+                    )
+                    add_button = gr.Button("Add to the corpus and index it", elem_id="add-document")
+                with gr.Column():
+                    chosen = gr.Dropdown(label="Indexed document", choices=[], elem_id="remove-choice")
+                    remove_button = gr.Button("Remove from the corpus", variant="stop", elem_id="remove-document")
+            status = gr.HTML(elem_id="documents-status")
         cite_target = gr.Textbox(visible="hidden", elem_id="cite-target")
 
         inputs, outputs = [box, chat, answers, k, mode], [box, chat, answers, sources, document]
@@ -205,6 +288,9 @@ def build_app(assistant):
         chat.select(select_answer, answers, sources, api_name=False)
         cite_target.change(open_citation, [cite_target, answers], [sources, document], api_name=False)
         gr.api(ask_api, api_name="ask")
+        app.load(list_documents, None, [table, chosen], api_name=False)
+        add_button.click(add_document, upload, [status, table, chosen], api_name=False, concurrency_limit=1)
+        remove_button.click(remove_document, chosen, [status, table, chosen], api_name=False, concurrency_limit=1)
     return app
 
 
