@@ -42,11 +42,12 @@ _PLACE = re.compile(r"\b(in|at|from|near|to|of)\s+(the\s+)?[A-Z][a-z]+")
 class ComposerSettings:
     """Weights and abstention thresholds, calibrated on both gold suites (see README, Evaluation)."""
 
-    lexical_weight: float = 0.5
-    min_score: float = 0.7
+    lexical_weight: float = 0.8
+    min_score: float = 0.8
     min_coverage: float = 0.1
     pair_penalty: float = 0.08
-    context_weight: float = 0.3
+    context_weight: float = 0.6
+    fragment_penalty: float = 0.2
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,20 @@ class _Span:
     score: float
     coverage: float
     text: str
+
+
+def counts(thing: str | None, text: str) -> bool:
+    """Does the text give a number of `thing` (a number word within three words before it)?
+
+    Example: counts("phase", "adopts a three-phase cascade model") -> True
+    """
+    if thing is None:
+        return True
+    tokens = re.findall(r"[\w]+", text)
+    for i, token in enumerate(tokens):
+        if _NUMBER.fullmatch(token) and any(t.startswith(thing[:5]) for t in terms(" ".join(tokens[i + 1 : i + 4]))):
+            return True
+    return False
 
 
 def type_satisfied(kind: str, text: str, question: str = "") -> bool:
@@ -126,6 +141,8 @@ class Composer:
                 lexical = coverage + self.settings.context_weight * in_context
                 score = similarity + self.settings.lexical_weight * lexical
                 score -= self.settings.pair_penalty * (len(group) - 1)
+                if not group[0].text[:1].isalnum() and group[0].text[:1] not in "\"'“‘(":
+                    score -= self.settings.fragment_penalty  # text the source lost its start of (", introduced ...")
                 spans.append(_Span(group, score, coverage, text))
         return spans
 
@@ -147,7 +164,7 @@ class Composer:
         spans = sorted(self._spans(q, hits, qvec), key=lambda s: (-s.score, s.hits[0].row))
         if not spans:
             return Composed("", (), True, "nothing related was found")
-        typed = [s for s in spans if type_satisfied(q.kind, s.text, q.text)]
+        typed = [s for s in spans if type_satisfied(q.kind, s.text, q.text) and counts(q.counted, s.text)]
         if not typed:
             return Composed("", (), True, f"no passage gives {q.kind_phrase}")
         best = typed[0]

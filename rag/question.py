@@ -45,6 +45,7 @@ class Question:
     terms: frozenset[str]
     kind: str  # person | number | date | place | other
     names: tuple[str, ...]  # capitalised words, numerals and numbers the question relies on
+    counted: str | None = None  # for "how many X": the stem of X, which the answer must count
 
     @property
     def kind_phrase(self) -> str:
@@ -104,8 +105,27 @@ def names_in(question: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
+def counted_thing(question: str) -> str | None:
+    """The stemmed noun a "how many" question counts.
+
+    Example: counted_thing("How many teachers were trained?") -> "teacher"
+    """
+    match = re.search(
+        r"\bhow many\s+((?:[\w\-]+\s+){0,2}?[\w\-]+?)"
+        r"(?:\s+(?:are|were|is|was|do|does|did|have|has|had|can|will)\b|\?|$)",
+        question,
+        re.I,
+    )
+    if not match:
+        return None
+    stems = terms(match.group(1))
+    return stems[-1] if stems else None
+
+
 def analyse(question: str) -> Question:
-    return Question(question, frozenset(terms(question)), answer_kind(question), names_in(question))
+    return Question(
+        question, frozenset(terms(question)), answer_kind(question), names_in(question), counted_thing(question)
+    )
 
 
 def standalone(question: str, history: Sequence[tuple[str, str]] | None) -> str:
