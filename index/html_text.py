@@ -26,6 +26,8 @@ _CLOSES_P = PARAGRAPH_TAGS | {"div", "li", "dd", "dt"}
 _CLOSES_SELF = {"li": {"li"}, "dt": {"dt", "dd"}, "dd": {"dt", "dd"}, "tr": {"tr"}, "td": {"td", "th"}}
 _CLOSES_SELF["th"] = _CLOSES_SELF["td"]
 _CLOSES_SELF["option"] = {"option"}
+# What may stand in <head>; anything else (or text) starts the body, as in browsers, even without </head>.
+HEAD_TAGS = frozenset("title meta link style script base noscript template".split())
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,8 @@ class _Extractor(HTMLParser):
 
     # -- tree bookkeeping -------------------------------------------------------------------------------
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in HEAD_TAGS and self.stack and self.stack[-1][0] == "head":
+            self._pop_to("head")
         if self.stack and self.stack[-1][0] == "p" and tag in _CLOSES_P:
             self._pop_to("p")
         if self.stack and self.stack[-1][0] in _CLOSES_SELF.get(tag, ()):
@@ -126,6 +130,8 @@ class _Extractor(HTMLParser):
         if self.stack and self.stack[-1][0] == "title" and not any(t == "body" for t, _ in self.stack):
             self.title_parts.append(data)
             return
+        if data.strip() and self.stack and self.stack[-1][0] == "head":
+            self._pop_to("head")
         if self._hidden():
             return
         data, removed = clean(data)

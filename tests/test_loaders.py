@@ -149,6 +149,18 @@ def test_hidden_html_never_leaks_even_when_malformed(markup):
     assert "zyxleak" not in text and text.startswith("ok")
 
 
+@pytest.mark.parametrize(
+    "markup",
+    [
+        "<html><head><title>T</title><p>Body text.</p>",  # <head> never closed
+        "<head><meta charset=utf-8>Body text.",
+        "<head><script>zyx()</script><body>Body text.",
+    ],
+)
+def test_body_content_in_an_unclosed_head_is_kept(markup):
+    assert html_text(markup).text == "Body text."
+
+
 def test_html_text_after_a_hidden_paragraph_is_kept():
     # <div> closes the hidden <p> (HTML's implied end tag), so a browser shows this text.
     assert html_text("<p hidden>zyxleak<div>Shown here.</div>").text == "Shown here."
@@ -485,3 +497,30 @@ def test_an_html_page_in_its_declared_charset_is_decoded_by_it(tmp_path):
     page = '<html><head><meta charset="Shift_JIS"></head><body><p>こんにちは、世界。</p></body></html>'
     doc, reason = one(tmp_path, "ja.html", page.encode("shift_jis"))
     assert reason is None and doc.text == "こんにちは、世界。" and doc.notes() == ["decoded as shift_jis"]
+
+
+@pytest.mark.slow
+def test_rag_ingest_prints_what_was_skipped_and_why(tmp_path):
+    from tests.conftest import run_rag
+
+    (tmp_path / "c").mkdir()
+    hostile_corpus(tmp_path / "c")
+    result = run_rag("ingest", "--corpus", str(tmp_path / "c"), "--index", str(tmp_path / "i"))
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.startswith("indexed 9 document(s)")
+    for line in (
+        "skipped binary.txt: binary data",
+        "skipped cut.pdf: malformed or truncated PDF",
+        "skipped empty.txt: empty file",
+        "skipped locked.pdf: encrypted PDF: it needs a password",
+        "skipped photo.png: unsupported file type .png",
+        "note gap.pdf: page 2 yielded no text",
+        "hidden characters (zero-width/bidi/tag) removed: 1 in 1 file(s)",
+    ):
+        assert "\n" + line in out, line
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = run_rag("ingest", "--corpus", str(empty), "--index", str(tmp_path / "j"))
+    assert result.returncode == 2 and "is empty; add .txt, .md, .html, .htm, .pdf files" in result.stderr
+    assert "Traceback" not in result.stderr
