@@ -153,7 +153,19 @@ def ingest(
         embedder = embedder or SentenceTransformerEmbedder(settings.model)
         texts = [c.embed_text() for c in searchable]
         sentence_texts = [searchable[row].sentence_text(s, e) for row, s, e in sentences]
-        vectors = _embed_with_progress(embedder, texts + sentence_texts, progress)
+        from index.incremental import describe_changes, reusable_vectors
+
+        old_files = (read_manifest(index_dir) or {}).get("files") or {}
+        cache = {} if force else reusable_vectors(index_dir, settings.model, settings.chunker)
+        vectors, embedded = _embed_with_progress(embedder, texts + sentence_texts, progress, cache)
+        per_file: dict[str, int] = {}
+        for chunk in chunks:
+            per_file[chunk.source] = per_file.get(chunk.source, 0) + 1
+        notes.insert(
+            0,
+            f"{describe_changes(old_files, state, per_file)}; embedded {embedded} new text(s), "
+            f"reused {len(texts) + len(sentence_texts) - embedded}",
+        )
         from index.onnx_export import for_build
 
         query_encoder = for_build(embedder, settings.model, texts + sentence_texts, index_dir, log)
@@ -188,17 +200,22 @@ def ingest(
     )
 
 
-def _embed_with_progress(embedder: Embedder, texts: list[str], progress: bool):
-    """Embed in length-sorted batches (less padding) behind a tqdm bar, returning rows in input order."""
+def _embed_with_progress(embedder: Embedder, texts: list[str], progress: bool, cache: dict | None = None):
+    """Embed in length-sorted batches (less padding) behind a tqdm bar; rows in input order, and how many
+    texts were embedded (the rest come from `cache`, the previous build's vectors of the same text)."""
     import numpy as np
     from tqdm import tqdm
 
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    cache = cache or {}
     out = np.zeros((len(texts), embedder.dim), dtype=np.float32)
+    for i, text in enumerate(texts):
+        if text in cache:
+            out[i] = cache[text]
+    order = sorted((i for i, t in enumerate(texts) if t not in cache), key=lambda i: len(texts[i]))
     batch = 64
-    with tqdm(total=len(texts), desc="embedding", unit="text", disable=not progress, file=sys.stderr) as bar:
+    with tqdm(total=len(order), desc="embedding", unit="text", disable=not progress, file=sys.stderr) as bar:
         for i in range(0, len(order), batch):
             rows = order[i : i + batch]
             out[rows] = embedder.embed([texts[r] for r in rows])
             bar.update(len(rows))
-    return out
+    return out, len(order)
