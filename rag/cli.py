@@ -41,12 +41,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-k", type=int, default=None, help="passages to retrieve (1-50, default 5)")
     p.add_argument("--retrieval", choices=["hybrid", "dense", "bm25"], default=None)
     p.add_argument("--batch", type=Path, help='JSON lines of {"id", "question"}; one answer per line')
+    p.add_argument(
+        "--composer",
+        choices=["extractive", "llm"],
+        default="extractive",
+        help="llm: an OpenAI-compatible endpoint (RAG_LLM_BASE_URL) writes the answer, verified against the passages",
+    )
     p = sub.add_parser("serve", help="serve the chat UI")
     _common(p)
     p.add_argument("--host", default="127.0.0.1", help="interface to bind (default: %(default)s, this machine only)")
     p.add_argument("--port", type=int, default=7860)
     p.add_argument("--auth", metavar="USER:PASSWORD", help="require a login (default: env RAG_AUTH, else none)")
     p.add_argument("--share", action="store_true", help="also serve through a public Gradio link (needs --auth)")
+    p.add_argument("--feedback", type=Path, help="votes file (default: feedback.jsonl beside the index folder)")
+    p = sub.add_parser("feedback", help="use the votes given in the chat UI")
+    actions = p.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    p = actions.add_parser("export", help="draft gold pairs (JSON lines, eval format) from the answers voted up")
+    p.add_argument("--feedback", type=Path, help="votes file (default: feedback.jsonl beside the default index)")
+    p.add_argument("--out", type=Path, help="write the pairs here instead of to stdout")
     p = sub.add_parser("eval", help="score the assistant on gold question/answer pairs")
     _common(p)
     p.add_argument("--gold", type=Path, action="append", help="gold JSON lines, scored on --corpus")
@@ -70,6 +82,10 @@ def _assistant(args, settings=None):
 
 def _print_answer(answer) -> None:
     print(answer.answer)
+    if answer.notice:
+        print(f"\n(note: {answer.notice})")
+    for u in answer.unverified or ():
+        print(f"\nRemoved, not supported by the passages ({u.reason}): {u.text}")
     if answer.citations:
         print("\nSources:")
         for c in answer.citations:
@@ -117,6 +133,10 @@ def cmd_ask(args) -> int:
 
     if args.k is not None:
         check_k(args.k)
+    if args.composer == "llm":  # before the model loads: a missing RAG_LLM_BASE_URL is a usage error
+        from rag.llm import LLMSettings
+
+        LLMSettings.from_env()
     if args.batch is not None:
         if args.question:
             raise BadInput("give either a question or --batch FILE, not both")
@@ -124,7 +144,7 @@ def cmd_ask(args) -> int:
         assistant = _assistant(args)
         for qid, question in rows:
             try:
-                answer = assistant.ask(question, k=args.k, retrieval=args.retrieval)
+                answer = assistant.ask(question, k=args.k, retrieval=args.retrieval, composer=args.composer)
                 out = answer.to_json(qid)
             except BadInput as exc:
                 out = {"id": qid, "question": question, "error": str(exc)}
@@ -133,7 +153,7 @@ def cmd_ask(args) -> int:
     if args.question is None:
         raise BadInput('no question given; try: rag ask "Who chaired Session II?"')
     check_question(args.question)
-    answer = _assistant(args).ask(args.question, k=args.k, retrieval=args.retrieval)
+    answer = _assistant(args).ask(args.question, k=args.k, retrieval=args.retrieval, composer=args.composer)
     if args.json:
         print(json.dumps(answer.to_json("q1"), ensure_ascii=False))
     else:
@@ -159,7 +179,26 @@ def cmd_serve(args) -> int:
         raise BadInput(f"--port must be from 1 to 65535, not {args.port}")
     from ui.app import serve
 
-    serve(_assistant(args), host=args.host, port=args.port, auth=auth, share=args.share)
+    serve(_assistant(args), host=args.host, port=args.port, auth=auth, share=args.share, feedback_path=args.feedback)
+    return 0
+
+
+def cmd_feedback(args) -> int:
+    from rag.assistant import DEFAULT_INDEX
+    from ui.app import default_feedback_path
+    from ui.feedback import draft_gold, read
+
+    source = args.feedback or default_feedback_path(DEFAULT_INDEX)
+    votes = read(source)
+    lines = "".join(json.dumps(pair, ensure_ascii=False) + "\n" for pair in draft_gold(votes))
+    if args.out is None:
+        sys.stdout.write(lines)
+    else:
+        try:
+            args.out.write_text(lines, encoding="utf-8")
+        except OSError as exc:
+            raise BadInput(f"cannot write {args.out}: {exc}") from None
+    print(f"{lines.count(chr(10))} draft gold pair(s) from {len(votes)} vote(s) in {source}", file=sys.stderr)
     return 0
 
 
@@ -169,7 +208,7 @@ def cmd_eval(args) -> int:
     return eval_main(args)
 
 
-COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "serve": cmd_serve, "eval": cmd_eval}
+COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "serve": cmd_serve, "feedback": cmd_feedback, "eval": cmd_eval}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,8 +7,10 @@ but the server itself. Screenshots go to tests/artifacts/ (gitignored).
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -43,8 +45,9 @@ def server(tmp_path_factory, embedder):
     (corpus / "harbour-notes.txt").write_text(MARKUP_DOC, encoding="utf-8")
     ingest(corpus, root / "index", embedder=embedder, progress=False, log=lambda _: None)
     assistant = Assistant(corpus, root / "index", embedder=embedder, log=lambda _: None)
-    app, url = serve(assistant, port=free_port(), prevent_thread_lock=True)
-    yield url
+    votes = root / "feedback.jsonl"
+    app, url = serve(assistant, port=free_port(), feedback_path=votes, prevent_thread_lock=True)
+    yield SimpleNamespace(url=url, votes=votes)
     app.close()
 
 
@@ -77,8 +80,8 @@ def ui(server, browser):
     context = browser.new_context(viewport={"width": 1280, "height": 860})
     page = context.new_page()
     page.set_default_timeout(WAIT_MS)
-    watched = Watched(page, server)
-    page.goto(server)
+    watched = Watched(page, server.url)
+    page.goto(server.url)
     page.locator("#question textarea").wait_for()
     yield watched
     assert watched.dialogs == [], "a document's markup ran as script"
@@ -218,3 +221,17 @@ def test_upload_a_document_ask_about_it_then_remove_it(ui, tmp_path):
     page.locator("#remove-document").click()
     page.locator("#documents-status .doc-ok", has_text="Removed").wait_for()
     assert "Lighthouse-notes.md" not in table.inner_text()
+
+
+def test_a_thumbs_up_with_a_comment_is_saved_for_that_answer(ui, server):
+    page = ui.page
+    ask(page, "Who chaired Session II?")
+    page.locator("#chat a.cite-link").first.wait_for()
+    page.get_by_text("Feedback", exact=True).click()
+    page.locator("#feedback-comment textarea").fill("Exactly what the report says.")
+    page.locator("#chat button[aria-label='Like']").last.click()
+    page.locator("#feedback-status .doc-ok").wait_for()
+    votes = [json.loads(line) for line in server.votes.read_text(encoding="utf-8").splitlines()]
+    vote = next(v for v in votes if v["comment"] == "Exactly what the report says.")
+    assert vote["vote"] == "up" and vote["question"] == "Who chaired Session II?"
+    assert vote["citations"] and "ARIUNAA Enkhtur" in vote["answer"]

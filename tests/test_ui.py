@@ -272,3 +272,36 @@ def test_documents_tab_lists_what_is_indexed(assistant):
     assert [r["source"] for r in rows] == [REPORT.name]
     assert rows[0]["chunks"] > 0 and rows[0]["bytes"] == REPORT.stat().st_size and rows[0]["indexed"]
     assert REPORT.name in documents_html(rows)
+
+
+def test_votes_are_appended_and_approved_answers_export_as_draft_gold_pairs(tmp_path):
+    import json
+
+    from ui.feedback import draft_gold, read, record
+
+    votes = tmp_path / "feedback.jsonl"
+    good = evil_answer("Intro <script>alert(1)</script> [1]")
+    good = Answer("Who chaired Session II?", good.answer, False, good.citations, good.passages, {})
+    nothing = Answer("What is the population of Tokyo?", "The documents do not answer.", True, (), (), {})
+    record(votes, good, "down")
+    record(votes, good, "up", "  right, and the citation is exact  ")
+    record(votes, nothing, "up")
+    record(votes, Answer("Who won?", "Bob. [1]", False, good.citations, (), {}), "down")
+    with pytest.raises(BadInput):
+        record(votes, good, "meh")
+    entries = read(votes)
+    assert [e["vote"] for e in entries] == ["down", "up", "up", "down"]
+    assert entries[1]["comment"] == "right, and the citation is exact" and entries[1]["citations"][0]["start"] == 6
+    pairs = draft_gold(entries)
+    assert [p["question"] for p in pairs] == ["Who chaired Session II?", "What is the population of Tokyo?"]
+    assert pairs[0]["answers"] == ["Intro <script>alert(1)</script>"] and pairs[0]["evidence"] == [EVIL[6:31]]
+    assert pairs[0]["answerable"] is True and pairs[0]["id"].startswith("fb-")
+    assert pairs[1] == {**pairs[1], "answers": [], "evidence": [], "answerable": False}
+
+    out = tmp_path / "drafts.jsonl"
+    result = run_rag("feedback", "export", "--feedback", str(votes), "--out", str(out), timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()] == pairs
+    assert "2 draft gold pair(s) from 4 vote(s)" in result.stderr
+    missing = run_rag("feedback", "export", "--feedback", str(tmp_path / "none.jsonl"), timeout=60)
+    assert missing.returncode == 2 and "no feedback yet" in missing.stderr

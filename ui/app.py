@@ -125,15 +125,26 @@ class Live:
         self.updating = threading.Lock()  # one corpus change at a time
 
 
-def build_app(assistant):
-    """The Blocks app over one loaded Assistant (the model and index are loaded once, before this)."""
+def default_feedback_path(index_dir: Path) -> Path:
+    """Where votes go unless told otherwise: beside the index folder (index/data/ is not committed)."""
+    return Path(index_dir).parent / "feedback.jsonl"
+
+
+def build_app(assistant, feedback_path: Path | None = None):
+    """The Blocks app over one loaded Assistant (the model and index are loaded once, before this).
+
+    Votes on answers are appended to `feedback_path` (default: feedback.jsonl beside the index folder).
+    """
     import gradio as gr
 
     from index.errors import IngestError
     from rag.retrieve import MODES
     from ui import documents as docs
+    from ui import feedback
 
     live = Live(assistant)
+    if feedback_path is None and hasattr(assistant, "index_dir"):
+        feedback_path = default_feedback_path(assistant.index_dir)
 
     def respond(question: str, messages: list[dict[str, Any]], answers: list[Answer | None], k: float, mode: str):
         messages, answers = list(messages or []), list(answers or [])
@@ -170,6 +181,17 @@ def build_app(assistant):
         except BadInput as exc:
             return panel, error_html(str(exc))
         return panel, document_html(citation.source, text, citation.start, citation.end, token=str(seq))
+
+    def vote(answers: list[Answer | None], comment: str, evt: gr.LikeData):
+        index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+        answer = answers[index] if isinstance(index, int) and 0 <= index < len(answers or []) else None
+        if answer is None or evt.liked not in (True, False) or feedback_path is None:
+            return gr.skip(), error_html("Only answers can be rated.")
+        entry = feedback.record(feedback_path, answer, "up" if evt.liked else "down", comment)
+        thumb = "👍" if entry["vote"] == "up" else "👎"
+        return "", f'<div class="doc-ok">{thumb} saved for “{html.escape(answer.question)}”. Thank you.</div>'
+
+    vote.__annotations__["evt"] = gr.LikeData
 
     def clear():
         return "", [], [], sources_panel(None), DOC_PLACEHOLDER
@@ -242,7 +264,7 @@ def build_app(assistant):
                     height=480,
                     sanitize_html=True,
                     latex_delimiters=[],
-                    feedback_options=None,
+                    feedback_options=("Like", "Dislike"),
                     buttons=["copy", "copy_all"],  # no "share": it would upload the chat to a public host
                 )
                 box = gr.Textbox(
@@ -255,6 +277,13 @@ def build_app(assistant):
                     ask_button = gr.Button("Ask", variant="primary")
                     clear_button = gr.Button("Clear chat", elem_id="clear-chat")
                 gr.Examples(EXAMPLES, inputs=box, label="Example questions")
+                with gr.Accordion("Feedback", open=False):
+                    comment = gr.Textbox(
+                        label="Comment (optional), saved with your 👍 or 👎 on an answer",
+                        max_length=feedback.MAX_COMMENT_CHARS,
+                        elem_id="feedback-comment",
+                    )
+                    voted = gr.HTML(elem_id="feedback-status")
                 with gr.Accordion("Settings", open=False):
                     k = gr.Slider(1, MAX_UI_K, value=DEFAULT_K, step=1, label="Number of passages", elem_id="k")
                     mode = gr.Radio(list(MODES), value="hybrid", label="Retrieval mode", elem_id="mode")
@@ -286,6 +315,7 @@ def build_app(assistant):
         clear_button.click(clear, None, outputs, api_name=False, queue=False)
         chat.clear(clear, None, outputs, api_name=False, queue=False)
         chat.select(select_answer, answers, sources, api_name=False)
+        chat.like(vote, [answers, comment], [comment, voted], api_name=False)
         cite_target.change(open_citation, [cite_target, answers], [sources, document], api_name=False)
         gr.api(ask_api, api_name="ask")
         app.load(list_documents, None, [table, chosen], api_name=False)
@@ -301,6 +331,7 @@ def serve(
     auth: tuple[str, str] | None = None,
     share: bool = False,
     max_size: int = QUEUE_SIZE,
+    feedback_path: Path | None = None,
     prevent_thread_lock: bool = False,
 ):
     """Serve on loopback by default, server-side rendering off, a bounded queue; returns (app, url).
@@ -310,7 +341,7 @@ def serve(
     """
     if share and auth is None:
         raise BadInput("--share puts the app on the internet; it needs --auth user:password (or RAG_AUTH)")
-    app = build_app(assistant)
+    app = build_app(assistant, feedback_path)
     app.queue(max_size=max_size, default_concurrency_limit=2)
     _, url, _ = app.launch(
         server_name=host,
