@@ -55,6 +55,17 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class Unverified:
+    """A sentence of a generated answer that its cited passages did not support, and why it was removed."""
+
+    text: str
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"text": self.text, "reason": self.reason}
+
+
+@dataclass(frozen=True)
 class Answer:
     """An answer with [n] markers, or an abstention that still lists the closest passages."""
 
@@ -65,6 +76,9 @@ class Answer:
     passages: tuple[Passage, ...]
     timings_ms: dict[str, float]
     standalone_question: str | None = None
+    # Only the llm composer sets these; left None, the JSON is exactly the contract.
+    unverified: tuple[Unverified, ...] | None = None
+    notice: str | None = None
 
     def to_json(self, id: str | None = None) -> dict[str, Any]:
         out: dict[str, Any] = {"id": id, "question": self.question}
@@ -77,4 +91,8 @@ class Answer:
             passages=[p.to_json() for p in self.passages],
             timings_ms={k: round(v, 3) for k, v in self.timings_ms.items()},
         )
+        if self.unverified is not None:
+            out["unverified"] = [u.to_json() for u in self.unverified]
+        if self.notice is not None:
+            out["notice"] = self.notice
         return out

@@ -159,6 +159,7 @@ class Assistant:
         history: Sequence[tuple[str, str]] | None = None,
         k: int | None = None,
         retrieval: str | None = None,
+        composer: str = "extractive",
     ) -> Answer:
         """Answer one question with exact citations, or abstain; history is reserved for follow-ups."""
         started = time.perf_counter()
@@ -167,6 +168,8 @@ class Assistant:
         mode = retrieval or self.settings.retrieval
         if mode not in MODES:
             raise BadInput(f"unknown retrieval mode {mode!r}; choose one of {', '.join(MODES)}")
+        if composer not in ("extractive", "llm"):
+            raise BadInput(f"unknown composer {composer!r}; choose extractive or llm")
         timings: dict[str, float] = {}
         passages, qvec = self.retriever.search(text, k, mode, timings)
         t_retrieved = time.perf_counter()
@@ -182,7 +185,12 @@ class Assistant:
         timings["retrieve"] = (t_retrieved - started) * 1000
         timings["compose"] = (done - t_retrieved) * 1000
         timings["total"] = (done - started) * 1000
-        return Answer(question, answer_text, composed.abstained, composed.citations, tuple(passages), timings, text)
+        answer = Answer(question, answer_text, composed.abstained, composed.citations, tuple(passages), timings, text)
+        if composer == "llm":  # the extractive answer is the fallback; the LLM's sentences are verified against it
+            from rag.llm import compose_with_llm
+
+            return compose_with_llm(self.retriever, answer)
+        return answer
 
     def document_text(self, source: str) -> str:
         """The text of one indexed document, the one citation offsets point into.

@@ -41,6 +41,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-k", type=int, default=None, help="passages to retrieve (1-50, default 5)")
     p.add_argument("--retrieval", choices=["hybrid", "dense", "bm25"], default=None)
     p.add_argument("--batch", type=Path, help='JSON lines of {"id", "question"}; one answer per line')
+    p.add_argument(
+        "--composer",
+        choices=["extractive", "llm"],
+        default="extractive",
+        help="llm: an OpenAI-compatible endpoint (RAG_LLM_BASE_URL) writes the answer, verified against the passages",
+    )
     p = sub.add_parser("serve", help="serve the chat UI")
     _common(p)
     p.add_argument("--host", default="127.0.0.1", help="interface to bind (default: %(default)s, this machine only)")
@@ -76,6 +82,10 @@ def _assistant(args, settings=None):
 
 def _print_answer(answer) -> None:
     print(answer.answer)
+    if answer.notice:
+        print(f"\n(note: {answer.notice})")
+    for u in answer.unverified or ():
+        print(f"\nRemoved, not supported by the passages ({u.reason}): {u.text}")
     if answer.citations:
         print("\nSources:")
         for c in answer.citations:
@@ -123,6 +133,10 @@ def cmd_ask(args) -> int:
 
     if args.k is not None:
         check_k(args.k)
+    if args.composer == "llm":  # before the model loads: a missing RAG_LLM_BASE_URL is a usage error
+        from rag.llm import LLMSettings
+
+        LLMSettings.from_env()
     if args.batch is not None:
         if args.question:
             raise BadInput("give either a question or --batch FILE, not both")
@@ -130,7 +144,7 @@ def cmd_ask(args) -> int:
         assistant = _assistant(args)
         for qid, question in rows:
             try:
-                answer = assistant.ask(question, k=args.k, retrieval=args.retrieval)
+                answer = assistant.ask(question, k=args.k, retrieval=args.retrieval, composer=args.composer)
                 out = answer.to_json(qid)
             except BadInput as exc:
                 out = {"id": qid, "question": question, "error": str(exc)}
@@ -139,7 +153,7 @@ def cmd_ask(args) -> int:
     if args.question is None:
         raise BadInput('no question given; try: rag ask "Who chaired Session II?"')
     check_question(args.question)
-    answer = _assistant(args).ask(args.question, k=args.k, retrieval=args.retrieval)
+    answer = _assistant(args).ask(args.question, k=args.k, retrieval=args.retrieval, composer=args.composer)
     if args.json:
         print(json.dumps(answer.to_json("q1"), ensure_ascii=False))
     else:
