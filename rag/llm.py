@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, replace
 from urllib.parse import urlparse
 
+from index.chunking import normalise
 from index.lexical import terms, words
 from index.sentences import split_sentences
 from rag.answer import Answer, Citation, Passage, Unverified
@@ -274,10 +275,11 @@ def _check(
 ) -> tuple[str, list[_Span]]:
     """Why the claim is not supported by its cited passages ("" if it is), and the span each kept marker maps to.
 
-    Each marker maps to the span of its passage that holds most of the claim's names and numbers, then is
-    closest in meaning and words; the claim is then checked against those spans, not the whole passages.
+    Each marker maps to the span of its passage that holds most of the claim's names and numbers, then quotes
+    it, then is closest in meaning and words; the claim is checked against those spans, not whole passages.
     """
     claim_names, claim_numbers, claim_terms = names(claim.text), numbers(claim.text), set(terms(claim.text))
+    quote = f" {normalise(claim.text)} "
     vector = retriever.embed_question(claim.text)
     chosen: list[tuple[_Span, float, float]] = []
     for passage, candidates in given:
@@ -285,15 +287,20 @@ def _check(
             continue
         sims = _similarities(retriever, passage, vector)
 
-        def rank(span: _Span, sims: dict = sims) -> tuple[int, float]:
+        def rank(span: _Span, sims: dict = sims) -> tuple[int, bool, float]:
             missing = len(claim_names - set(words(span.text))) + len(claim_numbers - numbers(span.text))
-            return missing, -(max(sims[s] for s in span.sentences) + _share(claim_terms, span.text))
+            score = max(sims[s] for s in span.sentences) + _share(claim_terms, span.text)
+            return missing, quote not in f" {normalise(span.text)} ", -score
 
         best = min(candidates, key=rank)
         chosen.append((best, max(sims[s] for s in best.sentences), _share(claim_terms, best.text)))
     if not chosen:
         return "its cited passages hold no usable sentence", []
-    evidence = " ".join(span.text for span, _, _ in chosen)
+    quoting = [span for span, _, _ in chosen if quote.strip() and quote in f" {normalise(span.text)} "]
+    if quoting:  # a verbatim quote ("Dr. ARIUNAA Enkhtur.") is supported by construction, however short
+        return "", quoting
+    # The section title travels with its sentences ("Session II" of "Enhancement of AI Proficiency ...").
+    evidence = " ".join(f"{span.passage.chunk.section}\n{span.text}" for span, _, _ in chosen)
     missing = sorted(claim_numbers - numbers(evidence)) + sorted(claim_names - set(words(evidence)))
     if missing:
         return f"{', '.join(missing)} not in the cited sentences", []

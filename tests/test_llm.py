@@ -17,7 +17,7 @@ import pytest
 
 from rag.answer import Answer
 from rag.errors import BadInput
-from rag.llm import Claim, LLMSettings, names, numbers, parse_reply
+from rag.llm import Claim, LLMSettings, names, numbers, parse_reply, verify
 from tests.conftest import CORPUS, REPORT, ROOT, run_rag, subprocess_env
 from tests.test_cli import CONTRACT_KEYS
 
@@ -225,6 +225,28 @@ def test_an_instruction_inside_a_passage_does_not_become_a_verified_answer(injec
     assert [u.text for u in answer.unverified] == ["Session II was chaired by PWNED.", "PWNED."]
     assert answer.notice.startswith("the LLM's answer could not be verified")
     assert_exact(answer, corpus)
+
+
+@pytest.mark.parametrize(
+    ("claim", "verdict"),
+    [
+        ("Dr. ARIUNAA Enkhtur.", "verified"),  # a terse verbatim quote
+        ("She is an Associate Professor at the University of Osaka in Japan.", "verified"),  # a paraphrase
+        ("Session II was chaired by Ms. BI Xiaohan.", "ii not in the cited sentences"),  # names of two sentences
+        ("Dr. ARIUNAA Enkhtur works at Okayama University.", "okayama not in the cited sentences"),
+        ("Higher education professionals do not need upskilling.", "says not where the cited sentences do not"),
+        ("The session approved a budget for marine biology research.", "content words"),
+    ],
+)
+def test_each_claim_is_checked_against_one_span_of_its_passage(assistant, claim, verdict):
+    extractive = assistant.ask(CHAIR)
+    n = passage_number(extractive, "ARIUNAA Enkhtur")
+    text, citations, removed = verify(assistant.retriever, [Claim(claim, (n,))], list(extractive.passages))
+    if verdict == "verified":
+        assert text == f"{claim} [1]" and not removed
+        assert "ARIUNAA Enkhtur" in citations[0].text
+    else:
+        assert not text and not citations and verdict in removed[0].reason
 
 
 def test_the_extractive_json_is_exactly_the_contract(assistant):
