@@ -15,7 +15,7 @@ import numpy as np
 
 ONNX_FILE = "query_encoder.onnx"
 TOKENIZER_FILE = "query_tokenizer.json"
-EXPORT_VERSION = 1  # bump when the export changes: builds recording another version are rebuilt
+EXPORT_VERSION = 2  # bump when the export changes: builds recording another version are rebuilt
 
 
 class OnnxEncoder:

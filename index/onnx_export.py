@@ -50,7 +50,8 @@ def export_query_encoder(
 
     root = logging.getLogger()
     level, handlers = root.level, list(root.handlers)
-    try:  # onnxruntime's optimizer and quantizer configure the root logger; leave the caller's as it was
+    try:  # onnxruntime's optimizer and quantizer log advice through the root logger; keep it quiet, then restore
+        root.setLevel(logging.ERROR)
         return _export(st_model, model_id, samples, work, log)
     finally:
         root.setLevel(level)
@@ -167,7 +168,32 @@ def _quantize(source: Path, target: Path, partial: bool) -> Path:
         nodes_to_exclude=excluded,
         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT, "MatMulConstBOnly": True},
     )
+    if partial:
+        _half_word_embeddings(target)
     return target
+
+
+def _half_word_embeddings(path: Path) -> None:
+    """Store the fp32 word-embedding table as fp16 and cast rows after lookup: 23 MB less to hash and load."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    model = onnx.load(str(path))
+    tables = {t.name: t for t in model.graph.initializer}
+    nodes = list(model.graph.node)
+    for i, node in enumerate(nodes):
+        table = tables.get(node.input[0]) if node.op_type == "Gather" else None
+        if table is None or "word_embeddings" not in node.name or table.data_type != onnx.TensorProto.FLOAT:
+            continue
+        table.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(table).astype(np.float16), table.name))
+        half = node.output[0] + "_fp16"
+        cast = helper.make_node("Cast", [half], [node.output[0]], to=onnx.TensorProto.FLOAT, name=node.name + "_fp32")
+        node.output[0] = half
+        nodes.insert(i + 1, cast)
+        break
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)
+    onnx.save(model, str(path))
 
 
 def scratch() -> Path:

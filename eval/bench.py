@@ -1,0 +1,490 @@
+"""`make bench`: how fast we answer and ingest, beside a plain sentence-transformers + FAISS baseline.
+
+A benchmark, not a test: every figure is a median over repeated runs with its min and max, and the
+baseline runs in the same process on the same machine, so the ratios hold when the machine is noisy.
+Writes eval/reports/bench-<stamp>/ (bench.json, bench.md, PNG plots) and prints the tables.
+
+Corpora: the report (corpus/), squad-dev, and synthetic ones of 10k chunks (100k and 1M with --large).
+Synthetic corpora are generated text (words of the real corpora in random sentences, so chunking and
+BM25 are real) with generated vectors (random unit vectors instead of model embeddings, since embedding
+10k+ chunks on 2 cores takes longer than the whole benchmark may): their latency is real, their answers not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+EVAL_DIR = Path(__file__).resolve().parent
+ROOT = EVAL_DIR.parent
+DATA = ROOT / "index" / "data"
+STAGES = ("embed", "dense", "bm25", "fusion", "compose", "total")
+QUESTION = "Who chaired Session II?"
+WORDS_PER_CHUNK = 66  # about what the default chunker (160 cl100k tokens) packs of generated prose
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """A corpus to measure: its documents, its index folder and the questions asked of it."""
+
+    name: str
+    corpus: Path
+    index: Path
+    questions: tuple[str, ...]
+
+
+def spread(values: Sequence[float]) -> dict[str, float]:
+    """Median with min and max: how every repeated figure is reported.
+
+    Example: spread([3, 1, 2]) -> {"median": 2, "min": 1, "max": 3}
+    """
+    return {"median": float(statistics.median(values)), "min": float(min(values)), "max": float(max(values))}
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile (no interpolation), as latency reports usually give it.
+
+    Example: percentile([1, 2, 3, 4], 50) -> 2
+    """
+    ordered = sorted(values)
+    return float(ordered[max(0, int(np.ceil(q / 100 * len(ordered))) - 1)])
+
+
+def fmt(s: dict[str, float], digits: int = 1) -> str:
+    """A spread as "median (min-max)"."""
+    return f"{s['median']:.{digits}f} ({s['min']:.{digits}f}-{s['max']:.{digits}f})"
+
+
+# ---- synthetic corpora -------------------------------------------------------------------------------
+
+
+def synthetic_corpus(folder: Path, chunks: int, vocabulary: list[str], seed: int = 0) -> Path:
+    """Write about `chunks` chunks of generated prose as .txt files (deterministic, reused when present)."""
+    rng = np.random.default_rng(seed)
+    words_total, per_doc = chunks * WORDS_PER_CHUNK, 2200
+    docs = max(1, words_total // per_doc)
+    marker = folder / f".complete-{docs}"
+    if marker.exists():
+        return folder
+    shutil.rmtree(folder, ignore_errors=True)  # another size or an interrupted run: start clean
+    folder.mkdir(parents=True)
+    vocab = np.array(vocabulary)
+    for d in range(docs):
+        lines, written = [f"Synthetic document {d}", ""], 0
+        while written < per_doc:
+            lines.append(f"Section {len(lines)} of document {d}")
+            for _ in range(int(rng.integers(3, 8))):
+                n = int(rng.integers(8, 26))
+                words = vocab[rng.integers(0, len(vocab), n)]
+                lines.append(" ".join(words).capitalize() + ".")
+                written += n
+            lines.append("")
+        (folder / f"doc-{d:06d}.txt").write_text("\n".join(lines), encoding="utf-8")
+    marker.touch()
+    return folder
+
+
+def vocabulary(folders: Sequence[Path]) -> list[str]:
+    """Distinct lower-case words of the real corpora, so generated text has a realistic term spread."""
+    words: set[str] = set()
+    for folder in folders:
+        for path in folder.glob("*.txt"):
+            words.update(re.findall(r"[a-z]{3,}", path.read_text(encoding="utf-8").lower()))
+    return sorted(words)
+
+
+def build_synthetic(corpus: Path, index: Path) -> float:
+    """Index generated text with generated vectors (and the real ONNX query encoder); returns seconds."""
+    from index.build import ingest
+    from index.embed import SentenceTransformerEmbedder
+
+    class GeneratedVectors(SentenceTransformerEmbedder):
+        """Random unit vectors for chunks and sentences; the model is only loaded to export the query encoder."""
+
+        def embed(self, texts):
+            rows = np.random.default_rng(len(texts)).standard_normal((len(texts), self.dim)).astype(np.float32)
+            return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+    report = ingest(corpus, index, embedder=GeneratedVectors(), progress=False, log=lambda _: None)
+    return report.seconds
+
+
+# ---- measurements ------------------------------------------------------------------------------------
+
+
+# Spawns the measured process from a small one: a child's peak RSS starts at its parent's (the kernel
+# carries the parent's high-water mark over exec), and this benchmark process holds torch.
+_TRAMPOLINE = """
+import json, os, sys, time
+started = time.perf_counter()
+pid = os.posix_spawn(sys.argv[1], sys.argv[1:], os.environ)
+_, status, usage = os.wait4(pid, 0)
+print(json.dumps([time.perf_counter() - started, usage.ru_maxrss, os.waitstatus_to_exitcode(status)]), file=sys.stderr)
+"""
+
+
+def run_child(argv: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """Wall seconds (process start to exit, the answer printed), peak RSS in MB and the output of one process."""
+    import subprocess
+
+    program = shutil.which(argv[0]) or argv[0]
+    done = subprocess.run(
+        [sys.executable, "-c", _TRAMPOLINE, program, *argv[1:]], capture_output=True, text=True, env=env
+    )
+    *errors, last = done.stderr.rstrip("\n").split("\n")
+    wall, rss_kb, code = json.loads(last)
+    if code != 0:
+        raise RuntimeError(f"{' '.join(argv[:3])} exited {code}: {' '.join(errors)[-500:]}")
+    return wall, rss_kb / 1024, done.stdout
+
+
+def cold_start(c: Corpus, runs: int, env: dict[str, str]) -> dict[str, Any]:
+    """`rag ask` in a fresh process on a built index: wall time and peak memory."""
+    rag = str(Path(sys.executable).parent / "rag")
+    argv = [rag, "ask", "--corpus", str(c.corpus), "--index", str(c.index), c.questions[0]]
+    results = [run_child(argv, env) for _ in range(runs)]
+    return {"wall_s": spread([r[0] for r in results]), "peak_rss_mb": spread([r[1] for r in results])}
+
+
+BASELINE_SCRIPT = """
+import sys, json, faiss
+from sentence_transformers import SentenceTransformer
+model_path, dense, chunks, question = sys.argv[1:5]
+model = SentenceTransformer(model_path, device="cpu")
+index = faiss.read_index(dense)
+texts = [json.loads(line)["text"] for line in open(chunks, encoding="utf-8")]
+scores, rows = index.search(model.encode([question], normalize_embeddings=True), 5)
+print(texts[rows[0][0]][:200])
+"""
+
+
+def baseline_cold(c: Corpus, runs: int, env: dict[str, str]) -> dict[str, Any]:
+    """The plain script users would write: sentence-transformers + faiss IndexFlatIP, top passage printed."""
+    from index.embed import bundled_model_path
+    from index.store import current_build
+
+    build = current_build(c.index)
+    argv = [sys.executable, "-c", BASELINE_SCRIPT, str(bundled_model_path()), str(build / "dense.faiss")]
+    argv += [str(build / "chunks.jsonl"), c.questions[0]]
+    results = [run_child(argv, env) for _ in range(runs)]
+    return {"wall_s": spread([r[0] for r in results]), "peak_rss_mb": spread([r[1] for r in results])}
+
+
+def warm(c: Corpus, repeats: int) -> dict[str, Any]:
+    """Assistant.ask over the corpus's questions, `repeats` times: p50/p95 per stage, median over repeats."""
+    from rag.assistant import Assistant
+
+    assistant = Assistant(c.corpus, c.index, log=lambda _: None, progress=False)
+    for q in c.questions[:5]:
+        assistant.ask(q)
+    runs: dict[str, dict[str, list[float]]] = {s: {"p50": [], "p95": []} for s in STAGES}
+    for _ in range(repeats):
+        per_stage: dict[str, list[float]] = {s: [] for s in STAGES}
+        for q in c.questions:
+            timings = assistant.ask(q).timings_ms
+            for s in STAGES:
+                per_stage[s].append(timings.get(s, 0.0))
+        for s in STAGES:
+            runs[s]["p50"].append(percentile(per_stage[s], 50))
+            runs[s]["p95"].append(percentile(per_stage[s], 95))
+    encoder = type(assistant.retriever.embedder).__name__
+    return {"encoder": encoder, "chunks": len(assistant.index.searchable)} | {
+        s: {k: spread(v) for k, v in runs[s].items()} for s in STAGES
+    }
+
+
+def baseline_warm(c: Corpus, repeats: int, model) -> dict[str, Any]:
+    """The baseline's per-question cost: sentence-transformers fp32 embed + IndexFlatIP top-5 (no BM25, no answer)."""
+    import faiss
+
+    from index.store import current_build
+
+    stored = faiss.read_index(str(current_build(c.index) / "dense.faiss"))
+    flat = faiss.IndexFlatIP(stored.d)
+    flat.add(stored.reconstruct_n(0, stored.ntotal))
+    p50, p95 = [], []
+    for _ in range(repeats):
+        times = []
+        for q in c.questions:
+            started = time.perf_counter()
+            flat.search(model.encode([q], normalize_embeddings=True, convert_to_numpy=True), 5)
+            times.append((time.perf_counter() - started) * 1000)
+        p50.append(percentile(times, 50))
+        p95.append(percentile(times, 95))
+    return {"total": {"p50": spread(p50), "p95": spread(p95)}}
+
+
+def ingest_rate(corpus: Path, max_tokens: int, repeats: int, embed: Callable[[list[str]], Any]) -> dict[str, Any]:
+    """Chunks/s and tokens/s of embedding the corpus's chunks at one chunk size (chunking not timed)."""
+    import dataclasses
+
+    from index.build import IndexSettings
+    from index.chunking import chunk_corpus
+    from index.documents import load_corpus
+    from index.embed import wordpiece_counter
+    from index.tokens import count_tokens
+
+    settings = IndexSettings()
+    chunker = dataclasses.replace(settings.chunker, max_tokens=max_tokens)
+    documents, _ = load_corpus(corpus)
+    chunks = [c for c in chunk_corpus(documents, chunker, count_tokens, wordpiece_counter()) if c.duplicate_of is None]
+    texts, tokens = [c.embed_text() for c in chunks], sum(c.n_tokens for c in chunks)
+    seconds = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        embed(texts)
+        seconds.append(time.perf_counter() - started)
+    return {
+        "chunks": len(chunks),
+        "tokens": tokens,
+        "chunks_per_s": spread([len(chunks) / s for s in seconds]),
+        "tokens_per_s": spread([tokens / s for s in seconds]),
+    }
+
+
+def disk_bytes(index: Path) -> dict[str, int]:
+    """Bytes of the live build on disk, in all and without the query encoder's model file."""
+    from index.store import current_build, read_manifest
+
+    build = current_build(index)
+    files = [p for p in build.rglob("*") if p.is_file()]
+    onnx = (read_manifest(index).get("query_encoder") or {}).get("file")
+    total = sum(p.stat().st_size for p in files)
+    return {"total": total, "without_model": total - sum(p.stat().st_size for p in files if p.name == onnx)}
+
+
+# ---- the run -----------------------------------------------------------------------------------------
+
+
+def corpora(large: bool) -> list[Corpus]:
+    """The report, squad-dev (sharing the indexes `rag ask` and `rag eval` use) and the synthetic sizes."""
+    from eval.harness import SUITES, index_dir_for, load_gold
+    from rag.assistant import DEFAULT_CORPUS, DEFAULT_INDEX, Settings
+
+    report_q = tuple(r["question"] for r in load_gold(SUITES["report"].gold))
+    squad_q = tuple(r["question"] for r in load_gold(SUITES["squad-dev"].gold))
+    squad = SUITES["squad-dev"]
+    out = [
+        Corpus("report", DEFAULT_CORPUS, DEFAULT_INDEX, (QUESTION, *report_q)),
+        Corpus("squad-dev", squad.corpus, index_dir_for(DEFAULT_INDEX, squad, DEFAULT_CORPUS, Settings()), squad_q),
+    ]
+    words = vocabulary([DEFAULT_CORPUS, squad.corpus])
+    for n in [10_000] + ([100_000, 1_000_000] if large else []):
+        name = f"synthetic-{n // 1000}k"
+        folder = synthetic_corpus(DATA / "bench-corpora" / name, n, words)
+        out.append(Corpus(name, folder, DATA / f"bench-{name}", (QUESTION, *report_q[:40], *squad_q[:40])))
+    return out
+
+
+def ensure_index(c: Corpus) -> float | None:
+    """Build the corpus's index if missing or stale; seconds taken, or None when it was up to date."""
+    from index.build import IndexSettings, ingest, stale_reason
+
+    if stale_reason(c.corpus, c.index, IndexSettings()) is None:
+        return None
+    if c.name.startswith("synthetic"):
+        return build_synthetic(c.corpus, c.index)
+    return ingest(c.corpus, c.index, progress=False, log=lambda _: None).seconds
+
+
+def machine() -> dict[str, Any]:
+    """What the figures were measured on."""
+    import platform
+
+    flags = ""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        pass
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "cpu_bf16": "avx512_bf16" in flags or "amx_bf16" in flags,
+        "load_average": os.getloadavg(),
+    }
+
+
+def run(args) -> dict[str, Any]:
+    """Every measurement; progress lines on stderr."""
+    from index.build import _embed_with_progress
+    from index.embed import SentenceTransformerEmbedder, bundled_model_path
+
+    def say(msg: str) -> None:
+        print(f"[{time.perf_counter() - t0:6.1f} s] {msg}", file=sys.stderr, flush=True)
+
+    t0 = time.perf_counter()
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false", GRADIO_ANALYTICS_ENABLED="False")
+    results: dict[str, Any] = {"machine": machine(), "repeats": args.repeats, "corpora": {}, "ingest": {}}
+    cs = corpora(args.large)
+    for c in cs:
+        say(f"index for {c.name}")
+        results["corpora"][c.name] = {"built_s": ensure_index(c), "disk_bytes": disk_bytes(c.index)}
+    for c in cs:
+        say(f"cold start on {c.name} ({args.cold_runs} runs, and {args.baseline_runs} of the baseline)")
+        results["corpora"][c.name]["cold"] = cold_start(c, args.cold_runs, env)
+        results["corpora"][c.name]["baseline_cold"] = baseline_cold(c, args.baseline_runs, env)
+    for c in cs:
+        say(f"warm ask on {c.name} ({len(c.questions)} questions x {args.repeats})")
+        results["corpora"][c.name]["warm"] = warm(c, args.repeats)
+    from sentence_transformers import SentenceTransformer
+
+    plain = SentenceTransformer(str(bundled_model_path()), device="cpu")
+    for c in cs:
+        say(f"baseline warm on {c.name}")
+        results["corpora"][c.name]["baseline_warm"] = baseline_warm(c, args.repeats, plain)
+    ours = SentenceTransformerEmbedder()
+    squad = next(c for c in cs if c.name == "squad-dev")
+    for max_tokens in (128, 256):
+        say(f"ingest throughput at {max_tokens} tokens")
+        ours.embed(["warm up"] * 8)
+        results["ingest"][str(max_tokens)] = {
+            "ours": ingest_rate(squad.corpus, max_tokens, args.repeats, lambda t: _embed_with_progress(ours, t, False)),
+            "baseline": ingest_rate(
+                squad.corpus, max_tokens, args.repeats, lambda t: plain.encode(t, normalize_embeddings=True)
+            ),
+        }
+    results["ingest"]["precision"] = ours.precision
+    results["seconds"] = time.perf_counter() - t0
+    return results
+
+
+def tables(r: dict[str, Any]) -> str:
+    """The markdown tables bench.md holds and `make bench` prints."""
+    mb = 1 / 2**20
+    lines = [
+        "### Answering (ours): medians over repeats, (min-max)",
+        "",
+        "| corpus | chunks | cold start s | peak RSS MB | warm p50 ms | warm p95 ms "
+        "| embed | dense | bm25 | fusion | compose (p50 ms) | index MB (without model) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, c in r["corpora"].items():
+        w = c["warm"]
+        stages = " | ".join(f"{w[s]['p50']['median']:.2f}" for s in ("embed", "dense", "bm25", "fusion", "compose"))
+        disk = c["disk_bytes"]
+        lines.append(
+            f"| {name} | {w['chunks']} | {fmt(c['cold']['wall_s'], 2)} | {c['cold']['peak_rss_mb']['median']:.0f} "
+            f"| {fmt(w['total']['p50'], 2)} | {fmt(w['total']['p95'], 2)} | {stages} "
+            f"| {disk['total'] * mb:.1f} ({disk['without_model'] * mb:.1f}) |"
+        )
+    lines += [
+        "",
+        "### Against the plain baseline (sentence-transformers fp32 + faiss IndexFlatIP, top-5 passages only)",
+        "",
+        "| corpus | cold start s: ours / baseline | speed-up | warm p50 ms: ours / baseline | speed-up "
+        "| warm p95 ms: ours / baseline | peak RSS MB: ours / baseline |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, c in r["corpora"].items():
+        ours_cold, base_cold = c["cold"]["wall_s"]["median"], c["baseline_cold"]["wall_s"]["median"]
+        ours_p50, base_p50 = c["warm"]["total"]["p50"]["median"], c["baseline_warm"]["total"]["p50"]["median"]
+        ours_p95, base_p95 = c["warm"]["total"]["p95"]["median"], c["baseline_warm"]["total"]["p95"]["median"]
+        rss = f"{c['cold']['peak_rss_mb']['median']:.0f} / {c['baseline_cold']['peak_rss_mb']['median']:.0f}"
+        lines.append(
+            f"| {name} | {ours_cold:.2f} / {base_cold:.2f} | {base_cold / ours_cold:.1f}x "
+            f"| {ours_p50:.2f} / {base_p50:.2f} | {base_p50 / ours_p50:.1f}x "
+            f"| {ours_p95:.2f} / {base_p95:.2f} | {rss} |"
+        )
+    lines += [
+        "",
+        f"### Ingest: embedding squad-dev's chunks (ours: {r['ingest']['precision']}, length-sorted batches of 64; "
+        "baseline: sentence-transformers fp32)",
+        "",
+        "| max_tokens | chunks | tokens | ours chunks/s | ours tokens/s | baseline chunks/s | baseline tokens/s "
+        "| speed-up |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for max_tokens in ("128", "256"):
+        ours, base = r["ingest"][max_tokens]["ours"], r["ingest"][max_tokens]["baseline"]
+        ratio = ours["chunks_per_s"]["median"] / base["chunks_per_s"]["median"]
+        lines.append(
+            f"| {max_tokens} | {ours['chunks']} | {ours['tokens']} | {fmt(ours['chunks_per_s'])} "
+            f"| {fmt(ours['tokens_per_s'], 0)} | {fmt(base['chunks_per_s'])} | {fmt(base['tokens_per_s'], 0)} "
+            f"| {ratio:.1f}x |"
+        )
+    m = r["machine"]
+    lines += [
+        "",
+        f"{m['cpus']} CPUs, bf16 in hardware: {m['cpu_bf16']}, load average at start {m['load_average'][0]:.1f}; "
+        f"{r['repeats']} repeats; benchmark took {r['seconds']:.0f} s. Synthetic corpora: generated text, "
+        "generated (random unit) vectors.",
+    ]
+    return "\n".join(lines)
+
+
+def plots(r: dict[str, Any], out: Path) -> None:
+    """Warm latency by stage, cold start and ingest rate against the baseline, as PNGs."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(r["corpora"])
+    fig, ax = plt.subplots(figsize=(7, 4))
+    bottom = np.zeros(len(names))
+    for stage in ("embed", "dense", "bm25", "fusion", "compose"):
+        values = np.array([r["corpora"][n]["warm"][stage]["p50"]["median"] for n in names])
+        ax.bar(names, values, bottom=bottom, label=stage)
+        bottom += values
+    ax.set_ylabel("warm ask p50 (ms)")
+    ax.set_title("Where a warm answer's time goes")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "warm_stages.png", dpi=110)
+    plt.close(fig)
+    for key, label, filename in (("cold", "cold start (s)", "cold_start.png"), (None, "chunks/s", "ingest.png")):
+        fig, ax = plt.subplots(figsize=(7, 4))
+        groups = names if key else ["128", "256"]
+        x = np.arange(len(groups))
+        for offset, who in ((-0.2, "ours"), (0.2, "baseline")):
+            if key:
+                spreads = [r["corpora"][n][key if who == "ours" else f"baseline_{key}"]["wall_s"] for n in groups]
+            else:
+                spreads = [r["ingest"][g][who]["chunks_per_s"] for g in groups]
+            med = np.array([s["median"] for s in spreads])
+            err = np.array([[s["median"] - s["min"] for s in spreads], [s["max"] - s["median"] for s in spreads]])
+            ax.bar(x + offset, med, 0.4, yerr=err, capsize=3, label=who)
+        ax.set_xticks(x, groups if key else [f"{g} tokens" for g in groups])
+        ax.set_ylabel(label)
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(out / filename, dpi=110)
+        plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m eval.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--large", action="store_true", help="add synthetic corpora of 100k and 1M chunks (hours)")
+    parser.add_argument("--repeats", type=int, default=3, help="repeats of each warm and ingest measurement")
+    parser.add_argument("--cold-runs", type=int, default=5, help="fresh `rag ask` processes per corpus")
+    parser.add_argument("--baseline-runs", type=int, default=3, help="fresh baseline processes per corpus")
+    parser.add_argument("--reports", type=Path, default=EVAL_DIR / "reports")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    results = run(args)
+    out = args.reports / f"bench-{time.strftime('%Y%m%d-%H%M%S')}"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "bench.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+    text = tables(results)
+    (out / "bench.md").write_text(f"# Benchmark {out.name}\n\n{text}\n", encoding="utf-8")
+    plots(results, out)
+    print(text)
+    print(f"\nreport: {out / 'bench.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
