@@ -164,6 +164,27 @@ def test_an_unreachable_server_falls_back(assistant, monkeypatch):
     assert answer.abstained is False and answer.citations
 
 
+def test_a_server_that_does_not_speak_http_falls_back(assistant, monkeypatch):
+    import socket
+    import threading
+
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+
+        def garbage() -> None:
+            conn, _ = listener.accept()
+            with conn:
+                conn.recv(65536)
+                conn.sendall(b"SSH-2.0-OpenSSH_9.6\r\n\r\n")
+
+        thread = threading.Thread(target=garbage, daemon=True)
+        thread.start()
+        monkeypatch.setenv("RAG_LLM_BASE_URL", f"http://127.0.0.1:{listener.getsockname()[1]}/v1")
+        answer = assistant.ask(CHAIR, composer="llm")
+        thread.join(timeout=10)
+    assert answer.notice.startswith("LLM unavailable (connection to") and "BadStatusLine" in answer.notice
+    assert answer.citations and answer.abstained is False
+
+
 def test_not_in_documents_abstains_and_still_lists_passages(assistant, llm):
     llm("abstain", content="NOT IN DOCUMENTS")
     answer = assistant.ask("What is the population of Tokyo?", composer="llm")
