@@ -21,7 +21,7 @@ from index.sentences import split_sentences
 class ChunkerSettings:
     """What decides chunk boundaries; a change of any of these rebuilds the index."""
 
-    max_tokens: int = 160
+    max_tokens: int = 144
     overlap_sentences: int = 1
     window_tokens: int = 256  # the embedding model's word-piece window, [CLS] and [SEP] included
     algorithm: int = 2  # bump when chunking code changes its output, so old indexes are rebuilt
