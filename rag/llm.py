@@ -235,12 +235,9 @@ def _similarities(retriever: Retriever, passage: Passage, vector) -> dict[tuple[
     chunk, out = passage.chunk, {}
     for s, e in chunk.sentences:
         row = retriever.sentence_row.get((chunk.source, s, e))
-        other = (
-            retriever.index.sentence_vectors[row]
-            if row is not None
-            else retriever.embed_question(chunk.sentence_text(s, e))
-        )
-        out[(s, e)] = float(other @ vector)
+        hit = retriever.sentence(row, vector) if row is not None else None
+        # Every sentence of a searchable chunk has a row; embedding one here is only a safety net.
+        out[(s, e)] = hit.similarity if hit else float(retriever.embed_question(chunk.sentence_text(s, e)) @ vector)
     return out
 
 
@@ -356,7 +353,10 @@ def compose_with_llm(
     except LLMUnavailable as exc:
         return fallback(f"LLM unavailable ({exc}); extractive answer shown")
     timings["llm"] = (time.perf_counter() - started) * 1000
-    if NOT_IN_DOCUMENTS.lower() in " ".join(reply.split()).lower():
+    claims = parse_reply(reply)
+    # "NOT IN DOCUMENTS" alone is an abstention; beside other sentences it only says what is missing.
+    answering = [c for c in claims if NOT_IN_DOCUMENTS not in " ".join(c.text.upper().split())]
+    if not answering and len(claims) != len(answering):
         timings["total"] = timings.get("total", 0.0) + (time.perf_counter() - started) * 1000
         text = (
             f"The documents do not answer this question: “{question}” (the language model found no answer in "
@@ -364,7 +364,7 @@ def compose_with_llm(
         )
         return replace(extractive, answer=text, abstained=True, citations=(), timings_ms=timings, unverified=())
     checked = time.perf_counter()
-    text, citations, removed = verify(retriever, parse_reply(reply), passages, checks)
+    text, citations, removed = verify(retriever, answering, passages, checks)
     timings["verify"] = (time.perf_counter() - checked) * 1000
     if not citations:
         return fallback("the LLM's answer could not be verified against the passages; extractive answer shown", removed)

@@ -194,6 +194,15 @@ def test_not_in_documents_abstains_and_still_lists_passages(assistant, llm):
     assert "do not answer" in out["answer"]
 
 
+def test_not_in_documents_beside_an_answer_only_drops_that_sentence(assistant, llm):
+    n = passage_number(assistant.ask(CHAIR), "ARIUNAA Enkhtur")
+    llm("partial", content=f"Session II was chaired by Dr. ARIUNAA Enkhtur [{n}]. Its date is NOT IN DOCUMENTS.")
+    answer = assistant.ask(CHAIR, composer="llm")
+    assert answer.abstained is False
+    assert answer.answer == "Session II was chaired by Dr. ARIUNAA Enkhtur. [1]"
+    assert answer.unverified == ()
+
+
 def test_the_prompt_gives_passages_as_delimited_data_and_rules_in_the_system_message(
     assistant, llm, server, monkeypatch
 ):
