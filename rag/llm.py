@@ -2,11 +2,12 @@
 sentence of it is checked against the passage it cites before it is shown.
 
 The model is trusted with wording only. Passages go in the prompt as quoted data; the reply's [n]
-markers are parsed; a sentence is kept only when its numbers and names occur in the cited passages,
-enough of its content words do, and it is close in meaning to one of their sentences. Each kept
-marker becomes an exact span of the document (the best-matching sentence of that passage), never
-free text. Anything the endpoint does wrong (timeout, refusal, nonsense) falls back to the
-extractive answer with a notice.
+markers are parsed; a sentence is kept only when it quotes its cited sentence verbatim, or when its
+numbers and names occur in that sentence (or its section title), enough of its content words do, it
+adds no negation, and it is close in meaning by the ingest-time sentence vectors. Each kept marker
+becomes an exact span of the document (the best-matching sentence of that passage), never free
+text. Anything the endpoint does wrong (timeout, error, nonsense) falls back to the extractive
+answer with a notice.
 """
 
 from __future__ import annotations
@@ -84,9 +85,12 @@ class LLMSettings:
 
 @dataclass(frozen=True)
 class Checks:
-    """How close an LLM sentence must be to its cited passages to be shown (set on the report's gold pairs)."""
+    """How close an LLM sentence must be to its cited sentences to be shown.
 
-    min_coverage: float = 0.6  # share of the sentence's content words found in the cited passages
+    Set on the report's gold pairs: every evidence snippet restated, and all but one short answer, pass.
+    """
+
+    min_coverage: float = 0.6  # share of the sentence's content words found in the cited sentences
     min_similarity: float = 0.45  # cosine to the best sentence of a cited passage
 
 
