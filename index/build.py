@@ -96,6 +96,10 @@ def _query_encoder_outdated(entry: object) -> bool:
     return entry.get("kind") == "onnx" and entry.get("export_version") != EXPORT_VERSION
 
 
+class IndexBusy(IngestError):
+    """Another process holds the index folder's writer lock; its last complete build is still readable."""
+
+
 class _WriterLock:
     """One writer per index folder; a second ingest fails fast instead of racing the first."""
 
@@ -111,7 +115,7 @@ class _WriterLock:
             self.handle.seek(0)
             pid = self.handle.read().strip() or "?"
             self.handle.close()
-            raise IngestError(f"index is being built by pid {pid}; wait for it to finish") from None
+            raise IndexBusy(f"index is being built by pid {pid}; wait for it to finish") from None
         self.handle.truncate(0)
         self.handle.write(str(os.getpid()))
         self.handle.flush()

@@ -110,6 +110,9 @@ def write_build(
     tmp = index_dir / f".tmp-{build.name}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
+    previous = current_build(index_dir)
+    pointer_tmp = index_dir / f".{POINTER}.{os.getpid()}"
+    switched = False
     try:
         with (tmp / "chunks.jsonl").open("w", encoding="utf-8") as out:
             for chunk in chunks:
@@ -130,23 +133,49 @@ def write_build(
         _fsync(tmp / "manifest.json")
         _fsync(tmp)
         os.replace(tmp, build)
-        pointer_tmp = index_dir / f".{POINTER}.{os.getpid()}"
+        _fsync(index_dir)  # the build's name is on disk before anything points at it
         pointer_tmp.write_text(build.name + "\n", encoding="utf-8")
         _fsync(pointer_tmp)
         os.replace(pointer_tmp, index_dir / POINTER)
+        switched = True
         _fsync(index_dir)
     except BaseException:
+        if switched:  # the switch may not be durable: abort it, so a failed build never stays live
+            _restore_pointer(index_dir, previous, pointer_tmp)
+        if current_build(index_dir) != build:
+            shutil.rmtree(build, ignore_errors=True)
         shutil.rmtree(tmp, ignore_errors=True)
+        pointer_tmp.unlink(missing_ok=True)
         raise
     _prune(index_dir, keep=build.name)
     return build
 
 
+def _restore_pointer(index_dir: Path, previous: Path | None, pointer_tmp: Path) -> None:
+    """Point CURRENT back at the previous build (or at none), best effort: the disk is already failing."""
+    try:
+        if previous is None:
+            (index_dir / POINTER).unlink(missing_ok=True)
+        else:
+            pointer_tmp.write_text(previous.name + "\n", encoding="utf-8")
+            os.replace(pointer_tmp, index_dir / POINTER)
+        _fsync(index_dir)
+    except OSError:
+        pass
+
+
 def _prune(index_dir: Path, keep: str) -> None:
-    """Remove older builds and leftovers of killed ones (best effort: a reader may still hold files)."""
+    """Remove older builds and leftovers of killed ones (best effort: a reader may still hold files).
+
+    Only the one writer (index.build's lock) prunes, so any other build, temp folder or pointer temp is stale.
+    """
     for path in index_dir.iterdir():
-        if path.name != keep and (path.name.startswith("build-") or path.name.startswith(".tmp-build-")):
+        if path.name == keep:
+            continue
+        if path.name.startswith(("build-", ".tmp-build-")):
             shutil.rmtree(path, ignore_errors=True)
+        elif path.name.startswith(f".{POINTER}."):
+            path.unlink(missing_ok=True)
 
 
 def verify(build: Path, manifest: dict[str, Any]) -> None:
@@ -163,12 +192,24 @@ def verify(build: Path, manifest: dict[str, Any]) -> None:
 
 def load(index_dir: Path) -> Index:
     """Load and verify the live build; raises IndexMissing or IndexCorrupt with what was wrong."""
+    attempts = 3
+    while True:
+        build = current_build(index_dir)
+        if build is None:
+            raise IndexMissing(f"no index in {index_dir}; run `rag ingest`")
+        try:
+            return _load_build(build)
+        except Exception:
+            attempts -= 1
+            if attempts == 0 or current_build(index_dir) == build:
+                raise
+            # A writer switched builds (and pruned this one) while it was being read: read the new one.
+
+
+def _load_build(build: Path) -> Index:
     import bm25s
     import faiss
 
-    build = current_build(index_dir)
-    if build is None:
-        raise IndexMissing(f"no index in {index_dir}; run `rag ingest`")
     try:
         manifest = json.loads((build / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:

@@ -67,14 +67,24 @@ def override(settings: Settings, key: str, value: str) -> Settings:
 
 
 def check_question(question: object) -> str:
-    """The question, stripped, or BadInput saying what is wrong with it."""
+    """The question, stripped, or BadInput saying what is wrong with it.
+
+    Control and invisible characters (NUL, escape sequences, zero-width, bidi) are removed as in documents,
+    so a pasted question is answered and nothing invisible reaches the terminal or the page.
+    Example: check_question("\x00\x07 Who  chaired?") -> "Who chaired?"
+    """
+    import re
+
+    from index.cleaning import clean
+
     if not isinstance(question, str):
         raise BadInput("the question must be text")
-    text = " ".join(question.split())
-    if not text:
-        raise BadInput("the question is empty; ask something about the documents")
     if len(question) > MAX_QUESTION_CHARS:
         raise BadInput(f"the question is {len(question)} characters long; the limit is {MAX_QUESTION_CHARS}")
+    without_escapes = re.sub(r"\x1b\[[0-?]*[ -/]*[@-~]", " ", question)  # terminal colour codes, whole
+    text = " ".join(clean(without_escapes)[0].split())
+    if not text:
+        raise BadInput("the question is empty; ask something about the documents")
     if not any(ch.isalnum() for ch in text):
         raise BadInput("the question has no words in it; ask something about the documents")
     return text
@@ -121,29 +131,44 @@ class Assistant:
             return self.embedder
 
     def _load_or_build(self, progress: bool):
-        from index.store import load
+        from index.build import IndexBusy
+        from index.store import current_build, load
 
-        reason = stale_reason(self.corpus_dir, self.index_dir, self.settings.index)
-        if reason is not None:
-            self.log(f"building the index: {reason}")
+        def rebuild(force: bool) -> None:
             report = ingest(
-                self.corpus_dir, self.index_dir, self.settings.index, self.embedder, progress=progress, log=self.log
-            )
-            self.log(report.summary())
-        try:
-            return load(self.index_dir)
-        except (IndexCorrupt, IndexMissing) as exc:
-            self.log(f"{exc}; rebuilding")
-            ingest(
                 self.corpus_dir,
                 self.index_dir,
                 self.settings.index,
                 self.embedder,
-                force=True,
+                force=force,
                 progress=progress,
                 log=self.log,
             )
-            return load(self.index_dir)
+            self.log(report.summary())
+
+        reason = stale_reason(self.corpus_dir, self.index_dir, self.settings.index)
+        if reason is not None:
+            self.log(f"building the index: {reason}")
+            try:
+                rebuild(force=False)
+            except IndexBusy as exc:  # another process is building it: read its last complete build meanwhile
+                if current_build(self.index_dir) is None:
+                    raise
+                self.log(f"{exc}; answering from the last complete build meanwhile")
+        try:
+            index = load(self.index_dir)
+        except (IndexCorrupt, IndexMissing) as exc:
+            self.log(f"{exc}; rebuilding")
+            rebuild(force=True)
+            index = load(self.index_dir)
+        if index.manifest.get("dim") != self.embedder.dim:  # the manifest's model id alone cannot tell
+            self.log(
+                f"index is stale (it holds {index.manifest.get('dim')}-dimension vectors, "
+                f"{self.embedder.model_id} makes {self.embedder.dim}: another model built it); rebuilding"
+            )
+            rebuild(force=True)
+            index = load(self.index_dir)
+        return index
 
     def with_settings(self, **changes) -> Assistant:
         """A view of this assistant with other query-time settings, sharing the loaded index and model."""
