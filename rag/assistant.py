@@ -14,6 +14,7 @@ from index.errors import IndexCorrupt, IndexMissing
 from rag.answer import Answer
 from rag.compose import Composer, ComposerSettings
 from rag.errors import BadInput
+from rag.question import standalone
 from rag.retrieve import MODES, Retriever
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -186,9 +187,13 @@ class Assistant:
         retrieval: str | None = None,
         composer: str = "extractive",
     ) -> Answer:
-        """Answer one question with exact citations, or abstain; history is reserved for follow-ups."""
+        """Answer one question with exact citations, or abstain saying why.
+
+        `history` holds earlier (question, answer) turns; a follow-up is rewritten into a standalone
+        question, which is what gets searched (and is shown in the JSON as "standalone_question").
+        """
         started = time.perf_counter()
-        text = check_question(question)
+        text = standalone(check_question(question), history)
         k = check_k(self.settings.k if k is None else k)
         mode = retrieval or self.settings.retrieval
         if mode not in MODES:
@@ -203,7 +208,7 @@ class Assistant:
         answer_text = composed.text
         if composed.abstained:
             answer_text = (
-                f"The documents do not answer this question: “{text}”. "
+                f"The documents do not answer this question: “{text}” ({composed.reason}). "
                 "The closest passages are listed as related reading."
             )
         done = time.perf_counter()
