@@ -8,6 +8,7 @@ holds, or no candidate covers enough of what was asked.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -70,6 +71,12 @@ class _Span:
     text: str
 
 
+@functools.lru_cache(maxsize=65536)
+def term_set(text: str) -> frozenset[str]:
+    """Stemmed terms of a sentence or span, cached: the same sentences are scored for many questions."""
+    return frozenset(terms(text))
+
+
 def counts(thing: str | None, text: str) -> bool:
     """Does the text give a number of `thing` (a number word within three words before it)?
 
@@ -119,7 +126,7 @@ class Composer:
     def _coverage(self, q: Question, text: str) -> float:
         idf, unknown = self.retriever.idf, self.retriever.max_idf
         total = sum(idf.get(t, unknown) for t in q.terms) or 1.0
-        return sum(idf.get(t, unknown) for t in q.terms & set(terms(text))) / total
+        return sum(idf.get(t, unknown) for t in q.terms & term_set(text)) / total
 
     def _spans(self, q: Question, hits: list[SentenceHit], qvec) -> list[_Span]:
         """Each sentence alone, and joined to the sentence after it in the same section."""

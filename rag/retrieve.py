@@ -50,8 +50,9 @@ class Retriever:
         self.embedder = embedder
         self.sentence_row = {(index.searchable[row].source, s, e): j for j, (row, s, e) in enumerate(index.sentences)}
         df: Counter[str] = Counter()
-        for chunk in index.searchable:
-            df.update(set(terms(chunk.embed_text())))
+        self.chunk_terms = [frozenset(terms(chunk.embed_text())) for chunk in index.searchable]
+        for chunk_terms in self.chunk_terms:
+            df.update(chunk_terms)
         n = max(len(index.searchable), 1)
         self.idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
         self.max_idf = math.log(1 + (n + 0.5) / 0.5)
@@ -142,7 +143,7 @@ class Retriever:
                 scores["bm25"] = lexical[row][1]
             if row in by_sentence:
                 scores["best_sentence"] = by_sentence[row][1]
-            matched = tuple(sorted(qset & set(terms(chunk.embed_text()))))
+            matched = tuple(sorted(qset & self.chunk_terms[row]))
             passages.append(Passage(chunk, rank, fused[row], scores, matched))
         timings["fusion"] = (time.perf_counter() - t3) * 1000
         return passages, qvec
