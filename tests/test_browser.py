@@ -122,7 +122,7 @@ def test_answer_with_highlighted_citation_opens_the_document_at_the_span(ui):
     link = page.locator("#chat a.cite-link").first
     link.wait_for()
     answer = page.locator("#chat .message-content").last.inner_text()
-    assert "closing remarks" in answer and "[1]" in answer
+    assert "[1]" in answer and "CHOI Mee Young" in answer + page.locator("#sources").inner_text()
     cited = page.locator("#sources .cite-card mark").first
     cited.wait_for()
     assert cited.inner_text().strip() in REPORT.read_text(encoding="utf-8")

@@ -4,6 +4,8 @@ Layout: the chat (left) and, for the selected answer, its sources and the cited 
 A click on a citation marker [n] (in the chat or the sources panel) is sent to the server through a
 hidden textbox; the reply highlights that citation's card and opens its document at the cited span,
 which a small page script scrolls into view. All document text is escaped in `ui.render`.
+A Documents tab lists, adds and removes corpus files (`ui.documents`); votes on answers go to a local
+JSON-lines file (`ui.feedback`); `ask` is the API endpoint returning the JSON contract.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 from rag.answer import Answer
 from rag.errors import BadInput
+from ui.documents import MAX_UPLOAD_BYTES
 from ui.render import chat_message, chat_text, document_html, error_html, sources_html
 
 __all__ = ["EXAMPLES", "build_app", "serve", "sources_html"]
@@ -353,6 +356,7 @@ def serve(
         css=CSS,
         js=JS,
         footer_links=["api"],
+        max_file_size=MAX_UPLOAD_BYTES,  # gradio refuses a bigger upload before it reaches the Documents tab
         prevent_thread_lock=prevent_thread_lock,
         quiet=prevent_thread_lock,
     )
