@@ -9,7 +9,6 @@ made live by replacing CURRENT in one `os.replace`, so readers see the old build
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import shutil
@@ -21,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from index.chunking import Chunk
+from index.documents import file_sha256
 from index.errors import IndexCorrupt, IndexMissing
 
 FORMAT_VERSION = 1
@@ -51,14 +51,6 @@ def searchable_sentences(searchable: tuple[Chunk, ...]) -> tuple[tuple[int, int,
                 seen.add(key)
                 out.append((row, start, end))
     return tuple(out)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _fsync(path: Path) -> None:
@@ -128,7 +120,7 @@ def write_build(
         for path in files:
             _fsync(path)
         manifest = dict(manifest, format_version=FORMAT_VERSION)
-        manifest["checksums"] = {p.relative_to(tmp).as_posix(): _sha256(p) for p in files}
+        manifest["checksums"] = {p.relative_to(tmp).as_posix(): file_sha256(p) for p in files}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
         _fsync(tmp / "manifest.json")
         _fsync(tmp)
@@ -185,7 +177,7 @@ def verify(build: Path, manifest: dict[str, Any]) -> None:
         raise IndexCorrupt(f"index is corrupt ({build / 'manifest.json'} lists no checksums)")
     for rel, expected in checksums.items():
         path = build / rel
-        found = _sha256(path) if path.is_file() else "missing"
+        found = file_sha256(path) if path.is_file() else "missing"
         if found != expected:
             raise IndexCorrupt(f"index is corrupt ({path}: expected sha256 {expected[:12]}, found {found[:12]})")
 
