@@ -231,7 +231,8 @@ def for_build(embedder, model: str, texts: Sequence[str], index_dir: Path, log: 
 
 def _from_live_build(index_dir: Path, model: str) -> Exported | None:
     """The live build's verified ONNX files when they were made by this export version for this model."""
-    from index.store import _sha256, current_build, read_manifest
+    from index.documents import file_sha256
+    from index.store import current_build, read_manifest
 
     build, manifest = current_build(index_dir), read_manifest(index_dir)
     entry = (manifest or {}).get("query_encoder") or {}
@@ -241,6 +242,6 @@ def _from_live_build(index_dir: Path, model: str) -> Exported | None:
         return None
     files = {name: build / name for name in (entry["file"], entry["tokenizer"])}
     checksums = manifest.get("checksums") or {}
-    if any(not p.is_file() or _sha256(p) != checksums.get(name) for name, p in files.items()):
+    if any(not p.is_file() or file_sha256(p) != checksums.get(name) for name, p in files.items()):
         return None
     return Exported(files, entry)
