@@ -133,7 +133,7 @@ class Assistant:
 
     def _load_or_build(self, progress: bool):
         from index.build import IndexBusy
-        from index.store import current_build, load
+        from index.store import current_build, load, read_manifest
 
         def rebuild(force: bool) -> None:
             report = ingest(
@@ -147,11 +147,22 @@ class Assistant:
             )
             self.log(report.summary())
 
+        def other_model(manifest: dict | None) -> str | None:
+            """Why the index holds another model's vectors (the manifest's model id alone cannot tell)."""
+            dim = (manifest or {}).get("dim", self.embedder.dim)
+            if dim == self.embedder.dim:
+                return None
+            return (
+                f"index is stale (it holds {dim}-dimension vectors, {self.embedder.model_id} makes "
+                f"{self.embedder.dim}: another model built it); rebuilding"
+            )
+
         reason = stale_reason(self.corpus_dir, self.index_dir, self.settings.index)
-        if reason is not None:
-            self.log(f"building the index: {reason}")
+        stale_dim = other_model(read_manifest(self.index_dir))
+        if reason is not None or stale_dim is not None:
+            self.log(stale_dim or f"building the index: {reason}")
             try:
-                rebuild(force=False)
+                rebuild(force=stale_dim is not None)  # another model's vectors cannot be reused
             except IndexBusy as exc:  # another process is building it: read its last complete build meanwhile
                 if current_build(self.index_dir) is None:
                     raise
@@ -162,11 +173,9 @@ class Assistant:
             self.log(f"{exc}; rebuilding")
             rebuild(force=True)
             index = load(self.index_dir)
-        if index.manifest.get("dim") != self.embedder.dim:  # the manifest's model id alone cannot tell
-            self.log(
-                f"index is stale (it holds {index.manifest.get('dim')}-dimension vectors, "
-                f"{self.embedder.model_id} makes {self.embedder.dim}: another model built it); rebuilding"
-            )
+        stale_dim = other_model(index.manifest)
+        if stale_dim is not None:
+            self.log(stale_dim)
             rebuild(force=True)
             index = load(self.index_dir)
         return index

@@ -78,6 +78,15 @@ def _cheap_ingest(argv: list[str]) -> int:
     blob = os.environ.get("RAG_TEST_BLOB")
     extra = {"model-blob.bin": Path(blob)} if blob else {}
     index.onnx_export.for_build = lambda *a, **k: Exported(extra, {"kind": "embedder", "reason": "test"})
+    real_write = index.build.write_build
+
+    def timed_write(*args, **kwargs):  # when the write phase runs, so kills can be aimed at it too
+        print(f"write phase starts {time.time():.6f}", file=sys.stderr, flush=True)
+        build = real_write(*args, **kwargs)
+        print(f"write phase ends {time.time():.6f}", file=sys.stderr, flush=True)
+        return build
+
+    index.build.write_build = timed_write
     return main(argv)
 
 
@@ -368,6 +377,21 @@ def test_a_query_vector_of_another_dimension_means_stale_and_a_rebuild(other_dim
     assert _answers_the_survey(assistant.ask(SURVEY_QUESTION))
 
 
+def test_an_index_of_another_dimension_is_rebuilt_whole_when_the_corpus_changed_too(tmp_path):
+    from rag.assistant import Assistant
+
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    (corpus / "survey.txt").write_text(SURVEY, encoding="utf-8")
+    ingest(corpus, index, embedder=HashEmbedder(dim=48), progress=False, log=_quiet)
+    (corpus / "gulls.txt").write_text("Gulls nest on the breakwater every spring.\n", encoding="utf-8")
+    logs: list[str] = []
+    assistant = Assistant(corpus, index, embedder=HashEmbedder(dim=64), log=logs.append, progress=False)
+    assert any("48-dimension" in m and "rebuilding" in m for m in logs), logs
+    assert assistant.index.manifest["dim"] == 64 and len(assistant.index.manifest["files"]) == 2
+    assert assistant.ask("Where do gulls nest?").passages
+
+
 def test_rag_ask_on_an_index_of_another_dimension_rebuilds_not_crashes(other_dim_index):
     corpus, index = other_dim_index
     result = run_rag("ask", "--json", SURVEY_QUESTION, "--corpus", str(corpus), "--index", str(index), timeout=600)
@@ -444,17 +468,22 @@ def _kill_ingest_at_random_points(editions, tmp_path, kills: int) -> None:
         )
 
     for edition in EDITIONS:  # the second full run is the one measured (the first also fills OS caches)
-        started = time.monotonic()
+        started = time.time()
         proc = run(edition)
-        assert proc.wait(timeout=300) == 0, proc.stderr.read().decode()[-2000:]
-        proc.stderr.close()
-        duration = time.monotonic() - started
+        err = proc.communicate(timeout=300)[1].decode()
+        assert proc.returncode == 0, err[-2000:]
+        duration = time.time() - started
+        marks = [float(t) - started for t in re.findall(r"write phase (?:starts|ends) ([\d.]+)", err)]
+    write_start, write_end = marks
     seed = random.randrange(1 << 30)
     rng = random.Random(seed)
-    live, outcomes, leftovers_seen = "bravo", {"old": 0, "new": 0}, 0
+    live, outcomes = "bravo", {"old": 0, "new": 0}
+    phases = {"before writing": 0, "mid-write": 0, "renamed, not switched": 0, "switched": 0}
     for i in range(kills):
         target = "alpha" if live == "bravo" else "bravo"
-        delay = rng.uniform(0, duration)
+        # Half the kills anywhere in the run, half in its short write phase (a uniform draw would rarely land there).
+        delay = rng.uniform(0, duration) if i % 2 else rng.uniform(write_start - 0.02, write_end + 0.02)
+        before = set(_leftovers(index))
         proc = run(target)
         time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
@@ -465,14 +494,25 @@ def _kill_ingest_at_random_points(editions, tmp_path, kills: int) -> None:
         found = _edition_of_live_build(index, editions)
         assert found in (live, target), context
         outcomes["new" if found == target else "old"] += 1
-        leftovers_seen += bool(_leftovers(index))
+        left = set(_leftovers(index)) - before  # what this kill left: where in the build it landed
+        if found == target:
+            phases["switched"] += 1
+        elif any(name.startswith(".tmp-build-") for name in left):
+            phases["mid-write"] += 1
+        elif any(name.startswith("build-") for name in left):
+            phases["renamed, not switched"] += 1
+        else:
+            phases["before writing"] += 1
         live = found
     proc = run("alpha" if live == "bravo" else "bravo")
     assert proc.wait(timeout=300) == 0, proc.stderr.read().decode()[-2000:]
     proc.stderr.close()
     assert _leftovers(index) == [], "the next complete build prunes what killed builds left"
     _edition_of_live_build(index, editions)
-    print(f"\n{kills} kills survived: {outcomes}; {leftovers_seen} left leftovers; seed {seed}; build {duration:.2f} s")
+    print(
+        f"\n{kills} kills survived: {outcomes}; landed {phases}; seed {seed}; "
+        f"build {duration:.2f} s, writing {write_start:.2f}-{write_end:.2f} s"
+    )
     assert outcomes["old"] + outcomes["new"] == kills
 
 
