@@ -27,6 +27,8 @@ def reusable_vectors(index_dir: Path, model: str, chunker: Any) -> dict[str, np.
     except (IngestError, OSError, ValueError):
         return {}
     cache: dict[str, np.ndarray] = {}
+    if index.dense.d != manifest.get("dim") or index.sentence_vectors.shape[-1] != index.dense.d:
+        return {}  # vectors of another dimension cannot be reused, whatever the manifest's model id says
     if index.dense.ntotal:
         chunk_vectors = index.dense.reconstruct_n(0, index.dense.ntotal)
         for chunk, vector in zip(index.searchable, chunk_vectors, strict=True):
