@@ -160,7 +160,7 @@ def ingest(
         from index.incremental import describe_changes, reusable_vectors
 
         old_files = (read_manifest(index_dir) or {}).get("files") or {}
-        cache = {} if force else reusable_vectors(index_dir, settings.model, settings.chunker)
+        cache = {} if force else reusable_vectors(index_dir, settings.model, settings.chunker, embedder.dim)
         vectors, embedded = _embed_with_progress(embedder, texts + sentence_texts, progress, cache)
         per_file: dict[str, int] = {}
         for chunk in chunks:

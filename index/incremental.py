@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 
-def reusable_vectors(index_dir: Path, model: str, chunker: Any) -> dict[str, np.ndarray]:
+def reusable_vectors(index_dir: Path, model: str, chunker: Any, dim: int) -> dict[str, np.ndarray]:
     """text -> vector from the live build, or {} when it was built differently or cannot be read."""
     from index.errors import IngestError
     from index.store import load, read_manifest
@@ -27,7 +27,7 @@ def reusable_vectors(index_dir: Path, model: str, chunker: Any) -> dict[str, np.
     except (IngestError, OSError, ValueError):
         return {}
     cache: dict[str, np.ndarray] = {}
-    if index.dense.d != manifest.get("dim") or index.sentence_vectors.shape[-1] != index.dense.d:
+    if index.dense.d != dim:
         return {}  # vectors of another dimension cannot be reused, whatever the manifest's model id says
     if index.dense.ntotal:
         chunk_vectors = index.dense.reconstruct_n(0, index.dense.ntotal)
