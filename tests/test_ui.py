@@ -255,7 +255,8 @@ def test_uploads_get_safe_names_and_only_text_files_of_bounded_size_enter_the_co
     assert [first.name, second.name, readme.name] == ["notes.md", "notes-2.md", "README-2.md"]
     assert first.parent == corpus and (corpus / "README.md").read_text(encoding="utf-8") == "the corpus's note"
     for name, raw, why in [
-        ("x.pdf", b"%PDF-1.7", "only .txt, .md"),
+        ("x.exe", b"MZ\x00\x00binary", "only .txt, .md, .html, .htm, .pdf"),
+        ("x.pdf", b"%PDF-1.7", "cannot be indexed"),
         ("x.exe.txt", b"MZ\x00\x00binary", "binary"),
         ("empty.txt", b"  \n", "empty"),
         ("big.txt", b"a" * (MAX_UPLOAD_BYTES + 1), "limit"),

@@ -133,6 +133,11 @@ def default_feedback_path(index_dir: Path) -> Path:
     return Path(index_dir).parent / "feedback.jsonl"
 
 
+def llm_configured() -> bool:
+    """Offer the LLM composer only when an endpoint is configured (it is optional and off by default)."""
+    return bool(os.environ.get("RAG_LLM_BASE_URL", "").strip())
+
+
 def build_app(assistant, feedback_path: Path | None = None):
     """The Blocks app over one loaded Assistant (the model and index are loaded once, before this).
 
@@ -149,11 +154,22 @@ def build_app(assistant, feedback_path: Path | None = None):
     if feedback_path is None and hasattr(assistant, "index_dir"):
         feedback_path = default_feedback_path(assistant.index_dir)
 
-    def respond(question: str, messages: list[dict[str, Any]], answers: list[Answer | None], k: float, mode: str):
+    def respond(
+        question: str,
+        messages: list[dict[str, Any]],
+        answers: list[Answer | None],
+        k: float,
+        mode: str,
+        composer: str = "extractive",
+    ):
         messages, answers = list(messages or []), list(answers or [])
         user = {"role": "user", "content": chat_text(question or "")}
         try:
-            answer = live.assistant.ask(question, history=_history(answers), k=parse_k(k), retrieval=mode)
+            if composer not in ("extractive", "llm"):
+                raise BadInput(f"unknown composer {composer!r}")
+            answer = live.assistant.ask(
+                question, history=_history(answers), k=parse_k(k), retrieval=mode, composer=composer
+            )
         except BadInput as exc:
             messages += [user, {"role": "assistant", "content": chat_text(f"⚠️ {exc}", "error")}]
             return "", messages, answers + [None, None], gr.skip(), gr.skip()
@@ -290,6 +306,12 @@ def build_app(assistant, feedback_path: Path | None = None):
                 with gr.Accordion("Settings", open=False):
                     k = gr.Slider(1, MAX_UI_K, value=DEFAULT_K, step=1, label="Number of passages", elem_id="k")
                     mode = gr.Radio(list(MODES), value="hybrid", label="Retrieval mode", elem_id="mode")
+                    composer = gr.Radio(
+                        ["extractive", "llm"] if llm_configured() else ["extractive"],
+                        value="extractive",
+                        label="Composer (llm when RAG_LLM_BASE_URL is set; its sentences are verified)",
+                        elem_id="composer",
+                    )
             with gr.Column(scale=2):
                 gr.Markdown("### Sources")
                 sources = gr.HTML(sources_panel(None), elem_id="sources")
@@ -300,7 +322,8 @@ def build_app(assistant, feedback_path: Path | None = None):
             with gr.Row():
                 with gr.Column():
                     upload = gr.File(
-                        label=f"Add a document (.txt or .md, up to {docs.MAX_UPLOAD_BYTES // 1024} KiB)",
+                        label=f"Add a document ({', '.join(docs.UPLOAD_SUFFIXES)}; up to "
+                        f"{docs.MAX_UPLOAD_BYTES // (1024 * 1024)} MiB)",
                         file_types=list(docs.UPLOAD_SUFFIXES),
                         type="filepath",
                         elem_id="upload",
@@ -312,7 +335,7 @@ def build_app(assistant, feedback_path: Path | None = None):
             status = gr.HTML(elem_id="documents-status")
         cite_target = gr.Textbox(visible="hidden", elem_id="cite-target")
 
-        inputs, outputs = [box, chat, answers, k, mode], [box, chat, answers, sources, document]
+        inputs, outputs = [box, chat, answers, k, mode, composer], [box, chat, answers, sources, document]
         box.submit(respond, inputs, outputs, api_name=False)
         ask_button.click(respond, inputs, outputs, api_name=False)
         clear_button.click(clear, None, outputs, api_name=False, queue=False)

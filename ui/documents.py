@@ -15,8 +15,8 @@ from pathlib import Path
 
 from rag.errors import BadInput
 
-UPLOAD_SUFFIXES = (".txt", ".md")
-MAX_UPLOAD_BYTES = 1024 * 1024
+UPLOAD_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf")  # what index.documents can read
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 
 
 def safe_name(name: str) -> str:
@@ -39,7 +39,7 @@ def check_upload(name: str, raw: bytes) -> None:
         raise BadInput(f"{name} is {len(raw) // 1024} KiB; the limit is {MAX_UPLOAD_BYTES // 1024} KiB")
     if not raw.strip():
         raise BadInput(f"{name} is empty")
-    if b"\x00" in raw and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if suffix != ".pdf" and b"\x00" in raw and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise BadInput(f"{name} is not a text file (it holds binary data)")
 
 
