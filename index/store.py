@@ -1,4 +1,4 @@
-"""The index folder on disk: versioned plain files, checksummed, switched in atomically. No pickle.
+"""The index folder on disk: versioned plain files, checksummed, switched in atomically. Nothing is pickled.
 
 Layout: `<index>/CURRENT` names the live build folder `<index>/build-<stamp>/`, which holds
 `manifest.json`, `chunks.jsonl`, `dense.faiss` (chunk vectors), `sentences.faiss` (sentence vectors)
