@@ -153,6 +153,7 @@ def main(args) -> int:
     gold = {suite.name: load_gold(suite.gold) for suite in suites}  # all lines checked before any work
     configs = configurations(args.overrides, args.compare)
     embedders: dict[str, SentenceTransformerEmbedder] = {}
+    loaded: dict[Path, Assistant] = {}
     metrics: dict[str, dict[str, dict]] = {}
     results: list[dict] = []
     passages: dict = {}
@@ -160,7 +161,11 @@ def main(args) -> int:
         for label, settings in configs:
             embedder = embedders.setdefault(settings.index.model, SentenceTransformerEmbedder(settings.index.model))
             index_dir = index_dir_for(args.index, suite, args.corpus, settings)
-            assistant = Assistant(suite.corpus, index_dir, settings, embedder=embedder)
+            if index_dir not in loaded:  # configurations that differ only at query time share one loaded index
+                loaded[index_dir] = Assistant(suite.corpus, index_dir, settings, embedder=embedder)
+            assistant = loaded[index_dir].with_settings(
+                k=settings.k, retrieval=settings.retrieval, composer=settings.composer
+            )
             print(f"{suite.name} / {label}: {len(gold[suite.name])} questions", file=sys.stderr)
             answers, judged = run_suite(assistant, gold[suite.name])
             metrics.setdefault(suite.name, {})[label] = aggregate(judged)
