@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from index.lexical import terms
 from rag.answer import Citation
-from rag.question import Question, analyse
+from rag.question import NEGATION, Question, analyse
 from rag.retrieve import Retriever, SentenceHit
 
 MAX_WORDS = 75
@@ -37,6 +37,9 @@ _DATE = re.compile(
     r"decades?|years?|BC|AD|BCE|CE)\b"
 )
 _PLACE = re.compile(r"\b(in|at|from|near|to|of)\s+(the\s+)?[A-Z][a-z]+")
+# Words that make a different office of the title after them: a Deputy Director is not the Director.
+_RANK_QUALIFIER = r"(?:Deputy|Vice|Assistant|Associate|Acting|Interim|Former|Honorary|Co)"
+_SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*$")
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,7 @@ class _Span:
     score: float
     coverage: float
     text: str
+    heading: bool = False  # hits[0] is the section's heading line, quoted with the sentence under it
 
 
 @functools.lru_cache(maxsize=65536)
@@ -108,12 +112,56 @@ def type_satisfied(kind: str, text: str, question: str = "") -> bool:
     return bool(pattern.search(masked))
 
 
+def expands(acronym: str | None, text: str) -> bool:
+    """Does the text spell out the acronym, as "Long Name (ACR)" or "ACR (Long Name)"?
+
+    Example: expands("MEXT", "Japan's Ministry of Education (MEXT), which ...") -> True
+    """
+    if acronym is None:
+        return True
+    a = re.escape(acronym)
+    return re.search(rf"[A-Z][\w,]*(?:\s+[\w,]+)*\s+\(\s*{a}\s*\)|\b{a}\s+\(\s*[A-Z]", text) is not None
+
+
+def retitled(question: str, text: str) -> str | None:
+    """A title the question asks about that the text holds only as another office, e.g. "Deputy Director".
+
+    Example: retitled("Who is the Director of X?", "Ms. B, Deputy Director of X, spoke.") -> "Deputy Director"
+    Example: retitled("Who is the Deputy Director of X?", "Ms. B, Deputy Director of X, spoke.") -> None
+    """
+    asked = question.lower()
+    for title in dict.fromkeys(re.findall(r"\b[A-Z][a-z]+(?:-[A-Z][a-z]+)?\b", question[1:])):
+        found = re.findall(rf"(?:\b({_RANK_QUALIFIER})[\s\-]+)?\b{title}\b", text)
+        if found and all(q and q.lower() not in asked for q in found):
+            return f"{found[0]} {title}"
+    return None
+
+
+def negates(text: str) -> bool:
+    """Does the text say that something is not so (not, never, no, without ...)?"""
+    return NEGATION.search(text) is not None
+
+
 def same_paragraph(first: SentenceHit, second: SentenceHit) -> bool:
     """True when `second` follows `first` in the same paragraph (no line break between them)."""
     chunk = first.chunk
     if second.chunk.source != chunk.source or not first.end <= second.start <= chunk.end:
         return False
     return "\n" not in chunk.text[first.end - chunk.start : second.start - chunk.start]
+
+
+def heading_of(hit: SentenceHit) -> SentenceHit | None:
+    """The section's heading line when `hit` is the first sentence under it, as a hit of its own span."""
+    chunk = hit.chunk
+    title = chunk.section.split(" > ")[-1].strip()
+    before = chunk.text[: hit.start - chunk.start].rstrip()
+    if not title or not before.endswith(title) or not before[: -len(title)].rstrip("# ").endswith(("\n", "")):
+        return None
+    line_start = before.rfind("\n") + 1
+    if before[line_start:].lstrip("# ") != title:
+        return None
+    end = chunk.start + len(before)
+    return SentenceHit(chunk, end - len(title), end, hit.similarity, hit.passage_rank, hit.row)
 
 
 class Composer:
@@ -129,13 +177,19 @@ class Composer:
         return sum(idf.get(t, unknown) for t in q.terms & term_set(text)) / total
 
     def _spans(self, q: Question, hits: list[SentenceHit], qvec) -> list[_Span]:
-        """Each sentence alone, and joined to the sentence after it in the same section."""
+        """Each sentence alone, and joined to the sentence after it in the same section.
+
+        For a question about a session's title, only the heading with the sentence under it is a candidate.
+        """
         spans = []
         for hit in hits:
             groups = [(hit,)]
             nxt = self.retriever.sentence(hit.row + 1, qvec, hit.passage_rank)
             if nxt is not None and same_paragraph(hit, nxt):
                 groups.append((hit, nxt))
+            if q.kind == "heading":
+                heading = heading_of(hit)
+                groups = [(heading, hit)] if heading is not None else []
             context = " ".join(h.text for h in self._before(hit, 2))
             for group in groups:
                 text = " ".join(h.text for h in group)
@@ -150,7 +204,7 @@ class Composer:
                 score -= self.settings.pair_penalty * (len(group) - 1)
                 if not group[0].text[:1].isalnum() and group[0].text[:1] not in "\"'“‘(":
                     score -= self.settings.fragment_penalty  # text the source lost its start of (", introduced ...")
-                spans.append(_Span(group, score, coverage, text))
+                spans.append(_Span(group, score, coverage, text, q.kind == "heading"))
         return spans
 
     def _before(self, hit: SentenceHit, n: int) -> list[SentenceHit]:
@@ -171,21 +225,32 @@ class Composer:
         spans = sorted(self._spans(q, hits, qvec), key=lambda s: (-s.score, s.hits[0].row))
         if not spans:
             return Composed("", (), True, "nothing related was found")
-        typed = [s for s in spans if type_satisfied(q.kind, s.text, q.text) and counts(q.counted, s.text)]
+        typed = [
+            s
+            for s in spans
+            if type_satisfied(q.kind, s.text, q.text) and counts(q.counted, s.text) and expands(q.acronym, s.text)
+        ]
         if not typed:
             return Composed("", (), True, f"no passage gives {q.kind_phrase}")
         best = typed[0]
+        other_office = retitled(q.text, best.text)
+        if other_office:
+            return Composed("", (), True, f"the documents name a {other_office}, not the one asked about")
+        if q.negated and not negates(best.text):
+            return Composed("", (), True, "no passage says what is not so")
         if best.score < self.settings.min_score or best.coverage < self.settings.min_coverage:
             return Composed("", (), True, "no passage answers it closely enough", best.score, best.coverage)
         text, citations = self._quote(self._with_speaker(best, qvec))
         return Composed(text, citations, False, "", best.score, best.coverage)
 
     def _quote(self, parts: list[tuple[SentenceHit, tuple[int, int]]]) -> tuple[str, tuple[Citation, ...]]:
+        """The answer text with [n] markers; a quote that is not a whole sentence (a heading, a name) takes a colon."""
         texts, citations = [], []
         for n, (hit, (start, end)) in enumerate(parts, start=1):
             text = hit.chunk.sentence_text(start, end)
             citations.append(Citation(n, hit.chunk.source, hit.chunk.section, start, end, text))
-            texts.append(f"{text} [{n}]" if (start, end) == (hit.start, hit.end) else f"{text} [{n}]:")
+            whole = _SENTENCE_END.search(text) or n == len(parts)
+            texts.append(f"{text} [{n}]" if whole else f"{text} [{n}]:")
         return " ".join(texts), tuple(citations)
 
     def _with_speaker(self, span: _Span, qvec) -> list[tuple[SentenceHit, tuple[int, int]]]:

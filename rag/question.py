@@ -22,8 +22,17 @@ _KIND_PHRASE = {
     "number": "a number for this",
     "date": "a date for this",
     "place": "a place for this",
+    "heading": "the title of that session",
+    "expansion": "what it stands for",
     "other": "this",
 }
+# The title of a session or section is its heading; the question asks for that line, not for a sentence.
+_HEADING_QUESTION = re.compile(
+    r"\b(theme|topic|title|subject|focus|name)\s+of\s+(the\s+)?(session|section|panel|part|chapter|segment)\b", re.I
+)
+_EXPANSION_QUESTION = re.compile(r"\bdoes\s+(?:the\s+)?(?:acronym\s+|abbreviation\s+)?([\w\-]+)\s+stand\s+for\b", re.I)
+# A question about what is not so ("What did pharma not sell?") is answered only by a sentence that negates.
+NEGATION = re.compile(r"\b(not|never|no|none|neither|nor|cannot|without)\b|n't\b", re.I)
 _FOLLOW_UP_LEAD = re.compile(r"^(and|also|so|then|what about|how about)\b[\s,]*", re.I)
 _PRONOUNS = re.compile(r"\b(she|he|her|him|his|they|them|their)\b", re.I)
 _NAMED = re.compile(r"\b(?:Dr|Ms|Mr|Mrs|Prof)\.\s+[A-Z][\w\-]*(?:\s+[A-Z][\w\-]*){0,2}")
@@ -43,9 +52,11 @@ class Vocabulary(Protocol):
 class Question:
     text: str
     terms: frozenset[str]
-    kind: str  # person | number | date | place | other
+    kind: str  # person | number | date | place | heading | expansion | other
     names: tuple[str, ...]  # capitalised words, numerals and numbers the question relies on
     counted: str | None = None  # for "how many X": the stem of X, which the answer must count
+    acronym: str | None = None  # for "what does X stand for": X, whose expansion the answer must give
+    negated: bool = False  # the question asks what is not so
 
     @property
     def kind_phrase(self) -> str:
@@ -73,6 +84,10 @@ def answer_kind(question: str) -> str:
     Example: answer_kind("How many phases does the model have?") -> "number"
     """
     q = question.lower()
+    if _HEADING_QUESTION.search(q):
+        return "heading"
+    if _EXPANSION_QUESTION.search(q):
+        return "expansion"
     if re.search(r"\bhow (many|much|long|old|large|big)\b|\bwhat (number|percentage|amount|proportion)\b", q):
         return "number"
     when = r"^when\b|\bwhen (did|was|were|is|are|does|do|will)\b"
@@ -123,8 +138,15 @@ def counted_thing(question: str) -> str | None:
 
 
 def analyse(question: str) -> Question:
+    expansion = _EXPANSION_QUESTION.search(question)
     return Question(
-        question, frozenset(terms(question)), answer_kind(question), names_in(question), counted_thing(question)
+        question,
+        frozenset(terms(question)),
+        answer_kind(question),
+        names_in(question),
+        counted_thing(question),
+        expansion.group(1) if expansion else None,
+        bool(NEGATION.search(question)),
     )
 
 

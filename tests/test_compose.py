@@ -7,6 +7,7 @@ import re
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from rag.compose import expands, negates, retitled
 from rag.question import analyse, answer_kind, names_in, standalone
 from tests.conftest import CORPUS, REPORT
 
@@ -22,6 +23,9 @@ def assert_checkable(answer):
     assert [c.n for c in answer.citations] == list(range(1, len(answer.citations) + 1))
     starts = [c.start for c in answer.citations]
     assert starts == sorted(starts), "cited spans come in document order"
+    if answer.citations:
+        last = answer.citations[-1]
+        assert last.text.strip() != last.section.split(" > ")[-1], "a heading alone is never the answer"
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -89,3 +93,53 @@ def test_question_analysis():
     assert answer_kind("What should be emphasised when deploying AI?") == "other"
     assert names_in("Who chaired Session I in 2024?") == ("Session I", "2024")
     assert analyse("Which Korean programme trains job seekers?").names == ("Korean",)
+
+
+def test_a_session_theme_is_its_heading_quoted_with_the_sentence_under_it(assistant):
+    answer = assistant.ask("What was the theme of Session II, which Dr. ARIUNAA Enkhtur chaired?")
+    assert not answer.abstained, answer.answer
+    heading, sentence = answer.citations
+    assert heading.text == "Enhancement of AI Proficiency in the Higher Education Workforce"
+    assert sentence.text.startswith("Session II was chaired by")
+    assert answer.answer.startswith(f"{heading.text} [1]: Session II")
+    assert_checkable(answer)
+
+
+def test_other_questions_never_quote_a_heading(assistant):
+    answer = assistant.ask("Who chaired Session IV?")
+    assert all(c.text != c.section for c in answer.citations)
+
+
+def test_a_question_about_another_office_abstains_naming_it(assistant):
+    for question, office in (
+        ("Who is the Director of UNESCO-ICHEI?", "Deputy Director"),
+        ("Who is the President of Nanjing Polytechnic Institute?", "Vice President"),
+    ):
+        answer = assistant.ask(question)
+        assert answer.abstained and office in answer.answer, (question, answer.answer)
+    deputy = assistant.ask("Who is the Deputy Director of UNESCO-ICHEI?")
+    assert not deputy.abstained and "BI Xiaohan" in deputy.answer
+
+
+def test_a_negated_question_needs_a_sentence_that_negates(assistant):
+    answer = assistant.ask("Who did not chair Session II?")
+    assert answer.abstained, answer.answer
+
+
+def test_an_acronym_the_report_never_spells_out_abstains(assistant):
+    answer = assistant.ask("What does the acronym ICHEI stand for?")
+    assert answer.abstained and "stands for" in answer.answer
+
+
+def test_title_negation_and_expansion_checks():
+    assert retitled("Who is the Director of X?", "Ms. B, Deputy Director of X, spoke.") == "Deputy Director"
+    assert retitled("Who is the Deputy Director of X?", "Ms. B, Deputy Director of X, spoke.") is None
+    assert retitled("Who is the Director of X?", "Ms. B, Director of X, and Mr. C, Deputy Director.") is None
+    assert retitled("Who is the President of Y?", "Prof. H, Vice-President of Y, spoke.") == "Vice President"
+    assert expands("MEXT", "Japan's Ministry of Education, Culture, Sports, Science and Technology (MEXT), which")
+    assert not expands("ICHEI", "Ms. BI Xiaohan, Deputy Director of UNESCO-ICHEI, spoke.")
+    assert negates("pharmacists cannot form business partnerships") and not negates("pharma sold tobacco")
+    assert analyse("What did pharma not sell?").negated and not analyse("What did pharma sell?").negated
+    assert answer_kind("What was the theme of Session II?") == "heading"
+    assert answer_kind("What does the acronym MEXT stand for?") == "expansion"
+    assert analyse("What does MEXT stand for?").acronym == "MEXT"
