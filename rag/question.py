@@ -24,6 +24,7 @@ _KIND_PHRASE = {
     "place": "a place for this",
     "heading": "the title of that session",
     "expansion": "what it stands for",
+    "institution": "a name of that kind",
     "other": "this",
 }
 # The title of a session or section is its heading; the question asks for that line, not for a sentence.
@@ -31,6 +32,9 @@ _HEADING_QUESTION = re.compile(
     r"\b(theme|topic|title|subject|focus|name)\s+of\s+(the\s+)?(session|section|panel|part|chapter|segment)\b", re.I
 )
 _EXPANSION_QUESTION = re.compile(r"\bdoes\s+(?:the\s+)?(?:acronym\s+|abbreviation\s+)?([\w\-]+)\s+stand\s+for\b", re.I)
+# Kinds of institution whose names carry the kind ("University of Osaka", "Jiangxi KMAX Industrial Co. Ltd.").
+INSTITUTIONS = ("university", "college", "institute", "company", "faculty", "school", "ministry", "commission")
+_INSTITUTION_QUESTION = re.compile(rf"\b(?:which|what)\s+(?:[\w\-]+\s+)?({'|'.join(INSTITUTIONS)})\b", re.I)
 # A question about what is not so ("What did pharma not sell?") is answered only by a sentence that negates.
 NEGATION = re.compile(r"\b(not|never|no|none|neither|nor|cannot|without)\b|n't\b", re.I)
 _FOLLOW_UP_LEAD = re.compile(r"^(and|also|so|then|what about|how about)\b[\s,]*", re.I)
@@ -52,11 +56,12 @@ class Vocabulary(Protocol):
 class Question:
     text: str
     terms: frozenset[str]
-    kind: str  # person | number | date | place | heading | expansion | other
+    kind: str  # person | number | date | place | heading | expansion | institution | other
     names: tuple[str, ...]  # capitalised words, numerals and numbers the question relies on
     counted: str | None = None  # for "how many X": the stem of X, which the answer must count
     acronym: str | None = None  # for "what does X stand for": X, whose expansion the answer must give
     negated: bool = False  # the question asks what is not so
+    institution: str | None = None  # for "which university ...": the kind of institution the answer must name
 
     @property
     def kind_phrase(self) -> str:
@@ -88,6 +93,8 @@ def answer_kind(question: str) -> str:
         return "heading"
     if _EXPANSION_QUESTION.search(q):
         return "expansion"
+    if _INSTITUTION_QUESTION.search(q):
+        return "institution"
     if re.search(r"\bhow (many|much|long|old|large|big)\b|\bwhat (number|percentage|amount|proportion)\b", q):
         return "number"
     when = r"^when\b|\bwhen (did|was|were|is|are|does|do|will)\b"
@@ -139,6 +146,7 @@ def counted_thing(question: str) -> str | None:
 
 def analyse(question: str) -> Question:
     expansion = _EXPANSION_QUESTION.search(question)
+    institution = _INSTITUTION_QUESTION.search(question)
     return Question(
         question,
         frozenset(terms(question)),
@@ -147,6 +155,7 @@ def analyse(question: str) -> Question:
         counted_thing(question),
         expansion.group(1) if expansion else None,
         bool(NEGATION.search(question)),
+        institution.group(1).lower() if institution else None,
     )
 
 

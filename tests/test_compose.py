@@ -7,7 +7,7 @@ import re
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rag.compose import expands, negates, retitled
+from rag.compose import expands, names_institution, negates, retitled
 from rag.question import analyse, answer_kind, names_in, standalone
 from tests.conftest import CORPUS, REPORT
 
@@ -143,3 +143,14 @@ def test_title_negation_and_expansion_checks():
     assert answer_kind("What was the theme of Session II?") == "heading"
     assert answer_kind("What does the acronym MEXT stand for?") == "expansion"
     assert analyse("What does MEXT stand for?").acronym == "MEXT"
+
+
+def test_a_which_university_question_needs_a_university_named(assistant):
+    answer = assistant.ask("What university does TUNGALAG Chimid teach at?")
+    assert answer.abstained, answer.answer
+    osaka = assistant.ask("At which university is the chair of Session II an Associate Professor?")
+    assert "University of Osaka" in osaka.answer
+    assert analyse("Which company developed the platform?").institution == "company"
+    assert names_institution("company", "Ms. W, Head at Jiangxi KMAX Industrial Co. Ltd. in China")
+    assert not names_institution("company", "Mr. W, Dean at Caofeidian College of Technology in China")
+    assert not names_institution("university", "at Okayama University", "In which faculty of Okayama University?")
