@@ -20,6 +20,7 @@ from rag.answer import Answer
 from rag.errors import BadInput
 from ui.documents import MAX_UPLOAD_BYTES
 from ui.render import chat_message, chat_text, document_html, error_html, sources_html
+from ui.web import guarded_app
 
 __all__ = ["EXAMPLES", "build_app", "serve", "sources_html"]
 
@@ -360,7 +361,8 @@ def serve(
     feedback_path: Path | None = None,
     prevent_thread_lock: bool = False,
 ):
-    """Serve on loopback by default, server-side rendering off, a bounded queue; returns (app, url).
+    """Serve on loopback by default, server-side rendering off, a bounded queue, behind `ui.web.Guard`;
+    returns (app, url).
 
     When the queue is full a new request is refused at once: the page shows "This application is
     currently busy. Please try again." and gradio_client raises "Queue is full! Please try again."
@@ -380,6 +382,7 @@ def serve(
         js=JS,
         footer_links=["api"],
         max_file_size=MAX_UPLOAD_BYTES,  # gradio refuses a bigger upload before it reaches the Documents tab
+        _app=guarded_app(MAX_UPLOAD_BYTES),  # file routes, origins and upload limits held at the edge (ui.web)
         prevent_thread_lock=prevent_thread_lock,
         quiet=prevent_thread_lock,
     )

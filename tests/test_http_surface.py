@@ -1,0 +1,260 @@
+"""The web surface of a live `rag serve`, probed with plain HTTP (issue #8, item 8).
+
+The server runs in its own process, from a project folder of its own: `corpus/`, its index under
+`index/data/main`, a `.env` holding a secret, and a secret file beside the folder for `../` to reach;
+Gradio's temp folder is a fresh one. Requests are sent byte for byte (http.client), so `..`, `%2e%2e`
+and upper-case spellings reach the server as written. Corpus documents are shown by the app as escaped
+text in its document viewer (tests/test_ui.py), never as files: the only files served are uploads.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import re
+import shutil
+import socket
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from tests.conftest import RAG, REPORT, subprocess_env
+from tests.test_ui import wait_until
+
+pytestmark = pytest.mark.slow
+
+SECRET = "s3cret-7f1d9c"  # in every file the server must not hand out
+BOUNDARY = "rag-test-boundary"
+LIMIT = 10 * 1024 * 1024  # ui.documents.MAX_UPLOAD_BYTES, restated: the test checks the app against the number
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """`rag serve` in a subprocess whose working folder is a small project with secrets in it."""
+    from eval.load import start_server
+
+    root = tmp_path_factory.mktemp("surface")
+    project, temp = root / "project", root / "gradio-tmp"
+    (project / "corpus").mkdir(parents=True)
+    temp.mkdir()
+    shutil.copy(REPORT, project / "corpus" / REPORT.name)
+    (project / ".env").write_text(f"RAG_AUTH=ann:{SECRET}\n", encoding="utf-8")
+    (root / "outside.txt").write_text(f"outside the project {SECRET}\n", encoding="utf-8")
+    index = project / "index" / "data" / "main"
+    env = dict(subprocess_env(), GRADIO_TEMP_DIR=str(temp))
+    env.pop("RAG_AUTH", None)
+    argv = [str(RAG), "serve", "--corpus", "corpus", "--index", "index/data/main"]
+    live = start_server(argv, root / "server.log", env=env, cwd=project)
+    try:
+        yield SimpleNamespace(
+            port=int(live.url.rstrip("/").rsplit(":", 1)[1]), root=root, project=project, index=index, temp=temp
+        )
+    finally:
+        live.stop()
+
+
+def request(server, method: str, path: str, headers: dict[str, str] | None = None, body: bytes | None = None):
+    """One request with the path sent exactly as written; (status, headers, body)."""
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    try:
+        conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+        heads = {"Host": f"127.0.0.1:{server.port}", **(headers or {})}
+        if body is not None:
+            heads.setdefault("Content-Length", str(len(body)))
+        for name, value in heads.items():
+            conn.putheader(name, value)
+        conn.endheaders(body)
+        reply = conn.getresponse()
+        return reply.status, {k.lower(): v for k, v in reply.getheaders()}, reply.read()
+    finally:
+        conn.close()
+
+
+def files_in(folder: Path) -> set[Path]:
+    return {p for p in folder.rglob("*") if p.is_file()}
+
+
+# ---- file routes -----------------------------------------------------------------------------------------
+
+SPELLINGS = [
+    "/gradio_api/file={}",
+    "/gradio_api/file/{}",
+    "/file={}",
+    "/file/{}",
+    "/GRADIO_API/FILE={}",
+    "/gradio_api/FILE={}",
+    "/Gradio_Api/File={}",
+    "/gradio_api/file%3D{}",
+    "/gradio_api/file%3d{}",
+]
+
+
+def targets(server) -> list[str]:
+    """Files that exist and must not be served: secrets, the index, the corpus, the system's, by every route."""
+    index_files = sorted(p for p in server.index.rglob("*") if p.is_file())
+    assert index_files, "the server built no index"
+    corpus = f"corpus/{REPORT.name}"
+    return [
+        ".env",
+        str(server.project / ".env"),
+        "../outside.txt",
+        "corpus/../.env",
+        "%2e%2e/outside.txt",
+        "%2E%2E%2Foutside.txt",
+        "%252e%252e%252foutside.txt",
+        "..%5Coutside.txt",
+        "%2F" + str(server.root / "outside.txt").lstrip("/").replace("/", "%2F"),
+        str(server.root / "project" / ".." / "outside.txt"),
+        "/etc/passwd",
+        "/proc/self/environ",
+        "index/data/main",
+        *(str(p.relative_to(server.project)) for p in index_files[:3]),
+        str(index_files[0]),
+        corpus,
+        str(server.project / corpus),
+        str(server.temp / ".." / "outside.txt"),
+    ]
+
+
+def test_file_routes_refuse_every_spelling_of_every_file_outside_the_uploads_with_403(server):
+    assert (server.project / ".env").is_file() and (server.root / "outside.txt").is_file()
+    for target in targets(server):
+        for spelling in SPELLINGS:
+            path = spelling.format(target)
+            for method in ("GET", "HEAD"):
+                status, _, body = request(server, method, path)
+                assert SECRET.encode() not in body and b"root:" not in body, path
+                assert status == 403, f"{method} {path} -> {status}, not 403"
+
+
+def upload(server, name: str, data: bytes) -> list[str]:
+    body = multipart(name, data)
+    status, _, reply = request(
+        server, "POST", "/gradio_api/upload", {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}, body
+    )
+    assert status == 200, reply[:200]
+    return json.loads(reply)
+
+
+def multipart(name: str, data: bytes) -> bytes:
+    head = f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="files"; filename="{name}"\r\n'
+    return (head + "Content-Type: text/plain\r\n\r\n").encode() + data + f"\r\n--{BOUNDARY}--\r\n".encode()
+
+
+def test_only_uploads_are_served_and_only_by_their_own_path(server):
+    [saved] = upload(server, "notes.txt", b"The lighthouse is kept by Ingrid.\n")
+    assert Path(saved).is_relative_to(server.temp)
+    status, headers, body = request(server, "GET", f"/gradio_api/file={saved}")
+    assert status == 200 and body == b"The lighthouse is kept by Ingrid.\n"
+    detour = str(Path(saved).parent / ".." / Path(saved).parent.name / Path(saved).name)
+    for path in (f"/gradio_api/file={detour}", f"/GRADIO_API/FILE={saved}", f"/gradio_api/file={server.temp}"):
+        assert request(server, "GET", path)[0] == 403, path
+
+
+# ---- uploads over the limit ------------------------------------------------------------------------------
+
+
+def test_an_upload_over_the_limit_is_refused_and_leaves_nothing_in_the_temp_folder(server):
+    before = files_in(server.temp)
+    body = multipart("big.txt", b"a" * (LIMIT + 1024))
+    headers = {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}
+    status, _, reply = request(server, "POST", "/gradio_api/upload", headers, body)
+    assert status == 413 and b"maximum allowed size" in reply
+    assert files_in(server.temp) == before
+
+    status, _, reply = chunked_upload(server, body)  # no declared length: refused once the limit is passed
+    assert status == 413 and b"maximum allowed size" in reply
+    assert files_in(server.temp) == before
+
+
+def chunked_upload(server, body: bytes):
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    try:
+        conn.putrequest("POST", "/gradio_api/upload", skip_host=True)
+        conn.putheader("Host", f"127.0.0.1:{server.port}")
+        conn.putheader("Content-Type", f"multipart/form-data; boundary={BOUNDARY}")
+        conn.putheader("Transfer-Encoding", "chunked")
+        conn.endheaders()
+        try:
+            for i in range(0, len(body), 256 * 1024):
+                piece = body[i : i + 256 * 1024]
+                conn.send(b"%x\r\n" % len(piece) + piece + b"\r\n")
+            conn.send(b"0\r\n\r\n")
+        except OSError:
+            pass  # the server may answer and close before the rest is sent
+        reply = conn.getresponse()
+        return reply.status, dict(reply.getheaders()), reply.read()
+    finally:
+        conn.close()
+
+
+def test_an_upload_cut_off_by_the_client_leaves_nothing_in_the_temp_folder(server):
+    before = files_in(server.temp)
+    body = multipart("cut.txt", b"a" * (LIMIT // 2))
+    with socket.create_connection(("127.0.0.1", server.port), timeout=60) as conn:
+        head = (
+            f"POST /gradio_api/upload HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+            f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
+        conn.sendall(head.encode() + body[: len(body) // 3])
+        wait_until(lambda: files_in(server.temp) - before, "the server to start writing the upload")
+    wait_until(lambda: files_in(server.temp) == before, "the partial upload to be deleted", limit=30)
+
+
+# ---- origins ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("origin", ["https://evil.example", "null", "http://127.0.0.1:1"])
+@pytest.mark.parametrize("host", ["loopback", "lan"])  # lan: served with --host 0.0.0.0 and reached by address
+def test_another_origin_is_refused_and_never_granted(server, origin, host):
+    own = f"127.0.0.1:{server.port}" if host == "loopback" else f"192.168.1.20:{server.port}"
+    ask = json.dumps({"data": ["Who chaired Session II?", 5, "hybrid"]}).encode()
+    probes = [
+        ("GET", "/gradio_api/info", {}, None),
+        ("POST", "/gradio_api/call/ask", {"Content-Type": "application/json"}, ask),
+        (
+            "OPTIONS",
+            "/gradio_api/call/ask",
+            {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"},
+            None,
+        ),
+    ]
+    for method, path, extra, body in probes:
+        status, headers, reply = request(server, method, path, {"Host": own, "Origin": origin, **extra}, body)
+        assert not any(k.startswith("access-control-") for k in headers), (method, path, headers)
+        assert status == 403, (method, path, status)
+        assert b"event_id" not in reply
+    same = f"http://{own}"
+    status, headers, _ = request(server, "GET", "/gradio_api/info", {"Host": own, "Origin": same})
+    assert status == 200 and "access-control-allow-origin" not in headers  # the page's own origin needs no grant
+
+
+# ---- limits the browser would have held ------------------------------------------------------------------
+
+
+def call_ask(server, question: str) -> str:
+    """The `ask` API through Gradio's plain-HTTP route: the stream of events it answers with."""
+    body = json.dumps({"data": [question, 5, "hybrid"]}).encode()
+    status, _, reply = request(server, "POST", "/gradio_api/call/ask", {"Content-Type": "application/json"}, body)
+    assert status == 200, reply[:300]
+    event = json.loads(reply)["event_id"]
+    status, _, stream = request(server, "GET", f"/gradio_api/call/ask/{event}")
+    assert status == 200
+    return stream.decode("utf-8")
+
+
+def test_a_2_mb_question_through_the_api_gets_the_apps_rejection(server):
+    stream = call_ask(server, "Who chaired Session II? " + "x" * (2 * 1024 * 1024))
+    assert "event: error" in stream and "event: complete" not in stream
+    error = json.loads(stream.split("event: error", 1)[1].split("data:", 1)[1].strip().splitlines()[0])
+    assert "limit is 2000" in error["error"] and "Traceback" not in stream
+    answer = call_ask(server, "Who chaired Session II?")  # the server is unharmed
+    assert "event: complete" in answer and "ARIUNAA Enkhtur" in answer
+
+
+def test_the_server_logged_no_error_but_the_apps_own_rejections(server):
+    log = (server.root / "server.log").read_text(encoding="utf-8", errors="replace")
+    raised = [line for line in log.splitlines() if re.match(r"[A-Za-z_][\w.]*(Error|Exception|Disconnect)\b", line)]
+    assert all(line.startswith("gradio.exceptions.Error: 'the question is") for line in raised), raised
+    assert "Exception in ASGI application" not in log and "network guard" not in log

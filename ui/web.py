@@ -1,0 +1,145 @@
+"""The HTTP edge in front of Gradio's routes: which files are served, to which origins, how big an upload may be.
+
+Gradio refuses most of this itself; the guard makes the rules hold whatever its allow-lists do and closes
+what they leave open (measured on gradio 6.31 by tests/test_http_surface.py):
+- files: only Gradio's own spelling `/gradio_api/file=` of a file in the upload folder is served. Any other
+  spelling of a file route (upper case, the old `/file=`, `/gradio_api/file/`) or any other target is 403;
+  Gradio answered 404 to the spellings it has no route for.
+- origins: the page and the API are same-origin, so a request whose Origin is another site (or `null`)
+  is refused with 403, preflight included, and no response carries Access-Control-* headers. Gradio
+  granted any origin, with credentials, whenever the Host was not loopback (`rag serve --host 0.0.0.0`).
+- uploads: a body over the limit is refused with 413 before it is read when its length is declared, and
+  as soon as it passes the limit when not; an upload cut off by the client is ended the same way, so
+  Gradio deletes its partial file (on a client disconnect it left the file in the temp folder for good).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+FILE_ROUTE = "/gradio_api/file="
+UPLOAD_ROUTE = "/gradio_api/upload"
+MULTIPART_SLACK = 64 * 1024  # part headers and boundaries around the file's bytes
+CORS_PREFIX = b"access-control-"  # every Access-Control-* response header grants something; none is needed
+
+
+def _decoded(path: str, rounds: int = 3) -> str:
+    """A path with percent-encoding undone until it stops changing, lower-cased, for recognising routes.
+
+    Example: _decoded("/GRADIO_API/FILE%253D..") -> "/gradio_api/file=.."
+    """
+    for _ in range(rounds):
+        path, before = unquote(path), path
+        if path == before:
+            break
+    return path.lower()
+
+
+def is_file_request(path: str) -> bool:
+    """Whether any spelling of a path asks for a file by name (the routes the guard alone decides on)."""
+    p = _decoded(path)
+    return "file=" in p or p.startswith(("/file/", "/gradio_api/file/"))
+
+
+def file_allowed(path: str, upload_dir: str | Path) -> bool:
+    """Only `/gradio_api/file=` followed by the absolute path of a file inside the upload folder.
+
+    Example: file_allowed("/gradio_api/file=/tmp/gradio/ab12/notes.md", "/tmp/gradio") -> True (if it exists)
+    """
+    if not path.startswith(FILE_ROUTE):
+        return False
+    target = Path(path[len(FILE_ROUTE) :])
+    if not target.is_absolute() or ".." in target.parts or "%" in str(target):
+        return False
+    root = Path(upload_dir).resolve()
+    resolved = target.resolve()
+    return resolved.is_relative_to(root) and resolved != root and resolved.is_file()
+
+
+def foreign_origin(headers: dict[bytes, bytes]) -> bool:
+    """A request sent by a page of another site: its Origin's host:port is not the Host it was sent to.
+
+    Example: Origin "https://evil.example" to Host "127.0.0.1:7860" -> True; Origin "null" -> True
+    """
+    origin = headers.get(b"origin")
+    if origin is None:
+        return False
+    netloc = urlsplit(origin.decode("latin-1").strip()).netloc.lower()
+    own = {headers.get(name, b"").decode("latin-1").strip().lower() for name in (b"host", b"x-forwarded-host")}
+    return not netloc or netloc not in own
+
+
+async def _refuse(send, status: int, text: str) -> None:
+    body = text.encode("utf-8")
+    headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class Guard:
+    """ASGI middleware wrapped around Gradio's whole stack (see `guarded_app`)."""
+
+    def __init__(self, app, server, max_upload_bytes: int) -> None:
+        self.app, self.server = app, server
+        self.max_body = max_upload_bytes + MULTIPART_SLACK
+        self.max_upload_bytes = max_upload_bytes
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = {k.lower(): v for k, v in scope.get("headers", [])}
+        path = scope.get("path", "")
+        if foreign_origin(headers):
+            return await _refuse(send, 403, "Cross-origin requests are not allowed.")
+        if is_file_request(path) and not file_allowed(path, self.server.uploaded_file_dir):
+            return await _refuse(send, 403, "File not allowed.")
+        if path.rstrip("/") == UPLOAD_ROUTE and scope["method"] == "POST":
+            declared = headers.get(b"content-length", b"")
+            if declared.isdigit() and int(declared) > self.max_body:
+                return await _refuse(send, 413, self._too_large())
+            receive = self._bounded(receive)
+        await self.app(scope, receive, self._without_cors(send))
+
+    def _too_large(self) -> str:
+        return f"File size exceeded maximum allowed size of {self.max_upload_bytes} bytes."
+
+    def _bounded(self, receive):
+        """The upload's body, ended with the parser's own error when it grows past the limit or is cut off,
+        so Gradio deletes its partial file (a plain disconnect left it behind)."""
+        from starlette.formparsers import MultiPartException
+
+        seen = 0
+
+        async def bounded():
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise MultiPartException("The upload was cut off by the client.")
+            seen += len(message.get("body", b""))
+            if seen > self.max_body:
+                raise MultiPartException(self._too_large())  # Gradio answers 413 on "maximum allowed size"
+            return message
+
+        return bounded
+
+    @staticmethod
+    def _without_cors(send):
+        async def strip(message) -> None:
+            if message["type"] == "http.response.start":
+                kept = [h for h in message.get("headers", []) if not h[0].lower().startswith(CORS_PREFIX)]
+                message = {**message, "headers": kept}
+            await send(message)
+
+        return strip
+
+
+def guarded_app(max_upload_bytes: int):
+    """Gradio's FastAPI app with the Guard outermost, in place from the first request (passed to launch)."""
+    from gradio.routes import App, ORJSONResponse
+
+    class GuardedApp(App):
+        def build_middleware_stack(self):
+            return Guard(super().build_middleware_stack(), self, max_upload_bytes)
+
+    return GuardedApp(default_response_class=ORJSONResponse)
