@@ -16,7 +16,7 @@ from index.documents import SUPPORTED_SUFFIXES, Skipped, corpus_files, file_sha2
 from index.embed import DEFAULT_MODEL, Embedder, SentenceTransformerEmbedder, wordpiece_counter
 from index.errors import IngestError
 from index.lexical import terms
-from index.store import read_manifest, write_build
+from index.store import FORMAT_VERSION, read_manifest, write_build
 from index.tokens import count_tokens
 
 TOKENIZER = "tiktoken:cl100k_base"
@@ -70,6 +70,8 @@ def stale_reason(corpus_dir: Path, index_dir: Path, settings: IndexSettings) -> 
     manifest = read_manifest(index_dir)
     if manifest is None:
         return f"no index in {index_dir}"
+    if manifest.get("format_version") != FORMAT_VERSION:
+        return f"index format changed ({manifest.get('format_version')} -> {FORMAT_VERSION})"
     if manifest.get("model") != settings.model:
         return f"embedding model changed ({manifest.get('model')} -> {settings.model})"
     if manifest.get("chunker") != dataclasses.asdict(settings.chunker):
@@ -153,7 +155,7 @@ def ingest(
         searchable = [c for c in chunks if c.duplicate_of is None]
         from index.store import searchable_sentences
 
-        sentences = searchable_sentences(tuple(searchable))
+        sentences = searchable_sentences(searchable)
         embedder = embedder or SentenceTransformerEmbedder(settings.model)
         texts = [c.embed_text() for c in searchable]
         sentence_texts = [searchable[row].sentence_text(s, e) for row, s, e in sentences]
@@ -161,14 +163,20 @@ def ingest(
 
         old_files = (read_manifest(index_dir) or {}).get("files") or {}
         cache = {} if force else reusable_vectors(index_dir, settings.model, settings.chunker, embedder.dim)
-        vectors, embedded = _embed_with_progress(embedder, texts + sentence_texts, progress, cache)
+        from index.resumable import embed_resumable, finish
+
+        work = index_dir / ".embedding"  # survives a kill: the next ingest of the same corpus continues
+        vectors, embedded, resumed = embed_resumable(embedder, texts + sentence_texts, work, progress, cache)
+        if resumed:
+            log(f"resuming an interrupted ingest: {resumed} text(s) were already embedded")
         per_file: dict[str, int] = {}
         for chunk in chunks:
             per_file[chunk.source] = per_file.get(chunk.source, 0) + 1
         notes.insert(
             0,
             f"{describe_changes(old_files, state, per_file)}; embedded {embedded} new text(s), "
-            f"reused {len(texts) + len(sentence_texts) - embedded}",
+            f"reused {len(texts) + len(sentence_texts) - embedded - resumed}"
+            + (f", resumed {resumed}" if resumed else ""),
         )
         from index.onnx_export import for_build
 
@@ -191,6 +199,8 @@ def ingest(
         }
         chunk_vectors, sentence_vectors = vectors[: len(texts)], vectors[len(texts) :]
         write_build(index_dir, manifest, chunks, chunk_vectors, sentence_vectors, bm25, query_encoder.files)
+        del vectors, chunk_vectors, sentence_vectors
+        finish(work)
     return IngestReport(
         True,
         reason,
@@ -202,24 +212,3 @@ def ingest(
         time.perf_counter() - started,
         notes=tuple(notes),
     )
-
-
-def _embed_with_progress(embedder: Embedder, texts: list[str], progress: bool, cache: dict | None = None):
-    """Embed in length-sorted batches (less padding) behind a tqdm bar; rows in input order, and how many
-    texts were embedded (the rest come from `cache`, the previous build's vectors of the same text)."""
-    import numpy as np
-    from tqdm import tqdm
-
-    cache = cache or {}
-    out = np.zeros((len(texts), embedder.dim), dtype=np.float32)
-    for i, text in enumerate(texts):
-        if text in cache:
-            out[i] = cache[text]
-    order = sorted((i for i, t in enumerate(texts) if t not in cache), key=lambda i: len(texts[i]))
-    batch = 64
-    with tqdm(total=len(order), desc="embedding", unit="text", disable=not progress, file=sys.stderr) as bar:
-        for i in range(0, len(order), batch):
-            rows = order[i : i + batch]
-            out[rows] = embedder.embed([texts[r] for r in rows])
-            bar.update(len(rows))
-    return out, len(order)

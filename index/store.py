@@ -1,18 +1,24 @@
 """The index folder on disk: versioned plain files, checksummed, switched in atomically. Nothing is pickled.
 
 Layout: `<index>/CURRENT` names the live build folder `<index>/build-<stamp>/`, which holds
-`manifest.json`, `chunks.jsonl`, `dense.faiss` (chunk vectors), `sentences.faiss` (sentence vectors)
-and `bm25/` (bm25s's own save format). A new build is written beside the old one, fsynced, and
-made live by replacing CURRENT in one `os.replace`, so readers see the old build or the new one.
+`manifest.json`, `chunks.jsonl` (every chunk, aliases too) with `chunks.offsets.npy` (where each line
+starts, so chunks are read on demand), `searchable.npy` (the lines behind the vectors), `dense.faiss`
+(chunk vectors: flat or HNSW, see index.dense), `sentences.npy` (chunk row, start, end of each sentence),
+`chunk_sentences.npy` with `chunk_sentences.ptr.npy` (each chunk's sentence rows), `sentence_vectors.npy`
+and `bm25/` (bm25s's own save format). Arrays are memory-mapped, so a million chunks do not have to fit
+in memory. A new build is written beside the old one, fsynced, and made live by replacing CURRENT in one
+`os.replace`, so readers see the old build or the new one.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import shutil
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,8 +29,56 @@ from index.chunking import Chunk
 from index.documents import file_sha256
 from index.errors import IndexCorrupt, IndexMissing
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 POINTER = "CURRENT"
+REQUIRED_FILES = (
+    "chunks.jsonl",
+    "chunks.offsets.npy",
+    "searchable.npy",
+    "sentences.npy",
+    "chunk_sentences.ptr.npy",
+    "chunk_sentences.npy",
+    "sentence_vectors.npy",
+    "dense.faiss",
+)
+
+
+class ChunkTable(Sequence[Chunk]):
+    """Chunks read from chunks.jsonl when asked for (recent ones cached): the table costs 8 bytes a chunk."""
+
+    def __init__(self, path: Path, starts: np.ndarray, ends: np.ndarray, cache: int = 4096) -> None:
+        self._fd = os.open(path, os.O_RDONLY)  # kept open: a reader survives the build being pruned
+        self._starts, self._ends = starts, ends
+        self._read = functools.lru_cache(maxsize=cache)(self._read_uncached)
+
+    def __len__(self) -> int:
+        return len(self._starts)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        i = int(i)
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(f"chunk {i} out of range")
+        return self._read(i)
+
+    def __iter__(self) -> Iterator[Chunk]:
+        for i in range(len(self)):
+            yield self._read(i)
+
+    def _read_uncached(self, i: int) -> Chunk:
+        start, end = int(self._starts[i]), int(self._ends[i])
+        return chunk_from_json(json.loads(os.pread(self._fd, end - start, start)))
+
+    def __del__(self) -> None:
+        fd = getattr(self, "_fd", None)
+        if fd is not None:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
 
 
 @dataclass(frozen=True)
@@ -33,24 +87,46 @@ class Index:
 
     path: Path
     manifest: dict[str, Any]
-    chunks: tuple[Chunk, ...]
-    searchable: tuple[Chunk, ...]  # row i of the dense index and of BM25 is searchable[i]
-    sentences: tuple[tuple[int, int, int], ...]  # (row in searchable, start, end), row j of sentence vectors
+    chunks: Sequence[Chunk]
+    searchable: Sequence[Chunk]  # row i of the dense index and of BM25 is searchable[i]
+    sentences: np.ndarray  # [m, 3]: row in searchable, start, end; row j of sentence_vectors
+    chunk_sentence_ptr: np.ndarray  # sentences of searchable[i]: chunk_sentence_rows[ptr[i]:ptr[i + 1]]
+    chunk_sentence_rows: np.ndarray
     dense: Any  # faiss.Index over chunk vectors
     sentence_vectors: np.ndarray
     bm25: Any  # bm25s.BM25
 
+    def sentence_rows(self, row: int) -> np.ndarray:
+        """The sentence rows of searchable chunk `row`, in document order."""
+        return self.chunk_sentence_rows[self.chunk_sentence_ptr[row] : self.chunk_sentence_ptr[row + 1]]
 
-def searchable_sentences(searchable: tuple[Chunk, ...]) -> tuple[tuple[int, int, int], ...]:
+    def sentence(self, j: int) -> tuple[int, int, int]:
+        """Sentence row j as (searchable row, start, end) in plain ints (JSON needs them)."""
+        row, start, end = self.sentences[j]
+        return int(row), int(start), int(end)
+
+
+def searchable_sentences(searchable: Sequence[Chunk]) -> tuple[tuple[int, int, int], ...]:
     """Each sentence once (overlapping chunks share sentences), in index order, with its first chunk."""
-    seen, out = set(), []
+    return sentence_tables(searchable)[0]
+
+
+def sentence_tables(
+    searchable: Sequence[Chunk],
+) -> tuple[tuple[tuple[int, int, int], ...], np.ndarray, np.ndarray]:
+    """The sentence table and, per chunk, its sentence rows (CSR pointers and rows)."""
+    seen: dict[tuple[str, int, int], int] = {}
+    out: list[tuple[int, int, int]] = []
+    ptr, rows = [0], []
     for row, chunk in enumerate(searchable):
         for start, end in chunk.sentences:
             key = (chunk.source, start, end)
             if key not in seen:
-                seen.add(key)
+                seen[key] = len(out)
                 out.append((row, start, end))
-    return tuple(out)
+            rows.append(seen[key])
+        ptr.append(len(rows))
+    return tuple(out), np.array(ptr, dtype=np.int64), np.array(rows, dtype=np.int64)
 
 
 def _fsync(path: Path) -> None:
@@ -85,7 +161,7 @@ def read_manifest(index_dir: Path) -> dict[str, Any] | None:
 def write_build(
     index_dir: Path,
     manifest: dict[str, Any],
-    chunks: list[Chunk],
+    chunks: Sequence[Chunk],
     chunk_vectors: np.ndarray,
     sentence_vectors: np.ndarray,
     bm25: Any,
@@ -93,9 +169,13 @@ def write_build(
 ) -> Path:
     """Write a complete build and make it live; a crash at any point leaves the previous build live.
 
-    extra_files (name in the build -> file to copy, e.g. the ONNX query encoder) are checksummed like the rest.
+    The vectors may be memory-mapped (they are read a slice at a time). The dense index kind comes from
+    manifest["dense_index"], or from index.dense.plan by size. extra_files (name in the build -> file to
+    copy, e.g. the ONNX query encoder) are checksummed like the rest.
     """
     import faiss
+
+    from index import dense
 
     index_dir.mkdir(parents=True, exist_ok=True)
     build = index_dir / f"build-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 10**6}"
@@ -106,16 +186,30 @@ def write_build(
     pointer_tmp = index_dir / f".{POINTER}.{os.getpid()}"
     switched = False
     try:
-        with (tmp / "chunks.jsonl").open("w", encoding="utf-8") as out:
-            for chunk in chunks:
-                out.write(json.dumps(dataclasses.asdict(chunk), ensure_ascii=False) + "\n")
-        for name, vectors in (("dense.faiss", chunk_vectors), ("sentences.faiss", sentence_vectors)):
-            flat = faiss.IndexFlatIP(int(manifest["dim"]))
-            flat.add(np.ascontiguousarray(vectors, dtype=np.float32))
-            faiss.write_index(flat, str(tmp / name))
+        offsets, searchable_lines = [0], []
+        with (tmp / "chunks.jsonl").open("wb") as out:
+            for line, chunk in enumerate(chunks):
+                data = (json.dumps(dataclasses.asdict(chunk), ensure_ascii=False) + "\n").encode("utf-8")
+                out.write(data)
+                offsets.append(offsets[-1] + len(data))
+                if chunk.duplicate_of is None:
+                    searchable_lines.append(line)
+        np.save(tmp / "chunks.offsets.npy", np.array(offsets, dtype=np.int64))
+        np.save(tmp / "searchable.npy", np.array(searchable_lines, dtype=np.int64))
+        searchable = [chunks[i] for i in searchable_lines]
+        table, ptr, rows = sentence_tables(searchable)
+        np.save(tmp / "sentences.npy", np.array(table, dtype=np.int64).reshape(-1, 3))
+        np.save(tmp / "chunk_sentences.ptr.npy", ptr)
+        np.save(tmp / "chunk_sentences.npy", rows)
+        if len(chunk_vectors) != len(searchable) or len(sentence_vectors) != len(table):
+            raise ValueError("vector counts do not match the chunks and sentences they belong to")
+        spec = manifest.get("dense_index") or dense.plan(len(searchable))
+        faiss.write_index(dense.build(chunk_vectors, spec, int(manifest["dim"])), str(tmp / "dense.faiss"))
+        _save_rows(tmp / "sentence_vectors.npy", sentence_vectors, int(manifest["dim"]))
         bm25.save(str(tmp / "bm25"))
         for name, source in (extra_files or {}).items():
             shutil.copyfile(source, tmp / name)
+        manifest = dict(manifest, dense_index=spec)
         files = sorted(p for p in tmp.rglob("*") if p.is_file())
         for path in files:
             _fsync(path)
@@ -141,6 +235,20 @@ def write_build(
         raise
     _prune(index_dir, keep=build.name)
     return build
+
+
+def _save_rows(path: Path, vectors: np.ndarray, dim: int) -> None:
+    """float32 rows as .npy, copied a slice at a time (the source may be a memory map larger than memory)."""
+    from numpy.lib.format import open_memmap
+
+    if len(vectors) == 0:
+        np.save(path, np.zeros((0, dim), dtype=np.float32))
+        return
+    out = open_memmap(path, mode="w+", dtype=np.float32, shape=(len(vectors), dim))
+    for start in range(0, len(vectors), 65536):
+        out[start : start + 65536] = vectors[start : start + 65536]
+    out.flush()
+    del out
 
 
 def _restore_pointer(index_dir: Path, previous: Path | None, pointer_tmp: Path) -> None:
@@ -199,9 +307,6 @@ def load(index_dir: Path) -> Index:
 
 
 def _load_build(build: Path) -> Index:
-    import bm25s
-    import faiss
-
     try:
         manifest = json.loads((build / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -209,19 +314,44 @@ def _load_build(build: Path) -> Index:
     if manifest.get("format_version") != FORMAT_VERSION:
         raise IndexCorrupt(f"index format {manifest.get('format_version')} is not {FORMAT_VERSION}")
     verify(build, manifest)
-    with (build / "chunks.jsonl").open(encoding="utf-8") as lines:
-        chunks = tuple(_chunk_from_json(json.loads(line)) for line in lines)
-    searchable = tuple(c for c in chunks if c.duplicate_of is None)
-    sentences = searchable_sentences(searchable)
-    dense = faiss.read_index(str(build / "dense.faiss"))
-    sentence_index = faiss.read_index(str(build / "sentences.faiss"))
-    if dense.ntotal != len(searchable) or sentence_index.ntotal != len(sentences):
+    missing = [name for name in REQUIRED_FILES if name not in manifest["checksums"]]
+    if missing:
+        raise IndexCorrupt(f"index is corrupt ({build}: {', '.join(missing)} missing)")
+    try:
+        return _read_files(build, manifest)
+    except (OSError, ValueError, RuntimeError) as exc:  # checksummed yet unreadable: a bug or a foreign build
+        raise IndexCorrupt(f"index is corrupt ({build}: {exc})") from None
+
+
+def _read_files(build: Path, manifest: dict[str, Any]) -> Index:
+    import bm25s
+    import faiss
+
+    from index import dense
+
+    offsets = _array(build / "chunks.offsets.npy")
+    lines = _array(build / "searchable.npy")
+    chunks = ChunkTable(build / "chunks.jsonl", offsets[:-1], offsets[1:])
+    searchable = ChunkTable(build / "chunks.jsonl", offsets[lines], offsets[lines + 1])
+    sentences = _array(build / "sentences.npy")
+    ptr, rows = _array(build / "chunk_sentences.ptr.npy"), _array(build / "chunk_sentences.npy")
+    index = faiss.read_index(str(build / "dense.faiss"))
+    dense.configure(index, manifest.get("dense_index") or {})
+    sentence_vectors = _array(build / "sentence_vectors.npy")
+    if index.ntotal != len(searchable) or len(sentence_vectors) != len(sentences) or len(ptr) != len(searchable) + 1:
         raise IndexCorrupt(f"index is corrupt ({build}: vector counts do not match chunks.jsonl)")
-    sentence_vectors = sentence_index.reconstruct_n(0, sentence_index.ntotal) if sentences else np.zeros((0, dense.d))
-    bm25 = bm25s.BM25.load(str(build / "bm25"), load_corpus=False, allow_pickle=False)
-    return Index(build, manifest, chunks, searchable, sentences, dense, sentence_vectors, bm25)
+    bm25 = bm25s.BM25.load(str(build / "bm25"), load_corpus=False, mmap=True, allow_pickle=False)
+    return Index(build, manifest, chunks, searchable, sentences, ptr, rows, index, sentence_vectors, bm25)
 
 
-def _chunk_from_json(row: dict[str, Any]) -> Chunk:
+def _array(path: Path) -> np.ndarray:
+    """A saved array, memory-mapped (read-only) unless it is empty (an empty file cannot be mapped)."""
+    try:
+        return np.load(path, mmap_mode="r", allow_pickle=False)
+    except ValueError:
+        return np.load(path, allow_pickle=False)
+
+
+def chunk_from_json(row: dict[str, Any]) -> Chunk:
     row["sentences"] = tuple(tuple(s) for s in row.get("sentences", ()))
     return Chunk(**row)

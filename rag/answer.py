@@ -17,6 +17,7 @@ class Passage:
     score: float
     scores: dict[str, float] = field(default_factory=dict)
     matched_terms: tuple[str, ...] = ()
+    row: int = -1  # the chunk's row in the index (its vectors, its sentences); -1 when not from an index
 
     def to_json(self) -> dict[str, Any]:
         return {

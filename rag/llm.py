@@ -237,8 +237,9 @@ def evidence_spans(passage: Passage) -> list[_Span]:
 def _similarities(retriever: Retriever, passage: Passage, vector) -> dict[tuple[int, int], float]:
     """Cosine of the claim to each sentence of the passage, by the sentence vectors computed at ingest."""
     chunk, out = passage.chunk, {}
+    rows = {(s, e): j for j, s, e in retriever.passage_sentences(passage)}
     for s, e in chunk.sentences:
-        row = retriever.sentence_row.get((chunk.source, s, e))
+        row = rows.get((s, e))
         hit = retriever.sentence(row, vector) if row is not None else None
         # Every sentence of a searchable chunk has a row; embedding one here is only a safety net.
         out[(s, e)] = hit.similarity if hit else float(retriever.embed_question(chunk.sentence_text(s, e)) @ vector)

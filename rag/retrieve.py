@@ -6,10 +6,10 @@ Sentence scores come from vectors computed at ingest; only the question is embed
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 import re
 import time
-from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +21,7 @@ from index.store import Index
 from rag.answer import Passage
 
 MODES = ("hybrid", "dense", "bm25")
+PHRASE_SCAN_LIMIT = 2000  # chunks read to confirm a phrase whose words are all present
 # Reciprocal-rank fusion of four ranked lists in hybrid mode: BM25, chunk vectors, best-sentence vectors and
 # idf-weighted coverage of the question's terms. The lists are short (tens of chunks), so a small k lets a
 # list's first places count. A sweep on both suites passed every recall target for k 1-3 with the other
@@ -51,28 +52,64 @@ class Retriever:
     def __init__(self, index: Index, embedder: Embedder) -> None:
         self.index = index
         self.embedder = embedder
-        self.sentence_row = {(index.searchable[row].source, s, e): j for j, (row, s, e) in enumerate(index.sentences)}
-        df: Counter[str] = Counter()
-        self.chunk_terms = [frozenset(terms(chunk.embed_text())) for chunk in index.searchable]
-        for chunk_terms in self.chunk_terms:
-            df.update(chunk_terms)
-        n = max(len(index.searchable), 1)
-        self.idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
-        self.max_idf = math.log(1 + (n + 0.5) / 0.5)
         self.vocab = index.bm25.vocab_dict
-        # Which searchable chunks hold each sentence (overlapping chunks share sentences).
-        self.sentence_chunks: list[list[int]] = [[] for _ in index.sentences]
-        for row, chunk in enumerate(index.searchable):
-            for s, e in chunk.sentences:
-                j = self.sentence_row.get((chunk.source, s, e))
-                if j is not None:
-                    self.sentence_chunks[j].append(row)
+        # Document frequencies from BM25's postings (one per chunk holding the term): nothing is re-read at start.
+        df = np.diff(np.asarray(index.bm25.scores["indptr"]))
+        n = max(len(index.searchable), 1)
+        self.idf = {  # bm25s adds an empty token past the last posting list; it holds no chunk
+            t: math.log(1 + (n - int(df[i]) + 0.5) / (int(df[i]) + 0.5)) for t, i in self.vocab.items() if i < len(df)
+        }
+        self.max_idf = math.log(1 + (n + 0.5) / 0.5)
+        self.chunk_terms = _ChunkTerms(index.searchable)
+        # Every sentence is scanned only while the chunk index is exact (flat): the scan grows with the corpus.
+        self.scan_sentences = (index.manifest.get("dense_index") or {}).get("kind", "flat") == "flat"
+
+    @functools.cached_property
+    def sentence_chunks(self) -> tuple[np.ndarray, np.ndarray]:
+        """Which searchable chunks hold each sentence (overlapping chunks share sentences), as CSR arrays."""
+        ptr, rows = self.index.chunk_sentence_ptr, np.asarray(self.index.chunk_sentence_rows)
+        owner = np.repeat(np.arange(len(ptr) - 1), np.diff(ptr))
+        order = np.argsort(rows, kind="stable")
+        return np.searchsorted(rows[order], np.arange(len(self.index.sentences) + 1)), owner[order]
+
+    @functools.cached_property
+    def sentence_row(self) -> dict[tuple[str, int, int], int]:
+        """(source, start, end) -> sentence row, for passages made outside search (built on first use)."""
+        index = self.index
+        return {(index.searchable[row].source, s, e): j for j, (row, s, e) in enumerate(index.sentences.tolist())}
+
+    def passage_sentences(self, passage: Passage) -> list[tuple[int, int, int]]:
+        """(sentence row, start, end) of each sentence of a passage, in document order."""
+        if passage.row >= 0:
+            return [(int(j), *self.index.sentence(j)[1:]) for j in self.index.sentence_rows(passage.row)]
+        found = ((self.sentence_row.get((passage.chunk.source, s, e)), s, e) for s, e in passage.chunk.sentences)
+        return [(j, s, e) for j, s, e in found if j is not None]
 
     def has_phrase(self, phrase: str) -> bool:
         """Whether the phrase occurs as whole words anywhere in the indexed text (names, numerals, numbers)."""
-        if not hasattr(self, "_all_text"):
-            self._all_text = "\n".join(c.text for c in self.index.chunks)
-        return re.search(rf"(?<![\w\-]){re.escape(phrase)}(?![\w\-])", self._all_text) is not None
+        pattern = re.compile(rf"(?<![\w\-]){re.escape(phrase)}(?![\w\-])")
+        candidates = self._rows_with_all_terms(phrase)
+        if candidates is None:  # no indexable word in the phrase: read every chunk
+            return any(pattern.search(c.text) for c in self.index.chunks)
+        chunks = self.index.searchable
+        return any(pattern.search(chunks[int(row)].text) for row in candidates[:PHRASE_SCAN_LIMIT]) or (
+            len(candidates) > PHRASE_SCAN_LIMIT  # every word is common and present: say yes without reading more
+        )
+
+    def _rows_with_all_terms(self, phrase: str) -> np.ndarray | None:
+        """Searchable rows whose BM25 postings hold every term of the phrase (None when it has no terms)."""
+        ids = [self.vocab.get(t) for t in set(terms(phrase))]
+        if not ids:
+            return None
+        if None in ids:
+            return np.zeros(0, dtype=np.int64)
+        scores = self.index.bm25.scores
+        indptr, indices = scores["indptr"], scores["indices"]
+        ids.sort(key=lambda i: indptr[i + 1] - indptr[i])  # rarest first: the intersection stays small
+        rows = np.asarray(indices[indptr[ids[0]] : indptr[ids[0] + 1]])
+        for i in ids[1:]:
+            rows = np.intersect1d(rows, indices[indptr[i] : indptr[i + 1]], assume_unique=True)
+        return rows
 
     def has_prefix(self, prefix: str) -> bool:
         """Whether any indexed term starts with this prefix (for "Korean" against "Korea")."""
@@ -104,12 +141,13 @@ class Retriever:
                 int(r): (rank, float(s)) for rank, (r, s) in enumerate(zip(rows[0], sims[0], strict=True)) if r >= 0
             }
         by_sentence: dict[int, tuple[int, float]] = {}
-        if mode == "hybrid" and len(self.index.sentences):
+        if mode == "hybrid" and len(self.index.sentences) and self.scan_sentences:
             # A passage is also as good as its best sentence: long chunks dilute their own vector.
             sims = self.index.sentence_vectors @ qvec
             best: dict[int, float] = {}
+            ptr, owners = self.sentence_chunks
             for j in np.argsort(-sims, kind="stable")[: depth * 3]:
-                for row in self.sentence_chunks[j]:
+                for row in owners[ptr[j] : ptr[j + 1]].tolist():
                     best.setdefault(row, float(sims[j]))
             ordered = sorted(best, key=lambda r: -best[r])[:depth]
             by_sentence = {row: (rank, best[row]) for rank, row in enumerate(ordered)}
@@ -121,7 +159,7 @@ class Retriever:
             ids = [self.vocab[t] for t in qterms if t in self.vocab]
             if ids:
                 scores = self.index.bm25.get_scores(ids)
-                top = np.argsort(-scores, kind="stable")[:depth]
+                top = _top(scores, depth)
                 lexical = {int(r): (rank, float(scores[r])) for rank, r in enumerate(top) if scores[r] > 0}
         t3 = time.perf_counter()
         timings["bm25"] = (t3 - t2) * 1000
@@ -149,7 +187,7 @@ class Retriever:
             if row in by_sentence:
                 scores["best_sentence"] = by_sentence[row][1]
             matched = tuple(sorted(qset & self.chunk_terms[row]))
-            passages.append(Passage(chunk, rank, fused[row], scores, matched))
+            passages.append(Passage(chunk, rank, fused[row], scores, matched, row))
         timings["fusion"] = (time.perf_counter() - t3) * 1000
         return passages, qvec
 
@@ -171,20 +209,40 @@ class Retriever:
         """Every sentence of the passages once, scored against the question by its ingest-time vector."""
         hits, seen = [], set()
         for passage in passages:
-            chunk = passage.chunk
-            for s, e in chunk.sentences:
-                j = self.sentence_row.get((chunk.source, s, e))
-                if j is None or j in seen:
+            for j, s, e in self.passage_sentences(passage):
+                if j in seen:
                     continue
                 seen.add(j)
                 sim = float(self.index.sentence_vectors[j] @ qvec)
-                hits.append(SentenceHit(chunk, s, e, sim, passage.rank, j))
+                hits.append(SentenceHit(passage.chunk, s, e, sim, passage.rank, j))
         return hits
 
     def sentence(self, row: int, qvec: np.ndarray | None = None, passage_rank: int = 0) -> SentenceHit | None:
         """The sentence at a row of the sentence table (None past either end)."""
         if not 0 <= row < len(self.index.sentences):
             return None
-        chunk_row, s, e = self.index.sentences[row]
+        chunk_row, s, e = self.index.sentence(row)
         sim = float(self.index.sentence_vectors[row] @ qvec) if qvec is not None else 0.0
         return SentenceHit(self.index.searchable[chunk_row], s, e, sim, passage_rank, row)
+
+
+class _ChunkTerms:
+    """Each chunk's term set, made when first asked for: a million chunks are not re-stemmed at start."""
+
+    def __init__(self, chunks) -> None:
+        self._chunks = chunks
+        self._get = functools.lru_cache(maxsize=65536)(self._terms)
+
+    def _terms(self, row: int) -> frozenset[str]:
+        return frozenset(terms(self._chunks[row].embed_text()))
+
+    def __getitem__(self, row: int) -> frozenset[str]:
+        return self._get(int(row))
+
+
+def _top(scores: np.ndarray, depth: int) -> np.ndarray:
+    """Rows of the `depth` highest scores, best first, ties by row: a partial sort, not a full one."""
+    if len(scores) > 4 * depth:
+        part = np.argpartition(-scores, depth)[:depth]
+        return part[np.lexsort((part, -scores[part]))]
+    return np.argsort(-scores, kind="stable")[:depth]

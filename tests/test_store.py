@@ -83,5 +83,5 @@ def test_manifest_records_model_chunker_and_file_hashes(report_index):
     assert manifest["chunker"] == dataclasses.asdict(ChunkerSettings())
     assert manifest["tokenizer"] == "tiktoken:cl100k_base"
     assert set(manifest["files"]) == {"2025-high-level-policy-dialogue-east-asia.txt"}
-    assert set(manifest["checksums"]) >= {"chunks.jsonl", "dense.faiss", "sentences.faiss"}
+    assert set(manifest["checksums"]) >= {"chunks.jsonl", "dense.faiss", "sentence_vectors.npy"}
     assert not list(current_build(report_index).rglob("*.pkl"))

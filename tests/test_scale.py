@@ -1,0 +1,103 @@
+"""What lets the index grow: HNSW above a size threshold, resumable embedding, lookups that read few chunks."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from index import dense, resumable
+from index.build import ingest
+from index.store import current_build, load
+from tests.conftest import CORPUS
+from tests.test_incremental import CountingEmbedder
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+def test_above_the_threshold_the_chunk_index_is_hnsw_recorded_and_answers(tmp_path, embedder, monkeypatch):
+    import faiss
+
+    from rag.assistant import Assistant
+
+    monkeypatch.setattr(dense, "FLAT_MAX_CHUNKS", 5)
+    ingest(CORPUS, tmp_path / "index", embedder=embedder, progress=False, log=_quiet)
+    index = load(tmp_path / "index")
+    assert index.manifest["dense_index"]["kind"] == "hnsw"
+    assert isinstance(index.dense, faiss.IndexHNSWFlat) and index.dense.hnsw.efSearch == dense.HNSW_EF_SEARCH
+    vectors = index.dense.reconstruct_n(0, index.dense.ntotal)
+    queries = embedder.embed(["Who chaired Session IV?", "AI tools in teaching", "K-Digital Training"])
+    _, rows = index.dense.search(queries, 5)
+    expected = np.argsort(-(queries @ vectors.T), axis=1, kind="stable")[:, :5]
+    assert np.array_equal(rows, expected)  # at this size the graph search is exact
+    assistant = Assistant(CORPUS, tmp_path / "index", embedder=embedder, log=_quiet)
+    assert not assistant.retriever.scan_sentences
+    answer = assistant.ask("Who chaired Session II?")
+    assert not answer.abstained and any("ARIUNAA" in c.text for c in answer.citations)
+
+
+class Killed(Exception):
+    """Stands in for the process dying part-way through embedding."""
+
+
+class DiesAfter(CountingEmbedder):
+    def __init__(self, inner, texts: int) -> None:
+        super().__init__(inner)
+        self.limit = texts
+
+    def embed(self, texts):
+        if self.calls + len(texts) > self.limit:
+            raise Killed
+        return super().embed(texts)
+
+
+def test_an_interrupted_ingest_resumes_where_it_stopped(tmp_path, embedder, monkeypatch):
+    monkeypatch.setattr(resumable, "BATCH", 8)
+    index_dir = tmp_path / "index"
+    dying = DiesAfter(embedder, texts=24)
+    with pytest.raises(Killed):
+        ingest(CORPUS, index_dir, embedder=dying, progress=False, log=_quiet)
+    assert current_build(index_dir) is None and dying.calls == 24
+
+    logged: list[str] = []
+    counting = CountingEmbedder(embedder)
+    report = ingest(CORPUS, index_dir, embedder=counting, progress=False, log=logged.append)
+    total = report.chunks - report.duplicates + report.sentences
+    assert counting.calls == total - 24
+    assert any("24 text(s) were already embedded" in line for line in logged)
+    assert not (index_dir / ".embedding").exists()  # the run's files go once the build holds the vectors
+
+    clean = tmp_path / "clean"
+    ingest(CORPUS, clean, embedder=embedder, progress=False, log=_quiet)
+    resumed, fresh = load(index_dir), load(clean)
+    cosines = np.sum(np.asarray(resumed.sentence_vectors) * np.asarray(fresh.sentence_vectors), axis=1)
+    assert cosines.min() > 0.999
+    chunk_vectors = (i.dense.reconstruct_n(0, i.dense.ntotal) for i in (resumed, fresh))
+    assert np.sum(np.multiply(*chunk_vectors), axis=1).min() > 0.999
+
+
+def test_phrase_lookup_through_postings_agrees_with_reading_every_chunk(assistant):
+    retriever = assistant.retriever
+    text = "\n".join(c.text for c in retriever.index.searchable)
+    words = re.findall(r"[A-Za-z0-9][\w\-]*", text)
+    rng = np.random.default_rng(7)
+    phrases = ["TUNGALAG Chimid", "K-Digital Training", "1-3-4", "MEXT", "Session II", "Session IX", "Atlantis"]
+    for i in rng.integers(0, len(words) - 2, 60):
+        phrases += [f"{words[i]} {words[i + 1]}", f"{words[i + 1]} {words[i]}", words[i], f"{words[i]} {words[i + 2]}"]
+    for phrase in phrases:
+        expected = re.search(rf"(?<![\w\-]){re.escape(phrase)}(?![\w\-])", text) is not None
+        assert retriever.has_phrase(phrase) == expected, phrase
+
+
+def test_partial_top_k_equals_a_full_sort():
+    from rag.retrieve import _top
+
+    rng = np.random.default_rng(3)
+    for n, depth in ((10, 50), (1000, 50), (5000, 7)):
+        scores = rng.random(n) * (rng.random(n) > 0.5)
+        ranked = np.argsort(-scores, kind="stable")[:depth]
+        nonzero = scores[ranked] > 0
+        assert np.array_equal(_top(scores, depth)[nonzero], ranked[nonzero])
