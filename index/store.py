@@ -94,7 +94,7 @@ class Index:
     chunk_sentence_rows: np.ndarray
     dense: Any  # faiss.Index over chunk vectors
     sentence_vectors: np.ndarray
-    bm25: Any  # bm25s.BM25
+    bm25: Any  # index.postings.Postings over bm25s's files
 
     def sentence_rows(self, row: int) -> np.ndarray:
         """The sentence rows of searchable chunk `row`, in document order."""
@@ -324,27 +324,27 @@ def _load_build(build: Path) -> Index:
 
 
 def _read_files(build: Path, manifest: dict[str, Any]) -> Index:
-    import bm25s
     import faiss
 
     from index import dense
+    from index.postings import Postings
 
-    offsets = _array(build / "chunks.offsets.npy")
-    lines = _array(build / "searchable.npy")
+    offsets = load_array(build / "chunks.offsets.npy")
+    lines = load_array(build / "searchable.npy")
     chunks = ChunkTable(build / "chunks.jsonl", offsets[:-1], offsets[1:])
     searchable = ChunkTable(build / "chunks.jsonl", offsets[lines], offsets[lines + 1])
-    sentences = _array(build / "sentences.npy")
-    ptr, rows = _array(build / "chunk_sentences.ptr.npy"), _array(build / "chunk_sentences.npy")
+    sentences = load_array(build / "sentences.npy")
+    ptr, rows = load_array(build / "chunk_sentences.ptr.npy"), load_array(build / "chunk_sentences.npy")
     index = faiss.read_index(str(build / "dense.faiss"))
     dense.configure(index, manifest.get("dense_index") or {})
-    sentence_vectors = _array(build / "sentence_vectors.npy")
+    sentence_vectors = load_array(build / "sentence_vectors.npy")
     if index.ntotal != len(searchable) or len(sentence_vectors) != len(sentences) or len(ptr) != len(searchable) + 1:
         raise IndexCorrupt(f"index is corrupt ({build}: vector counts do not match chunks.jsonl)")
-    bm25 = bm25s.BM25.load(str(build / "bm25"), load_corpus=False, mmap=True, allow_pickle=False)
+    bm25 = Postings(build / "bm25")
     return Index(build, manifest, chunks, searchable, sentences, ptr, rows, index, sentence_vectors, bm25)
 
 
-def _array(path: Path) -> np.ndarray:
+def load_array(path: Path) -> np.ndarray:
     """A saved array, memory-mapped (read-only) unless it is empty (an empty file cannot be mapped)."""
     try:
         return np.load(path, mmap_mode="r", allow_pickle=False)

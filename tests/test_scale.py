@@ -101,3 +101,18 @@ def test_partial_top_k_equals_a_full_sort():
         ranked = np.argsort(-scores, kind="stable")[:depth]
         nonzero = scores[ranked] > 0
         assert np.array_equal(_top(scores, depth)[nonzero], ranked[nonzero])
+
+
+def test_bm25_read_without_bm25s_scores_exactly_as_bm25s(report_index):
+    import bm25s
+
+    from index.postings import Postings
+
+    folder = current_build(report_index) / "bm25"
+    theirs = bm25s.BM25.load(str(folder), load_corpus=False, allow_pickle=False)
+    ours = Postings(folder)
+    assert ours.vocab_dict == theirs.vocab_dict
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        ids = [int(i) for i in rng.integers(0, len(ours.scores["indptr"]) - 1, rng.integers(1, 8))]
+        assert np.array_equal(ours.get_scores(ids), theirs.get_scores(ids)), ids
