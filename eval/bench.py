@@ -4,10 +4,12 @@ A benchmark, not a test: every figure is a median over repeated runs with its mi
 baseline runs in the same process on the same machine, so the ratios hold when the machine is noisy.
 Writes eval/reports/bench-<stamp>/ (bench.json, bench.md, PNG plots) and prints the tables.
 
-Corpora: the report (corpus/), squad-dev, and synthetic ones of 10k chunks (100k and 1M with --large).
+Corpora: the report (corpus/), squad-dev, and synthetic ones of 10k and 100k chunks (1M with --large).
 Synthetic corpora are generated text (words of the real corpora in random sentences, so chunking and
 BM25 are real) with generated vectors (random unit vectors instead of model embeddings, since embedding
 10k+ chunks on 2 cores takes longer than the whole benchmark may): their latency is real, their answers not.
+Above index.dense's threshold they get an HNSW chunk index, as a real corpus of that size would; HNSW
+recall is measured on real vectors by `python -m eval.ann` (run by --large).
 """
 
 from __future__ import annotations
@@ -161,13 +163,32 @@ def cold_start(c: Corpus, runs: int, env: dict[str, str]) -> dict[str, Any]:
 BASELINE_SCRIPT = """
 import sys, json, faiss
 from sentence_transformers import SentenceTransformer
-model_path, dense, chunks, question = sys.argv[1:5]
+model_path, flat, chunks, question = sys.argv[1:5]
 model = SentenceTransformer(model_path, device="cpu")
-index = faiss.read_index(dense)
+index = faiss.read_index(flat)
 texts = [json.loads(line)["text"] for line in open(chunks, encoding="utf-8")]
 scores, rows = index.search(model.encode([question], normalize_embeddings=True), 5)
 print(texts[rows[0][0]][:200])
 """
+
+
+def baseline_flat(c: Corpus) -> Path:
+    """The baseline's own IndexFlatIP of the corpus's chunk vectors (ours may be HNSW), written once."""
+    import faiss
+
+    from index.store import current_build
+
+    build = current_build(c.index)
+    path = DATA / "bench-baseline" / f"{c.name}-{build.name}.faiss"
+    if not path.is_file():
+        ours = faiss.read_index(str(build / "dense.faiss"))
+        flat = faiss.IndexFlatIP(ours.d)
+        flat.add(ours.reconstruct_n(0, ours.ntotal))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for stale in path.parent.glob(f"{c.name}-*.faiss"):
+            stale.unlink()
+        faiss.write_index(flat, str(path))
+    return path
 
 
 def baseline_cold(c: Corpus, runs: int, env: dict[str, str]) -> dict[str, Any]:
@@ -176,7 +197,7 @@ def baseline_cold(c: Corpus, runs: int, env: dict[str, str]) -> dict[str, Any]:
     from index.store import current_build
 
     build = current_build(c.index)
-    argv = [sys.executable, "-c", BASELINE_SCRIPT, str(bundled_model_path()), str(build / "dense.faiss")]
+    argv = [sys.executable, "-c", BASELINE_SCRIPT, str(bundled_model_path()), str(baseline_flat(c))]
     argv += [str(build / "chunks.jsonl"), c.questions[0]]
     results = [run_child(argv, env) for _ in range(runs)]
     return {"wall_s": spread([r[0] for r in results]), "peak_rss_mb": spread([r[1] for r in results])}
@@ -200,7 +221,8 @@ def warm(c: Corpus, repeats: int) -> dict[str, Any]:
             runs[s]["p50"].append(percentile(per_stage[s], 50))
             runs[s]["p95"].append(percentile(per_stage[s], 95))
     encoder = type(assistant.retriever.embedder).__name__
-    return {"encoder": encoder, "chunks": len(assistant.index.searchable)} | {
+    kind = (assistant.index.manifest.get("dense_index") or {}).get("kind", "flat")
+    return {"encoder": encoder, "chunks": len(assistant.index.searchable), "dense_index": kind} | {
         s: {k: spread(v) for k, v in runs[s].items()} for s in STAGES
     }
 
@@ -209,11 +231,7 @@ def baseline_warm(c: Corpus, repeats: int, model) -> dict[str, Any]:
     """The baseline's per-question cost: sentence-transformers fp32 embed + IndexFlatIP top-5 (no BM25, no answer)."""
     import faiss
 
-    from index.store import current_build
-
-    stored = faiss.read_index(str(current_build(c.index) / "dense.faiss"))
-    flat = faiss.IndexFlatIP(stored.d)
-    flat.add(stored.reconstruct_n(0, stored.ntotal))
+    flat = faiss.read_index(str(baseline_flat(c)))
     p50, p95 = [], []
     for _ in range(repeats):
         times = []
@@ -281,7 +299,7 @@ def corpora(large: bool) -> list[Corpus]:
         Corpus("squad-dev", squad.corpus, index_dir_for(DEFAULT_INDEX, squad, DEFAULT_CORPUS, Settings()), squad_q),
     ]
     words = vocabulary([DEFAULT_CORPUS, squad.corpus])
-    for n in [10_000] + ([100_000, 1_000_000] if large else []):
+    for n in [10_000, 100_000] + ([1_000_000] if large else []):
         name = f"synthetic-{n // 1000}k"
         folder = synthetic_corpus(DATA / "bench-corpora" / name, n, words)
         out.append(Corpus(name, folder, DATA / f"bench-{name}", (QUESTION, *report_q[:40], *squad_q[:40])))
@@ -364,6 +382,12 @@ def run(args) -> dict[str, Any]:
             ),
         }
     results["ingest"]["precision"] = ours.precision
+    if args.large:
+        from eval import ann
+
+        say("HNSW recall against exact search on real vectors (eval.ann)")
+        vectors, _ = ann.real_vectors(100_000, progress=False)
+        results["ann"] = ann.measure(vectors, [10_000, 25_000, 50_000, 100_000], [32, 64, 128, 256])
     results["seconds"] = time.perf_counter() - t0
     return results
 
@@ -374,16 +398,17 @@ def tables(r: dict[str, Any]) -> str:
     lines = [
         "### Answering (ours): medians over repeats, (min-max)",
         "",
-        "| corpus | chunks | cold start s | peak RSS MB | warm p50 ms | warm p95 ms "
+        "| corpus | chunks | dense index | cold start s | peak RSS MB | warm p50 ms | warm p95 ms "
         "| embed | dense | bm25 | fusion | compose (p50 ms) | index MB (without model) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, c in r["corpora"].items():
         w = c["warm"]
         stages = " | ".join(f"{w[s]['p50']['median']:.2f}" for s in ("embed", "dense", "bm25", "fusion", "compose"))
         disk = c["disk_bytes"]
         lines.append(
-            f"| {name} | {w['chunks']} | {fmt(c['cold']['wall_s'], 2)} | {c['cold']['peak_rss_mb']['median']:.0f} "
+            f"| {name} | {w['chunks']} | {w.get('dense_index', 'flat')} | {fmt(c['cold']['wall_s'], 2)} "
+            f"| {c['cold']['peak_rss_mb']['median']:.0f} "
             f"| {fmt(w['total']['p50'], 2)} | {fmt(w['total']['p95'], 2)} | {stages} "
             f"| {disk['total'] * mb:.1f} ({disk['without_model'] * mb:.1f}) |"
         )
@@ -429,6 +454,10 @@ def tables(r: dict[str, Any]) -> str:
         f"{r['repeats']} repeats; benchmark took {r['seconds']:.0f} s. Synthetic corpora: generated text, "
         "generated (random unit) vectors.",
     ]
+    if r.get("ann"):
+        from eval.ann import table
+
+        lines += ["", "### HNSW against exact search, real MiniLM vectors of real text (eval.ann)", "", table(r["ann"])]
     return "\n".join(lines)
 
 
@@ -474,7 +503,7 @@ def plots(r: dict[str, Any], out: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m eval.bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--large", action="store_true", help="add synthetic corpora of 100k and 1M chunks (hours)")
+    parser.add_argument("--large", action="store_true", help="add a synthetic corpus of 1M chunks and eval.ann (hours)")
     parser.add_argument("--repeats", type=int, default=3, help="repeats of each warm and ingest measurement")
     parser.add_argument("--cold-runs", type=int, default=5, help="fresh `rag ask` processes per corpus")
     parser.add_argument("--baseline-runs", type=int, default=3, help="fresh baseline processes per corpus")

@@ -42,4 +42,3 @@ class Postings:
             start, end = int(indptr[t]), int(indptr[t + 1])
             np.add.at(scores, indices[start:end], data[start:end])
         return scores
-

@@ -600,7 +600,8 @@ def test_a_failed_write_step_aborts_the_build_and_keeps_the_old_one(editions, tm
         assert current_build(index) == before, f"{failing} failure at step {fail_at}"
         assert _edition_of_live_build(index, editions) == "alpha"
         # Only the embedded vectors may stay (index.resumable), so the retry does not embed again.
-        assert _leftovers(index) in ([], [".embedding"]), f"{failing} failure at step {fail_at} left {_leftovers(index)}"
+        left = _leftovers(index)
+        assert left in ([], [".embedding"]), f"{failing} failure at step {fail_at} left {left}"
     _instrumented_build(monkeypatch, index, editions["bravo"], None, _Crash())
     assert _edition_of_live_build(index, editions) == "bravo" and _leftovers(index) == []
 
