@@ -248,7 +248,8 @@ class Composer:
         typed = [
             s
             for s in spans
-            if type_satisfied(q.kind, s.text, q.text) and counts(q.counted, s.text)
+            if type_satisfied(q.kind, self._quoted(s, qvec) if q.kind == "person" else s.text, q.text)
+            and counts(q.counted, s.text)
             and expands(q.acronym, s.text)
             and names_institution(q.institution, s.text, q.text)
         ]
@@ -264,6 +265,12 @@ class Composer:
             return Composed("", (), True, "no passage answers it closely enough", best.score, best.coverage)
         text, citations = self._quote(self._with_speaker(best, qvec))
         return Composed(text, citations, False, "", best.score, best.coverage)
+
+    def _quoted(self, span: _Span, qvec) -> str:
+        """The text an answer would quote for the span: a "She ..." sentence comes with the one naming her."""
+        if not _SPEAKER_PRONOUN.match(span.text):
+            return span.text
+        return " ".join(hit.chunk.sentence_text(start, end) for hit, (start, end) in self._with_speaker(span, qvec))
 
     def _quote(self, parts: list[tuple[SentenceHit, tuple[int, int]]]) -> tuple[str, tuple[Citation, ...]]:
         """The answer text with [n] markers; a quote that is not a whole sentence (a heading, a name) takes a colon."""

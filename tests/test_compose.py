@@ -154,3 +154,11 @@ def test_a_which_university_question_needs_a_university_named(assistant):
     assert names_institution("company", "Ms. W, Head at Jiangxi KMAX Industrial Co. Ltd. in China")
     assert not names_institution("company", "Mr. W, Dean at Caofeidian College of Technology in China")
     assert not names_institution("university", "at Okayama University", "In which faculty of Okayama University?")
+
+
+def test_a_which_speaker_question_is_answered_by_a_she_sentence_with_the_sentence_naming_her(assistant):
+    question = "Which speaker noted that partnerships with enterprises improved the alignment of curricula?"
+    answer = assistant.ask(question)
+    assert not answer.abstained, answer.answer
+    assert "BAYARMAA Tsogtbaatar" in answer.answer and "She noted that partnerships" in answer.answer
+    assert_checkable(answer)
