@@ -261,7 +261,9 @@ class Composer:
             return Composed("", (), True, f"the documents name a {other_office}, not the one asked about")
         if q.negated and not negates(best.text):
             return Composed("", (), True, "no passage says what is not so")
-        if best.score < self.settings.min_score or best.coverage < self.settings.min_coverage:
+        # "Long Name (ACR)" is the answer itself, however little else of the question the sentence shares.
+        spelled_out = q.acronym is not None
+        if not spelled_out and (best.score < self.settings.min_score or best.coverage < self.settings.min_coverage):
             return Composed("", (), True, "no passage answers it closely enough", best.score, best.coverage)
         text, citations = self._quote(self._with_speaker(best, qvec))
         return Composed(text, citations, False, "", best.score, best.coverage)

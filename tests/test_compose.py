@@ -162,3 +162,11 @@ def test_a_which_speaker_question_is_answered_by_a_she_sentence_with_the_sentenc
     assert not answer.abstained, answer.answer
     assert "BAYARMAA Tsogtbaatar" in answer.answer and "She noted that partnerships" in answer.answer
     assert_checkable(answer)
+
+
+def test_an_acronym_spelled_out_in_the_report_is_answered_with_its_expansion(assistant):
+    for question in ("What does MEXT stand for?", "What does MEXT stands for?"):
+        answer = assistant.ask(question)
+        assert not answer.abstained, answer.answer
+        assert "Ministry of Education, Culture, Sports, Science and Technology (MEXT)" in answer.answer
+    assert analyse("What does LGM stands for?").acronym == "LGM"
