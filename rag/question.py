@@ -140,8 +140,13 @@ def counted_thing(question: str) -> str | None:
         question,
         re.I,
     )
-    if not match:
-        return None
+    if not match:  # "how many universities belong to ...": the first plural of the next three words
+        after = re.search(r"\bhow many\s+([\w\-]+)(?:\s+([\w\-]+))?(?:\s+([\w\-]+))?", question, re.I)
+        if not after:
+            return None
+        words = [w for w in after.groups() if w]
+        stems = terms(next((w for w in words if w.lower().endswith("s")), words[0]))
+        return stems[0] if stems else None
     stems = terms(match.group(1))
     return stems[-1] if stems else None
 

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rag.compose import expands, names_institution, negates, retitled
-from rag.question import analyse, answer_kind, names_in, standalone
+from rag.question import analyse, answer_kind, counted_thing, names_in, standalone
 from tests.conftest import CORPUS, REPORT
 
 TEXT = REPORT.read_text(encoding="utf-8")
@@ -170,3 +170,11 @@ def test_an_acronym_spelled_out_in_the_report_is_answered_with_its_expansion(ass
         assert not answer.abstained, answer.answer
         assert "Ministry of Education, Culture, Sports, Science and Technology (MEXT)" in answer.answer
     assert analyse("What does LGM stands for?").acronym == "LGM"
+
+
+def test_how_many_counts_the_noun_even_when_no_auxiliary_verb_follows_it(assistant):
+    assert counted_thing("How many universities belong to the network?") == "universiti"
+    assert counted_thing("How many piston strokes occur in a cycle?") == "stroke"
+    assert counted_thing("How many phases does the model have?") == "phase"
+    answer = assistant.ask("How many universities joined the IIOE network?")  # "three-phase" counts no university
+    assert answer.abstained, answer.answer
