@@ -143,6 +143,22 @@ def names_institution(kind: str | None, text: str, question: str = "") -> bool:
     return any({w.lower() for w in re.findall(r"[\w\-]+", n)} - asked - {kind, "of", "the", "for"} for n in names)
 
 
+_COUNT_WORD = r"(?:\d+|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
+# "the four strategic actions—A, B, C, and D—": a count, the noun, a dash, colon or bracket, then a list.
+_ENUMERATION = re.compile(
+    rf"\b{_COUNT_WORD}\s+((?:[\w\-]+\s+){{0,2}}[\w\-]+)\s*[—–:(]\s*[^.;]*,[^.;]*\b(?:and|or)\b", re.I
+)
+
+
+def enumerates(asked: frozenset[str], text: str) -> bool:
+    """Does the text list, item by item, a counted thing the question names ("the four strategic actions—A, B ...")?
+
+    Example: enumerates(frozenset({"strateg", "action", "last"}), "The four strategic actions—A, B, and C—aim") -> True
+    Example: enumerates(frozenset({"smart", "platform"}), "framework—One Plan, Three Smart Platforms, and X") -> False
+    """
+    return any(set(terms(m.group(1))) <= asked for m in _ENUMERATION.finditer(text) if terms(m.group(1)))
+
+
 def retitled(question: str, text: str) -> str | None:
     """A title the question asks about that the text holds only as another office, e.g. "Deputy Director".
 
@@ -255,6 +271,11 @@ class Composer:
         ]
         if not typed:
             return Composed("", (), True, f"no passage gives {q.kind_phrase}")
+        if q.kind != "number":  # a list asked about is answered by the sentence that lists it, not one naming it
+            listing = [s for s in typed if enumerates(q.terms, s.text)]
+            if q.wants_list and not listing:
+                return Composed("", (), True, "no passage lists them")
+            typed = listing or typed
         best = typed[0]
         other_office = retitled(q.text, best.text)
         if other_office:

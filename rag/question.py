@@ -37,6 +37,8 @@ _EXPANSION_QUESTION = re.compile(
 # Kinds of institution whose names carry the kind ("University of Osaka", "Jiangxi KMAX Industrial Co. Ltd.").
 INSTITUTIONS = ("university", "college", "institute", "company", "faculty", "school", "ministry", "commission")
 _INSTITUTION_QUESTION = re.compile(rf"\b(?:which|what)\s+(?:[\w\-]+\s+)?({'|'.join(INSTITUTIONS)})\b", re.I)
+# "What are the names of the three platforms?", "List the actions": answered only by a sentence that lists them.
+_LIST_QUESTION = re.compile(r"\bnames\s+of\b|^\s*(?:list|name)\s+(?:the|all|each)\b", re.I)
 # A question about what is not so ("What did pharma not sell?") is answered only by a sentence that negates.
 NEGATION = re.compile(r"\b(not|never|no|none|neither|nor|cannot|without)\b|n't\b", re.I)
 _FOLLOW_UP_LEAD = re.compile(r"^(and|also|so|then|what about|how about)\b[\s,]*", re.I)
@@ -64,6 +66,7 @@ class Question:
     acronym: str | None = None  # for "what does X stand for": X, whose expansion the answer must give
     negated: bool = False  # the question asks what is not so
     institution: str | None = None  # for "which university ...": the kind of institution the answer must name
+    wants_list: bool = False  # "what are the names of ...": the answer must list the things, item by item
 
     @property
     def kind_phrase(self) -> str:
@@ -163,6 +166,7 @@ def analyse(question: str) -> Question:
         expansion.group(1) if expansion else None,
         bool(NEGATION.search(question)),
         institution.group(1).lower() if institution else None,
+        bool(_LIST_QUESTION.search(question)),
     )
 
 

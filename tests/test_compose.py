@@ -7,7 +7,7 @@ import re
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rag.compose import expands, names_institution, negates, retitled
+from rag.compose import enumerates, expands, names_institution, negates, retitled
 from rag.question import analyse, answer_kind, counted_thing, names_in, standalone
 from tests.conftest import CORPUS, REPORT
 
@@ -178,3 +178,18 @@ def test_how_many_counts_the_noun_even_when_no_auxiliary_verb_follows_it(assista
     assert counted_thing("How many phases does the model have?") == "phase"
     answer = assistant.ask("How many universities joined the IIOE network?")  # "three-phase" counts no university
     assert answer.abstained, answer.answer
+
+
+def test_a_question_about_a_counted_list_is_answered_by_the_sentence_that_lists_it(assistant):
+    for question in (
+        "What do the four strategic actions of the 1-3-4 framework aim for?",
+        "Which strategic action of Nanjing Polytechnic's framework is about constructing platforms?",
+    ):
+        answer = assistant.ask(question)
+        assert not answer.abstained, answer.answer
+        assert answer.answer.startswith("The four strategic actions—Cultivate AI Mindsets"), (question, answer.answer)
+    names = assistant.ask("What are the names of the three smart platforms?")  # named as a count, never listed
+    assert names.abstained and "lists" in names.answer, names.answer
+    assert enumerates(frozenset({"strateg", "action"}), "The four strategic actions—A, B, C, and D—aim to")
+    assert not enumerates(frozenset({"smart", "platform"}), "framework—One Solution, Three Smart Platforms, and Four")
+    assert analyse("What are the names of the platforms?").wants_list and not analyse("Name of the papyrus?").wants_list
