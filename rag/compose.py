@@ -36,6 +36,10 @@ _DATE = re.compile(
     r"October|November|December|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|century|centuries|"
     r"decades?|years?|BC|AD|BCE|CE)\b"
 )
+# A word of the question, then where it is: "transformation at the heart", "engines in mills".
+_LOCATED = re.compile(
+    r"\b([\w\-]+)\s+(?:at|in|into|on|onto|within|inside|near|across|throughout)\s+(?:the\s+)?([\w\-]+)"
+)
 _PLACE = re.compile(r"\b(in|at|from|near|to|of)\s+(the\s+)?[A-Z][a-z]+")
 # Words that make a different office of the title after them: a Deputy Director is not the Director.
 _RANK_QUALIFIER = r"(?:Deputy|Vice|Assistant|Associate|Acting|Interim|Former|Honorary|Co)"
@@ -114,6 +118,10 @@ def type_satisfied(kind: str, text: str, question: str = "") -> bool:
         return False  # a fragment such as ", introduced the report ..." has lost its subject
     asked = {w.lower() for w in re.findall(r"[\w\-]+", question)}
     masked = re.sub(r"[\w\-]+", lambda m: "x" if m.group().lower() in asked else m.group(), text)
+    if kind == "place" and any(
+        a.lower() in asked and b.lower() not in asked for a, b in _LOCATED.findall(text)
+    ):  # "place digital transformation at the heart of ...": where the asked thing is put
+        return True
     return bool(pattern.search(masked))
 
 

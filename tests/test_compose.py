@@ -7,7 +7,7 @@ import re
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rag.compose import enumerates, expands, names_institution, negates, retitled
+from rag.compose import enumerates, expands, names_institution, negates, retitled, type_satisfied
 from rag.question import analyse, answer_kind, counted_thing, names_in, standalone
 from tests.conftest import CORPUS, REPORT
 
@@ -193,3 +193,12 @@ def test_a_question_about_a_counted_list_is_answered_by_the_sentence_that_lists_
     assert enumerates(frozenset({"strateg", "action"}), "The four strategic actions—A, B, C, and D—aim to")
     assert not enumerates(frozenset({"smart", "platform"}), "framework—One Solution, Three Smart Platforms, and Four")
     assert analyse("What are the names of the platforms?").wants_list and not analyse("Name of the papyrus?").wants_list
+
+
+def test_where_is_answered_by_where_the_asked_thing_is_put_not_only_by_a_place_name():
+    question = "Where does the report call on countries to place digital transformation?"
+    put = "The report calls on countries to place digital transformation at the heart of socio-economic development."
+    assert type_satisfied("place", put, question)
+    assert not type_satisfied("place", "The report calls on countries to value digital transformation.", question)
+    assert not type_satisfied("place", "Countries invest in the heart of development.", question)
+    assert type_satisfied("place", "The dialogue was held in Ulaanbaatar.", "Where was the dialogue held?")
