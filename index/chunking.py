@@ -79,19 +79,32 @@ def normalise(text: str) -> str:
 
 
 def _units(doc: Document, count: Callable[[str], int], pieces: Callable[[str], int], limit: int) -> list[_Unit]:
-    spans: list[tuple[int, int, bool]] = []
+    titles = list(dict.fromkeys(section.title for section in doc.sections))
+    title_pieces = dict(zip(titles, _count_many(pieces, titles), strict=True))
+    sentences: list[tuple[int, int, bool, int]] = []
     for section in doc.sections:
-        room = limit - pieces(section.title) - 1  # the title is embedded with every chunk of its section
+        room = limit - title_pieces[section.title] - 1  # the title is embedded with every chunk of its section
         for s, e in split_sentences(doc.text, section.start, section.end):
             heading = s == section.start and doc.text[s:e].lstrip("# ").strip() == section.title.split(" > ")[-1]
-            spans.extend(_split_long(doc.text, s, e, heading, pieces, room))
+            sentences.append((s, e, heading, room))
+    spans: list[tuple[int, int, bool]] = []
+    lengths = _count_many(pieces, [doc.text[s:e] for s, e, _, _ in sentences])
+    for (s, e, heading, room), n in zip(sentences, lengths, strict=True):
+        spans.extend([(s, e, heading)] if n <= room else _split_long(doc.text, s, e, heading, pieces, room))
+    texts = [doc.text[s:e] for s, e, _ in spans]
     units = []
-    for i, (s, e, heading) in enumerate(spans):
+    for i, ((s, e, heading), n_tokens, n_pieces) in enumerate(
+        zip(spans, _count_many(count, texts), _count_many(pieces, texts), strict=True)
+    ):
         nxt = spans[i + 1][0] if i + 1 < len(spans) else len(doc.text)
-        start = 0 if i == 0 else s
-        text = doc.text[s:e]
-        units.append(_Unit(start, s, e, nxt, heading, count(text), pieces(text)))
+        units.append(_Unit(0 if i == 0 else s, s, e, nxt, heading, n_tokens, n_pieces))
     return units
+
+
+def _count_many(count: Callable[[str], int], texts: list[str]) -> list[int]:
+    """Counts of many texts in one call when the counter offers it (a tokenizer's batch API), else one by one."""
+    many = getattr(count, "many", None)
+    return list(many(texts)) if many is not None else [count(t) for t in texts]
 
 
 def _split_long(text: str, s: int, e: int, heading: bool, pieces: Callable[[str], int], limit: int):

@@ -45,7 +45,20 @@ def wordpiece_counter(model: str = DEFAULT_MODEL):
     tokenizer = Tokenizer.from_file(str(path))
     tokenizer.no_truncation()
     tokenizer.no_padding()
-    return lambda text: len(tokenizer.encode(text, add_special_tokens=False).ids)
+    return _PieceCounter(tokenizer)
+
+
+class _PieceCounter:
+    """Word pieces of one text, or of many in one batch call (chunking a large corpus calls this a lot)."""
+
+    def __init__(self, tokenizer) -> None:
+        self._tokenizer = tokenizer
+
+    def __call__(self, text: str) -> int:
+        return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
+
+    def many(self, texts: Sequence[str]) -> list[int]:
+        return [len(e.ids) for e in self._tokenizer.encode_batch(list(texts), add_special_tokens=False)]
 
 
 # Checked at first use: bf16 must reproduce fp32 vectors on these and on the first texts embedded.

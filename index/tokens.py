@@ -46,3 +46,10 @@ def cl100k():
 def count_tokens(text: str) -> int:
     """Number of cl100k_base tokens in text (special-token strings count as plain text)."""
     return len(cl100k().encode_ordinary(text))
+
+
+def _count_tokens_many(texts: list[str]) -> list[int]:
+    return [len(tokens) for tokens in cl100k().encode_ordinary_batch(texts)]
+
+
+count_tokens.many = _count_tokens_many  # the chunker's batch path: one call per document, not per sentence
