@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export GRADIO_ANALYTICS_ENABLED := False
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install serve ask test lint eval bench clean
+.PHONY: install serve ask test lint eval bench load clean
 
 install: $(STAMP)
 
@@ -39,6 +39,9 @@ eval: install
 
 bench: install
 	$(BIN)/python -m eval.bench
+
+load: install
+	$(BIN)/python -m eval.load
 
 clean:
 	rm -rf index/data eval/reports .pytest_cache
