@@ -15,6 +15,7 @@ import shutil
 import socket
 from pathlib import Path
 from types import SimpleNamespace
+from urllib.parse import quote
 
 import pytest
 
@@ -146,6 +147,8 @@ def test_only_uploads_are_served_and_only_by_their_own_path(server):
     assert Path(saved).is_relative_to(server.temp)
     status, headers, body = request(server, "GET", f"/gradio_api/file={saved}")
     assert status == 200 and body == b"The lighthouse is kept by Ingrid.\n"
+    [odd] = upload(server, "100% notes (v2).txt", b"Odd names are served too.\n")
+    assert request(server, "GET", "/gradio_api/file=" + quote(odd))[2] == b"Odd names are served too.\n"
     detour = str(Path(saved).parent / ".." / Path(saved).parent.name / Path(saved).name)
     for path in (f"/gradio_api/file={detour}", f"/GRADIO_API/FILE={saved}", f"/gradio_api/file={server.temp}"):
         assert request(server, "GET", path)[0] == 403, path

@@ -50,7 +50,7 @@ def file_allowed(path: str, upload_dir: str | Path) -> bool:
     if not path.startswith(FILE_ROUTE):
         return False
     target = Path(path[len(FILE_ROUTE) :])
-    if not target.is_absolute() or ".." in target.parts or "%" in str(target):
+    if not target.is_absolute() or ".." in target.parts:
         return False
     root = Path(upload_dir).resolve()
     resolved = target.resolve()
