@@ -136,8 +136,13 @@ def ingest(
     force: bool = False,
     progress: bool = True,
     log: Callable[[str], None] = lambda msg: print(msg, file=sys.stderr),
+    counters: tuple[Callable[[str], int], Callable[[str], int]] | None = None,
 ) -> IngestReport:
-    """Build the index when it is missing or stale (or always, with force); a second writer is refused."""
+    """Build the index when it is missing or stale (or always, with force); a second writer is refused.
+
+    counters (tokens, word pieces) replace the exact ones only for generated benchmark text, where chunk
+    sizes need not be exact and exact counting would dominate the benchmark's time.
+    """
     started = time.perf_counter()
     reason = "forced rebuild" if force else stale_reason(corpus_dir, index_dir, settings)
     if reason is None:
@@ -151,7 +156,8 @@ def ingest(
         if not documents:
             supported = ", ".join(SUPPORTED_SUFFIXES)
             raise IngestError(f"no indexable documents in {corpus_dir} (supported: {supported}); add some and retry")
-        chunks = chunk_corpus(documents, settings.chunker, count_tokens, wordpiece_counter(settings.model))
+        count, pieces = counters or (count_tokens, wordpiece_counter(settings.model))
+        chunks = chunk_corpus(documents, settings.chunker, count, pieces)
         searchable = [c for c in chunks if c.duplicate_of is None]
         from index.store import searchable_sentences
 
