@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from index.chunking import ChunkerSettings, chunk_corpus
-from index.documents import SUPPORTED_SUFFIXES, Skipped, corpus_files, file_sha256, ingest_notes, load_corpus
+from index.documents import SUPPORTED_SUFFIXES, Skipped, corpus_files, ingest_notes, load_corpus
 from index.embed import DEFAULT_MODEL, Embedder, SentenceTransformerEmbedder, wordpiece_counter
 from index.errors import IngestError
 from index.lexical import terms
@@ -59,14 +59,18 @@ class IngestReport:
         return line
 
 
-def corpus_state(corpus_dir: Path) -> dict[str, str]:
-    """sha256 of every file the corpus holds, by path relative to it."""
-    return {p.relative_to(corpus_dir).as_posix(): file_sha256(p) for p in corpus_files(corpus_dir)}
+def corpus_state(corpus_dir: Path, cache: Path | None = None) -> dict[str, str]:
+    """sha256 of every file the corpus holds, by path relative to it; with a cache, unchanged files are not read."""
+    from index.stamps import hashes
+
+    return hashes({p.relative_to(corpus_dir).as_posix(): p for p in corpus_files(corpus_dir)}, cache)
 
 
 def stale_reason(corpus_dir: Path, index_dir: Path, settings: IndexSettings) -> str | None:
     """Why the live build no longer matches the corpus and settings, or None when it does."""
-    state = corpus_state(corpus_dir)  # first, so a missing corpus is reported before anything else
+    # First, so a missing corpus is reported before anything else. Asked at every start, so a file that has
+    # not changed since the last check (same size, mtime, ctime, inode) is not read again.
+    state = corpus_state(corpus_dir, index_dir / ".corpus-hashes.json" if index_dir.is_dir() else None)
     manifest = read_manifest(index_dir)
     if manifest is None:
         return f"no index in {index_dir}"

@@ -31,6 +31,7 @@ from index.errors import IndexCorrupt, IndexMissing
 
 FORMAT_VERSION = 2
 POINTER = "CURRENT"
+FULL_CHECK_BYTES = 256 * 2**20  # larger builds are hashed in full once, then re-hashed only where a file changed
 REQUIRED_FILES = (
     "chunks.jsonl",
     "chunks.offsets.npy",
@@ -274,20 +275,32 @@ def _prune(index_dir: Path, keep: str) -> None:
             continue
         if path.name.startswith(("build-", ".tmp-build-")):
             shutil.rmtree(path, ignore_errors=True)
-        elif path.name.startswith(f".{POINTER}."):
+        elif path.name.startswith(f".{POINTER}.") or (
+            path.name.startswith(".verified-") and not path.name.startswith(f".verified-{keep}.")
+        ):
             path.unlink(missing_ok=True)
 
 
 def verify(build: Path, manifest: dict[str, Any]) -> None:
-    """Check every file against the manifest before any parser sees it (faiss loads flipped bytes silently)."""
+    """Check every file against the manifest before any parser sees it (faiss loads flipped bytes silently).
+
+    A build up to FULL_CHECK_BYTES is hashed in full at every load. A larger one is hashed in full at its
+    first load; later loads re-hash only files whose size, mtime, ctime or inode changed (index.stamps).
+    """
+    from index.stamps import hashes
+
     checksums = manifest.get("checksums") or {}
     if not checksums:
         raise IndexCorrupt(f"index is corrupt ({build / 'manifest.json'} lists no checksums)")
+    files = {rel: build / rel for rel in checksums}
+    size = sum(p.stat().st_size for p in files.values() if p.is_file())
+    cache = build.parent / f".verified-{build.name}.json" if size > FULL_CHECK_BYTES else None
+    found = hashes(files, cache)
     for rel, expected in checksums.items():
-        path = build / rel
-        found = file_sha256(path) if path.is_file() else "missing"
-        if found != expected:
-            raise IndexCorrupt(f"index is corrupt ({path}: expected sha256 {expected[:12]}, found {found[:12]})")
+        if found[rel] != expected:
+            raise IndexCorrupt(
+                f"index is corrupt ({files[rel]}: expected sha256 {expected[:12]}, found {found[rel][:12]})"
+            )
 
 
 def load(index_dir: Path) -> Index:
@@ -329,12 +342,15 @@ def _read_files(build: Path, manifest: dict[str, Any]) -> Index:
     from index import dense
     from index.postings import Postings
 
-    offsets = load_array(build / "chunks.offsets.npy")
-    lines = load_array(build / "searchable.npy")
+    # Small integer tables are read into memory (a memory map costs a Python call per element read);
+    # the sentence vectors, the large file, stay mapped.
+    offsets = np.load(build / "chunks.offsets.npy", allow_pickle=False)
+    lines = np.load(build / "searchable.npy", allow_pickle=False)
     chunks = ChunkTable(build / "chunks.jsonl", offsets[:-1], offsets[1:])
     searchable = ChunkTable(build / "chunks.jsonl", offsets[lines], offsets[lines + 1])
-    sentences = load_array(build / "sentences.npy")
-    ptr, rows = load_array(build / "chunk_sentences.ptr.npy"), load_array(build / "chunk_sentences.npy")
+    sentences = np.load(build / "sentences.npy", allow_pickle=False)
+    ptr = np.load(build / "chunk_sentences.ptr.npy", allow_pickle=False)
+    rows = np.load(build / "chunk_sentences.npy", allow_pickle=False)
     index = faiss.read_index(str(build / "dense.faiss"))
     dense.configure(index, manifest.get("dense_index") or {})
     sentence_vectors = load_array(build / "sentence_vectors.npy")

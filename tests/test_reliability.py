@@ -454,7 +454,8 @@ def _edition_of_live_build(index: Path, editions: dict[str, Path], dim: int = 64
 
 def _leftovers(index: Path) -> list[str]:
     live = current_build(index)
-    return sorted(p.name for p in index.iterdir() if p.name not in ("CURRENT", ".lock") and p != live)
+    kept = ("CURRENT", ".lock", ".corpus-hashes.json")  # the pointer, the writer lock, index.stamps's cache
+    return sorted(p.name for p in index.iterdir() if p.name not in kept and p != live)
 
 
 def _kill_ingest_at_random_points(editions, tmp_path, kills: int) -> None:

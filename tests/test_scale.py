@@ -116,3 +116,52 @@ def test_bm25_read_without_bm25s_scores_exactly_as_bm25s(report_index):
     for _ in range(200):
         ids = [int(i) for i in rng.integers(0, len(ours.scores["indptr"]) - 1, rng.integers(1, 8))]
         assert np.array_equal(ours.get_scores(ids), theirs.get_scores(ids)), ids
+
+
+class CountingHash:
+    def __init__(self, monkeypatch) -> None:
+        from index import stamps
+
+        self.read: list[str] = []
+        real = stamps.file_sha256
+        monkeypatch.setattr(stamps, "file_sha256", lambda path: self.read.append(path.name) or real(path))
+
+
+def test_unchanged_corpus_files_are_not_read_again_and_a_changed_one_is(tmp_path, monkeypatch):
+    from index.build import corpus_state
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name in ("a.txt", "b.txt"):
+        (corpus / name).write_text(f"Text of {name}.\n", encoding="utf-8")
+    counting, cache = CountingHash(monkeypatch), tmp_path / "hashes.json"
+    first = corpus_state(corpus, cache)
+    assert sorted(counting.read) == ["a.txt", "b.txt"]
+    counting.read.clear()
+    assert corpus_state(corpus, cache) == first and counting.read == []
+    (corpus / "b.txt").write_text("Text of b.tx!\n", encoding="utf-8")  # same size, new content
+    second = corpus_state(corpus, cache)
+    assert counting.read == ["b.txt"] and second["b.txt"] != first["b.txt"] and second["a.txt"] == first["a.txt"]
+
+
+def test_a_large_build_is_hashed_once_and_a_later_flipped_byte_is_still_caught(report_index, tmp_path, monkeypatch):
+    import shutil
+
+    from index import store
+    from index.errors import IndexCorrupt
+
+    index_dir = tmp_path / "index"
+    shutil.copytree(report_index, index_dir)
+    monkeypatch.setattr(store, "FULL_CHECK_BYTES", 0)  # treat the report's build as a large one
+    counting = CountingHash(monkeypatch)
+    load(index_dir)
+    assert "dense.faiss" in counting.read and "sentence_vectors.npy" in counting.read
+    counting.read.clear()
+    load(index_dir)
+    assert counting.read == []
+    target = current_build(index_dir) / "sentence_vectors.npy"
+    data = bytearray(target.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    target.write_bytes(bytes(data))
+    with pytest.raises(IndexCorrupt, match="sentence_vectors.npy"):
+        load(index_dir)
