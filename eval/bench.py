@@ -11,7 +11,7 @@ BM25 are real) with generated vectors (random unit vectors instead of model embe
 Their chunks are sized by estimated token counts (exact counting would take most of the benchmark's
 time; ingest speed is measured on real text). Above index.dense's threshold they get an HNSW chunk
 index, as a real corpus of that size would; HNSW recall is measured on real vectors by `python -m
-eval.ann` (run by --large).
+eval.ann` (or --ann).
 """
 
 from __future__ import annotations
@@ -210,14 +210,19 @@ def baseline_cold(c: Corpus, runs: int, env: dict[str, str]) -> dict[str, Any]:
     return {"wall_s": spread([r[0] for r in results]), "peak_rss_mb": spread([r[1] for r in results])}
 
 
-def warm(c: Corpus, repeats: int) -> dict[str, Any]:
-    """Assistant.ask over the corpus's questions, `repeats` times: p50/p95 per stage, median over repeats."""
+def warm(c: Corpus, repeats: int, model) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Ours (Assistant.ask, per stage) and the baseline over the corpus's questions, taking turns `repeats`
+    times so both see the same machine load: p50/p95 of each pass, median over passes."""
+    import faiss
+
     from rag.assistant import Assistant
 
     assistant = Assistant(c.corpus, c.index, log=lambda _: None, progress=False)
     for q in c.questions[:5]:
         assistant.ask(q)
-    runs: dict[str, dict[str, list[float]]] = {s: {"p50": [], "p95": []} for s in STAGES}
+    flat = faiss.read_index(str(baseline_flat(c)))
+    ours: dict[str, dict[str, list[float]]] = {s: {"p50": [], "p95": []} for s in STAGES}
+    base: dict[str, list[float]] = {"p50": [], "p95": []}
     for _ in range(repeats):
         per_stage: dict[str, list[float]] = {s: [] for s in STAGES}
         for q in c.questions:
@@ -225,34 +230,30 @@ def warm(c: Corpus, repeats: int) -> dict[str, Any]:
             for s in STAGES:
                 per_stage[s].append(timings.get(s, 0.0))
         for s in STAGES:
-            runs[s]["p50"].append(percentile(per_stage[s], 50))
-            runs[s]["p95"].append(percentile(per_stage[s], 95))
+            ours[s]["p50"].append(percentile(per_stage[s], 50))
+            ours[s]["p95"].append(percentile(per_stage[s], 95))
+        times = [_baseline_ask(model, flat, q) for q in c.questions]
+        base["p50"].append(percentile(times, 50))
+        base["p95"].append(percentile(times, 95))
     encoder = type(assistant.retriever.embedder).__name__
     kind = (assistant.index.manifest.get("dense_index") or {}).get("kind", "flat")
-    return {"encoder": encoder, "chunks": len(assistant.index.searchable), "dense_index": kind} | {
-        s: {k: spread(v) for k, v in runs[s].items()} for s in STAGES
-    }
+    return (
+        {"encoder": encoder, "chunks": len(assistant.index.searchable), "dense_index": kind}
+        | {s: {k: spread(v) for k, v in ours[s].items()} for s in STAGES},
+        {"total": {k: spread(v) for k, v in base.items()}},
+    )
 
 
-def baseline_warm(c: Corpus, repeats: int, model) -> dict[str, Any]:
-    """The baseline's per-question cost: sentence-transformers fp32 embed + IndexFlatIP top-5 (no BM25, no answer)."""
-    import faiss
-
-    flat = faiss.read_index(str(baseline_flat(c)))
-    p50, p95 = [], []
-    for _ in range(repeats):
-        times = []
-        for q in c.questions:
-            started = time.perf_counter()
-            flat.search(model.encode([q], normalize_embeddings=True, convert_to_numpy=True), 5)
-            times.append((time.perf_counter() - started) * 1000)
-        p50.append(percentile(times, 50))
-        p95.append(percentile(times, 95))
-    return {"total": {"p50": spread(p50), "p95": spread(p95)}}
+def _baseline_ask(model, flat, question: str) -> float:
+    """The baseline's per-question cost in ms: sentence-transformers fp32 embed + IndexFlatIP top-5."""
+    started = time.perf_counter()
+    flat.search(model.encode([question], normalize_embeddings=True, convert_to_numpy=True), 5)
+    return (time.perf_counter() - started) * 1000
 
 
-def ingest_rate(corpus: Path, max_tokens: int, repeats: int, embed: Callable[[list[str]], Any]) -> dict[str, Any]:
-    """Chunks/s and tokens/s of embedding the corpus's chunks at one chunk size (chunking not timed)."""
+def ingest_rate(corpus: Path, max_tokens: int, repeats: int, embedders: dict[str, Callable]) -> dict[str, Any]:
+    """Chunks/s and tokens/s of embedding the corpus's chunks at one chunk size (chunking not timed), for each
+    embedder, taking turns so that all see the same machine load."""
     import dataclasses
 
     from index.build import IndexSettings
@@ -266,16 +267,20 @@ def ingest_rate(corpus: Path, max_tokens: int, repeats: int, embed: Callable[[li
     documents, _ = load_corpus(corpus)
     chunks = [c for c in chunk_corpus(documents, chunker, count_tokens, wordpiece_counter()) if c.duplicate_of is None]
     texts, tokens = [c.embed_text() for c in chunks], sum(c.n_tokens for c in chunks)
-    seconds = []
+    seconds: dict[str, list[float]] = {name: [] for name in embedders}
     for _ in range(repeats):
-        started = time.perf_counter()
-        embed(texts)
-        seconds.append(time.perf_counter() - started)
+        for name, embed in embedders.items():
+            started = time.perf_counter()
+            embed(texts)
+            seconds[name].append(time.perf_counter() - started)
     return {
-        "chunks": len(chunks),
-        "tokens": tokens,
-        "chunks_per_s": spread([len(chunks) / s for s in seconds]),
-        "tokens_per_s": spread([tokens / s for s in seconds]),
+        name: {
+            "chunks": len(chunks),
+            "tokens": tokens,
+            "chunks_per_s": spread([len(chunks) / s for s in taken]),
+            "tokens_per_s": spread([tokens / s for s in taken]),
+        }
+        for name, taken in seconds.items()
     }
 
 
@@ -360,7 +365,7 @@ def run(args) -> dict[str, Any]:
     t0 = time.perf_counter()
     env = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false", GRADIO_ANALYTICS_ENABLED="False")
     results: dict[str, Any] = {"machine": machine(), "repeats": args.repeats, "corpora": {}, "ingest": {}}
-    cs = corpora(args.large)
+    cs = [c for c in corpora(args.large) if not args.only or c.name in args.only]
     for c in cs:
         say(f"index for {c.name}")
         results["corpora"][c.name] = {"built_s": ensure_index(c), "disk_bytes": disk_bytes(c.index)}
@@ -368,28 +373,21 @@ def run(args) -> dict[str, Any]:
         say(f"cold start on {c.name} ({args.cold_runs} runs, and {args.baseline_runs} of the baseline)")
         results["corpora"][c.name]["cold"] = cold_start(c, args.cold_runs, env)
         results["corpora"][c.name]["baseline_cold"] = baseline_cold(c, args.baseline_runs, env)
-    for c in cs:
-        say(f"warm ask on {c.name} ({len(c.questions)} questions x {args.repeats})")
-        results["corpora"][c.name]["warm"] = warm(c, args.repeats)
     from sentence_transformers import SentenceTransformer
 
     plain = SentenceTransformer(str(bundled_model_path()), device="cpu")
     for c in cs:
-        say(f"baseline warm on {c.name}")
-        results["corpora"][c.name]["baseline_warm"] = baseline_warm(c, args.repeats, plain)
+        say(f"warm ask on {c.name}, ours and the baseline in turn ({len(c.questions)} questions x {args.repeats})")
+        results["corpora"][c.name]["warm"], results["corpora"][c.name]["baseline_warm"] = warm(c, args.repeats, plain)
     ours = SentenceTransformerEmbedder()
-    squad = next(c for c in cs if c.name == "squad-dev")
-    for max_tokens in (128, 256):
-        say(f"ingest throughput at {max_tokens} tokens")
+    for max_tokens in (128, 256) if any(c.name == "squad-dev" for c in cs) else ():
+        say(f"ingest throughput at {max_tokens} tokens, ours and the baseline in turn")
         ours.embed(["warm up"] * 8)
-        results["ingest"][str(max_tokens)] = {
-            "ours": ingest_rate(squad.corpus, max_tokens, args.repeats, ingest_embed),
-            "baseline": ingest_rate(
-                squad.corpus, max_tokens, args.repeats, lambda t: plain.encode(t, normalize_embeddings=True)
-            ),
-        }
+        squad = next(c for c in cs if c.name == "squad-dev")
+        embedders = {"ours": ingest_embed, "baseline": lambda t: plain.encode(t, normalize_embeddings=True)}
+        results["ingest"][str(max_tokens)] = ingest_rate(squad.corpus, max_tokens, args.repeats, embedders)
     results["ingest"]["precision"] = ours.precision
-    if args.large:
+    if args.ann:
         from eval import ann
 
         say("HNSW recall against exact search on real vectors (eval.ann)")
@@ -437,16 +435,18 @@ def tables(r: dict[str, Any]) -> str:
             f"| {ours_p50:.2f} / {base_p50:.2f} | {base_p50 / ours_p50:.1f}x "
             f"| {ours_p95:.2f} / {base_p95:.2f} | {rss} |"
         )
-    lines += [
-        "",
-        f"### Ingest: embedding squad-dev's chunks (ours: {r['ingest']['precision']}, length-sorted batches of 64; "
-        "baseline: sentence-transformers fp32)",
-        "",
-        "| max_tokens | chunks | tokens | ours chunks/s | ours tokens/s | baseline chunks/s | baseline tokens/s "
-        "| speed-up |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for max_tokens in ("128", "256"):
+    sizes = [size for size in ("128", "256") if size in r["ingest"]]
+    if sizes:
+        lines += [
+            "",
+            f"### Ingest: embedding squad-dev's chunks (ours: {r['ingest']['precision']}, length-sorted batches "
+            "of 64; baseline: sentence-transformers fp32; the two take turns)",
+            "",
+            "| max_tokens | chunks | tokens | ours chunks/s | ours tokens/s | baseline chunks/s | baseline tokens/s "
+            "| speed-up |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+    for max_tokens in sizes:
         ours, base = r["ingest"][max_tokens]["ours"], r["ingest"][max_tokens]["baseline"]
         ratio = ours["chunks_per_s"]["median"] / base["chunks_per_s"]["median"]
         lines.append(
@@ -488,7 +488,10 @@ def plots(r: dict[str, Any], out: Path) -> None:
     fig.tight_layout()
     fig.savefig(out / "warm_stages.png", dpi=110)
     plt.close(fig)
-    for key, label, filename in (("cold", "cold start (s)", "cold_start.png"), (None, "chunks/s", "ingest.png")):
+    charts = [("cold", "cold start (s)", "cold_start.png")]
+    if "128" in r["ingest"]:
+        charts.append((None, "chunks/s", "ingest.png"))
+    for key, label, filename in charts:
         fig, ax = plt.subplots(figsize=(7, 4))
         groups = names if key else ["128", "256"]
         x = np.arange(len(groups))
@@ -510,10 +513,12 @@ def plots(r: dict[str, Any], out: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m eval.bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--large", action="store_true", help="add a synthetic corpus of 1M chunks and eval.ann (hours)")
+    parser.add_argument("--large", action="store_true", help="add a synthetic corpus of 1M chunks (an hour or more)")
+    parser.add_argument("--ann", action="store_true", help="add eval.ann's HNSW recall on 100k real vectors (hours)")
     parser.add_argument("--repeats", type=int, default=3, help="repeats of each warm and ingest measurement")
     parser.add_argument("--cold-runs", type=int, default=5, help="fresh `rag ask` processes per corpus")
-    parser.add_argument("--baseline-runs", type=int, default=3, help="fresh baseline processes per corpus")
+    parser.add_argument("--baseline-runs", type=int, default=2, help="fresh baseline processes per corpus")
+    parser.add_argument("--only", action="append", help="measure only this corpus (repeatable), e.g. synthetic-1m")
     parser.add_argument("--reports", type=Path, default=EVAL_DIR / "reports")
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

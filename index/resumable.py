@@ -11,12 +11,14 @@ from __future__ import annotations
 import hashlib
 import shutil
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 BATCH = 64
+FLUSH_SECONDS = 2.0  # a kill loses at most this much embedding work; syncing every batch would cost more
 
 
 def run_key(model_id: str, dim: int, texts: Sequence[str]) -> str:
@@ -57,14 +59,19 @@ def embed_resumable(
             done[i] = 1
     _flush(vectors, done)
     order = sorted((i for i in range(len(texts)) if not done[i]), key=lambda i: len(texts[i]))
+    pending: list[int] = []
+    flushed = time.monotonic()
     with tqdm(total=len(order), desc="embedding", unit="text", disable=not progress, file=sys.stderr) as bar:
         for start in range(0, len(order), BATCH):  # length-sorted batches: little padding
             rows = order[start : start + BATCH]
             vectors[rows] = embedder.embed([texts[r] for r in rows])
-            vectors.flush()
-            done[rows] = 1
-            done.flush()
+            pending.extend(rows)
             bar.update(len(rows))
+            if time.monotonic() - flushed >= FLUSH_SECONDS or start + BATCH >= len(order):
+                vectors.flush()  # vectors on disk first, then the marks that trust them
+                done[pending] = 1
+                done.flush()
+                pending, flushed = [], time.monotonic()
     del vectors, done
     return np.load(work / "vectors.npy", mmap_mode="r"), len(order), resumed
 

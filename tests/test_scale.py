@@ -56,6 +56,7 @@ class DiesAfter(CountingEmbedder):
 
 def test_an_interrupted_ingest_resumes_where_it_stopped(tmp_path, embedder, monkeypatch):
     monkeypatch.setattr(resumable, "BATCH", 8)
+    monkeypatch.setattr(resumable, "FLUSH_SECONDS", 0.0)  # every batch is marked done as it completes
     index_dir = tmp_path / "index"
     dying = DiesAfter(embedder, texts=24)
     with pytest.raises(Killed):
