@@ -32,7 +32,7 @@ _NUMBER = re.compile(
     re.I,
 )
 _DATE = re.compile(
-    r"\b(1\d{3}|20\d{2}|\d{1,2}(st|nd|rd|th)|January|February|March|April|May|June|July|August|September|"
+    r"\b(1\d{3}s?|20\d{2}s?|\d{1,2}(st|nd|rd|th)|January|February|March|April|May|June|July|August|September|"
     r"October|November|December|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|century|centuries|"
     r"decades?|years?|BC|AD|BCE|CE)\b"
 )

@@ -202,3 +202,11 @@ def test_where_is_answered_by_where_the_asked_thing_is_put_not_only_by_a_place_n
     assert not type_satisfied("place", "The report calls on countries to value digital transformation.", question)
     assert not type_satisfied("place", "Countries invest in the heart of development.", question)
     assert type_satisfied("place", "The dialogue was held in Ulaanbaatar.", "Where was the dialogue held?")
+
+
+def test_a_decade_is_a_date():
+    question = "In what decade were injectors widely used in steam engines?"
+    assert answer_kind(question) == "date"
+    assert type_satisfied("date", "Injectors became popular in the 1850s but are no longer used.", question)
+    assert type_satisfied("date", "In the 2010s the share fell.", "When did the share fall?")
+    assert not type_satisfied("date", "Injectors use a steam jet supplied from the boiler.", question)
