@@ -312,7 +312,7 @@ def corpora(large: bool) -> list[Corpus]:
     ]
     words = vocabulary([DEFAULT_CORPUS, squad.corpus])
     for n in [10_000, 100_000] + ([1_000_000] if large else []):
-        name = f"synthetic-{n // 1000}k"
+        name = f"synthetic-{n // 1000}k" if n < 1_000_000 else f"synthetic-{n // 1_000_000}m"
         folder = synthetic_corpus(DATA / "bench-corpora" / name, n, words)
         out.append(Corpus(name, folder, DATA / f"bench-{name}", (QUESTION, *report_q[:40], *squad_q[:40])))
     return out
@@ -366,6 +366,8 @@ def run(args) -> dict[str, Any]:
     env = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false", GRADIO_ANALYTICS_ENABLED="False")
     results: dict[str, Any] = {"machine": machine(), "repeats": args.repeats, "corpora": {}, "ingest": {}}
     cs = [c for c in corpora(args.large) if not args.only or c.name in args.only]
+    if not cs:
+        raise SystemExit(f"no corpus named {', '.join(args.only)} (with --large: synthetic-1m)")
     for c in cs:
         say(f"index for {c.name}")
         results["corpora"][c.name] = {"built_s": ensure_index(c), "disk_bytes": disk_bytes(c.index)}
