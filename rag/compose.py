@@ -167,6 +167,20 @@ def enumerates(asked: frozenset[str], text: str) -> bool:
     return any(set(terms(m.group(1))) <= asked for m in _ENUMERATION.finditer(text) if terms(m.group(1)))
 
 
+# "the newly released report titled Digital Leap", "a book entitled ...", "the album called \"X\"".
+_TITLED = re.compile(r"([\w\-]+),?\s+(?:titled|entitled|(?:called|named)\s+(?=[\"“A-Z]))")
+
+
+def gives_title(question: str, text: str) -> bool:
+    """Does the text give the title of a thing the question names ("the report titled Digital Leap ...")?
+
+    Example: gives_title("What is the title of the report?", "Dr. X introduced the report titled Digital Leap.") -> True
+    Example: gives_title("What is the title of the report?", "Dr. X introduced the report on Digital Leap.") -> False
+    """
+    asked = {w.lower() for w in re.findall(r"[\w\-]+", question)}
+    return any(m.group(1).lower() in asked for m in _TITLED.finditer(text))
+
+
 def retitled(question: str, text: str) -> str | None:
     """A title the question asks about that the text holds only as another office, e.g. "Deputy Director".
 
@@ -276,6 +290,7 @@ class Composer:
             and counts(q.counted, s.text)
             and expands(q.acronym, s.text)
             and names_institution(q.institution, s.text, q.text)
+            and (not q.wants_title or gives_title(q.text, s.text))
         ]
         if not typed:
             return Composed("", (), True, f"no passage gives {q.kind_phrase}")
@@ -291,7 +306,8 @@ class Composer:
         if q.negated and not negates(best.text):
             return Composed("", (), True, "no passage says what is not so")
         # "Long Name (ACR)" is the answer itself, however little else of the question the sentence shares.
-        spelled_out = q.acronym is not None
+        # So is "the report titled X" for the title of the report.
+        spelled_out = q.acronym is not None or q.wants_title
         if not spelled_out and (best.score < self.settings.min_score or best.coverage < self.settings.min_coverage):
             return Composed("", (), True, "no passage answers it closely enough", best.score, best.coverage)
         text, citations = self._quote(self._with_speaker(best, qvec))

@@ -39,6 +39,8 @@ INSTITUTIONS = ("university", "college", "institute", "company", "faculty", "sch
 _INSTITUTION_QUESTION = re.compile(rf"\b(?:which|what)\s+(?:[\w\-]+\s+)?({'|'.join(INSTITUTIONS)})\b", re.I)
 # "What are the names of the three platforms?", "List the actions": answered only by a sentence that lists them.
 _LIST_QUESTION = re.compile(r"\bnames\s+of\b|^\s*(?:list|name)\s+(?:the|all|each)\b", re.I)
+# "What is the title of the report ...?": answered only by a sentence that gives the thing's title ("report titled X").
+_TITLE_QUESTION = re.compile(r"\btitle\s+of\s+(?:the|this|that|a|an|his|her|their|its)\b", re.I)
 # A question about what is not so ("What did pharma not sell?") is answered only by a sentence that negates.
 NEGATION = re.compile(r"\b(not|never|no|none|neither|nor|cannot|without)\b|n't\b", re.I)
 _FOLLOW_UP_LEAD = re.compile(r"^(and|also|so|then|what about|how about)\b[\s,]*", re.I)
@@ -67,6 +69,7 @@ class Question:
     negated: bool = False  # the question asks what is not so
     institution: str | None = None  # for "which university ...": the kind of institution the answer must name
     wants_list: bool = False  # "what are the names of ...": the answer must list the things, item by item
+    wants_title: bool = False  # "what is the title of the report ...": the answer must give the report's title
 
     @property
     def kind_phrase(self) -> str:
@@ -157,16 +160,18 @@ def counted_thing(question: str) -> str | None:
 def analyse(question: str) -> Question:
     expansion = _EXPANSION_QUESTION.search(question)
     institution = _INSTITUTION_QUESTION.search(question)
+    kind = answer_kind(question)
     return Question(
         question,
         frozenset(terms(question)),
-        answer_kind(question),
+        kind,
         names_in(question),
         counted_thing(question),
         expansion.group(1) if expansion else None,
         bool(NEGATION.search(question)),
         institution.group(1).lower() if institution else None,
         bool(_LIST_QUESTION.search(question)),
+        kind != "heading" and bool(_TITLE_QUESTION.search(question)),
     )
 
 

@@ -7,7 +7,7 @@ import re
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rag.compose import enumerates, expands, names_institution, negates, retitled, type_satisfied
+from rag.compose import enumerates, expands, gives_title, names_institution, negates, retitled, type_satisfied
 from rag.question import analyse, answer_kind, counted_thing, names_in, standalone
 from tests.conftest import CORPUS, REPORT
 
@@ -210,3 +210,18 @@ def test_a_decade_is_a_date():
     assert type_satisfied("date", "Injectors became popular in the 1850s but are no longer used.", question)
     assert type_satisfied("date", "In the 2010s the share fell.", "When did the share fall?")
     assert not type_satisfied("date", "Injectors use a steam jet supplied from the boiler.", question)
+
+
+def test_the_title_of_a_report_is_answered_by_the_sentence_that_gives_it(assistant):
+    # The sentence has lost its speaker in the source and shares few words with the question; "report titled" answers.
+    answer = assistant.ask("What is the title of the newly released report introduced in Session II?")
+    assert not answer.abstained, answer.answer
+    assert "report titled Digital Leap in East Asia" in answer.answer and "Session II was chaired" not in answer.answer
+    assert_checkable(answer)
+    framework = assistant.ask("What is the title of the framework presented by Nanjing Polytechnic?")
+    assert framework.abstained, framework.answer  # the framework is described, never given a title
+    assert analyse("What is the title of the report?").wants_title
+    assert not analyse("What was the report about?").wants_title
+    assert not analyse("What was the title of Session II?").wants_title  # a session's title is its heading
+    assert gives_title("What is the title of the book?", 'She wrote a book entitled "Amazonia".')
+    assert not gives_title("What is the title of the book?", "She wrote a report titled Amazonia.")
