@@ -61,6 +61,7 @@ class ComposerSettings:
     pair_penalty: float = 0.04
     context_weight: float = 0.6
     fragment_penalty: float = 0.2
+    rare_name_idf: float = 0.6  # of the largest idf: a name at least this rare must be near the answer
 
 
 @dataclass(frozen=True)
@@ -310,8 +311,35 @@ class Composer:
         spelled_out = q.acronym is not None or q.wants_title
         if not spelled_out and (best.score < self.settings.min_score or best.coverage < self.settings.min_coverage):
             return Composed("", (), True, "no passage answers it closely enough", best.score, best.coverage)
+        unmentioned = None if spelled_out else self._unmentioned(q, best)
+        if unmentioned:
+            reason = f"the closest passage never mentions “{unmentioned}”"
+            return Composed("", (), True, reason, best.score, best.coverage)
         text, citations = self._quote(self._with_speaker(best, qvec))
         return Composed(text, citations, False, "", best.score, best.coverage)
+
+    def _unmentioned(self, q: Question, span: _Span) -> str | None:
+        """A rare name the question relies on ("Plato", "Carnegie") that neither the span, the two sentences before
+        it, the one after, nor its section's title mention: the span answers a question about something else.
+
+        SQuAD 2.0 makes unanswerable questions by swapping a name into an answerable one ("What did Plato's
+        perspective on science combine?" against "Agassiz's perspective on science combined ..."). Names common in the
+        documents (the topic: "Amazon", "South American") are left out; a passage often implies them.
+        """
+        first = span.hits[0]
+        after = self.retriever.sentence(span.hits[-1].row + 1)
+        near = [*self._before(first, 2), *span.hits]
+        if after is not None and after.chunk.source == first.chunk.source:
+            near.append(after)
+        have = term_set(" ".join([first.chunk.section, first.chunk.source, *(h.text for h in near)]))
+        idf, unknown = self.retriever.idf, self.retriever.max_idf
+        for name in q.names:
+            stems = terms(name)
+            if not any(idf.get(t, unknown) >= self.settings.rare_name_idf * unknown for t in stems):
+                continue
+            if not any(t in have or any(h.startswith(t[: max(4, len(t) - 3)]) for h in have) for t in stems):
+                return name
+        return None
 
     def _quoted(self, span: _Span, qvec) -> str:
         """The text an answer would quote for the span: a "She ..." sentence comes with the one naming her."""

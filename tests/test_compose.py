@@ -225,3 +225,12 @@ def test_the_title_of_a_report_is_answered_by_the_sentence_that_gives_it(assista
     assert not analyse("What was the title of Session II?").wants_title  # a session's title is its heading
     assert gives_title("What is the title of the book?", 'She wrote a book entitled "Amazonia".')
     assert not gives_title("What is the title of the book?", "She wrote a report titled Amazonia.")
+
+
+def test_a_rare_name_the_closest_passage_never_mentions_abstains(assistant):
+    # The Secretary-General of the Mongolian National Commission for UNESCO is no one from a ministry.
+    answer = assistant.ask("Which representative of Mongolia's Ministry of Education spoke at the dialogue?")
+    assert answer.abstained and "“Ministry”" in answer.answer, answer.answer
+    # The event's name is the report's title, not repeated in the sentence that answers; that is no reason to abstain.
+    chair = assistant.ask("Who chaired Session II of the 2025 High-Level Policy Dialogue in East Asia?")
+    assert not chair.abstained and "ARIUNAA Enkhtur" in chair.answer, chair.answer
