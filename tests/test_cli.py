@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.conftest import CORPUS, ROOT, run_rag, subprocess_env
+from tests.conftest import CORPUS, RAG, ROOT, run_rag, subprocess_env
 
 CONTRACT_KEYS = {"id", "question", "answer", "abstained", "citations", "passages", "timings_ms"}
 
@@ -95,3 +95,21 @@ def test_help_is_instant_and_lists_the_commands():
     assert result.returncode == 0
     for command in ("ingest", "ask", "serve", "eval"):
         assert command in result.stdout
+
+
+def test_a_reader_that_stops_early_ends_the_batch_quietly(report_index, tmp_path):
+    batch = tmp_path / "many.jsonl"
+    rows = [{"id": str(i), "question": "Who chaired Session II?"} for i in range(400)]  # far over a pipe's buffer
+    batch.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    child = subprocess.Popen(
+        [str(RAG), "ask", "--json", "--batch", str(batch), "--index", str(report_index)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=subprocess_env(),
+        cwd=ROOT,
+    )
+    first = child.stdout.readline()  # like `| head -1`
+    child.stdout.close()
+    _, errors = child.communicate(timeout=300)
+    assert json.loads(first)["id"] == "0"
+    assert child.returncode == 0 and b"Traceback" not in errors and b"error" not in errors, errors
