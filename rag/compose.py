@@ -61,6 +61,7 @@ class ComposerSettings:
     pair_penalty: float = 0.04
     context_weight: float = 0.6
     fragment_penalty: float = 0.2
+    first_mention_margin: float = 0.1  # an earlier span as complete as the best, within this score, is quoted
     rare_name_idf: float = 0.6  # of the largest idf: a name at least this rare must be near the answer
 
 
@@ -300,7 +301,7 @@ class Composer:
             if q.wants_list and not listing:
                 return Composed("", (), True, "no passage lists them")
             typed = listing or typed
-        best = typed[0]
+        best = self._first_mention(q, typed)
         other_office = retitled(q.text, best.text)
         if other_office:
             return Composed("", (), True, f"the documents name a {other_office}, not the one asked about")
@@ -317,6 +318,25 @@ class Composer:
             return Composed("", (), True, reason, best.score, best.coverage)
         text, citations = self._quote(self._with_speaker(best, qvec))
         return Composed(text, citations, False, "", best.score, best.coverage)
+
+    def _first_mention(self, q: Question, ranked: list[_Span]) -> _Span:
+        """The best span, or, when it holds every term of the question, the earliest span of its document that holds
+        them all too and scores within `first_mention_margin`: a question that names a person's office is answered
+        where the document introduces them, not where they are named again for closing remarks.
+        """
+        best = ranked[0]
+        if not q.terms or not q.terms <= term_set(best.text):
+            return best
+        source, floor = best.hits[0].chunk.source, best.score - self.settings.first_mention_margin
+        complete = [
+            s
+            for s in ranked
+            if s.score >= floor
+            and len(s.hits) == len(best.hits)
+            and s.hits[0].chunk.source == source
+            and q.terms <= term_set(s.text)
+        ]
+        return min(complete, key=lambda s: s.hits[0].row)
 
     def _unmentioned(self, q: Question, span: _Span) -> str | None:
         """A rare name the question relies on ("Plato", "Carnegie") that neither the span, the two sentences before

@@ -234,3 +234,12 @@ def test_a_rare_name_the_closest_passage_never_mentions_abstains(assistant):
     # The event's name is the report's title, not repeated in the sentence that answers; that is no reason to abstain.
     chair = assistant.ask("Who chaired Session II of the 2025 High-Level Policy Dialogue in East Asia?")
     assert not chair.abstained and "ARIUNAA Enkhtur" in chair.answer, chair.answer
+
+
+def test_an_office_is_answered_where_the_document_introduces_its_holder(assistant):
+    # Both sentences name Ms. BI Xiaohan as Deputy Director; the closing remarks score a little higher.
+    answer = assistant.ask("Who is the Deputy Director of UNESCO-ICHEI?")
+    assert not answer.abstained, answer.answer
+    assert "emphasised that the rapid pace of technological change" in answer.citations[0].text, answer.answer
+    assert "thanked speakers" not in answer.answer
+    assert_checkable(answer)
