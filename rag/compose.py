@@ -40,6 +40,10 @@ _DATE = re.compile(
 _LOCATED = re.compile(
     r"\b([\w\-]+)\s+(?:at|in|into|on|onto|within|inside|near|across|throughout)\s+(?:the\s+)?([\w\-]+)"
 )
+_MONEY = re.compile(
+    r"[$€£¥]\s?\d|\b\d[\d,.]*\s*(?:million|billion|thousand)?\s*(?:dollars?|euros?|pounds|yen|yuan|francs?|marks|USD|EUR|GBP)\b",
+    re.I,
+)
 _PLACE = re.compile(r"\b(in|at|from|near|to|of)\s+(the\s+)?[A-Z][a-z]+")
 # Words that make a different office of the title after them: a Deputy Director is not the Director.
 _RANK_QUALIFIER = r"(?:Deputy|Vice|Assistant|Associate|Acting|Interim|Former|Honorary|Co)"
@@ -293,6 +297,7 @@ class Composer:
             and expands(q.acronym, s.text)
             and names_institution(q.institution, s.text, q.text)
             and (not q.wants_title or gives_title(q.text, s.text))
+            and (not q.wants_money or _MONEY.search(s.text) is not None)
         ]
         if not typed:
             return Composed("", (), True, f"no passage gives {q.kind_phrase}")

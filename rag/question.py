@@ -41,6 +41,8 @@ _INSTITUTION_QUESTION = re.compile(rf"\b(?:which|what)\s+(?:[\w\-]+\s+)?({'|'.jo
 _LIST_QUESTION = re.compile(r"\bnames\s+of\b|^\s*(?:list|name)\s+(?:the|all|each)\b", re.I)
 # "What is the title of the report ...?": answered only by a sentence that gives the thing's title ("report titled X").
 _TITLE_QUESTION = re.compile(r"\btitle\s+of\s+(?:the|this|that|a|an|his|her|their|its)\b", re.I)
+# "How much did it cost ...?": answered by an amount of money, not by any number ("a 358-acre campus").
+_MONEY_QUESTION = re.compile(r"\bhow much\b.*\b(?:costs?|paid|pays?|spen[dt]|price|worth|charged?)\b", re.I)
 # A question about what is not so ("What did pharma not sell?") is answered only by a sentence that negates.
 NEGATION = re.compile(r"\b(not|never|no|none|neither|nor|cannot|without)\b|n't\b", re.I)
 _FOLLOW_UP_LEAD = re.compile(r"^(and|also|so|then|what about|how about)\b[\s,]*", re.I)
@@ -70,6 +72,7 @@ class Question:
     institution: str | None = None  # for "which university ...": the kind of institution the answer must name
     wants_list: bool = False  # "what are the names of ...": the answer must list the things, item by item
     wants_title: bool = False  # "what is the title of the report ...": the answer must give the report's title
+    wants_money: bool = False  # "how much did it cost ...": the answer must give an amount of money
 
     @property
     def kind_phrase(self) -> str:
@@ -172,6 +175,7 @@ def analyse(question: str) -> Question:
         institution.group(1).lower() if institution else None,
         bool(_LIST_QUESTION.search(question)),
         kind != "heading" and bool(_TITLE_QUESTION.search(question)),
+        bool(_MONEY_QUESTION.search(question)),
     )
 
 

@@ -243,3 +243,11 @@ def test_an_office_is_answered_where_the_document_introduces_its_holder(assistan
     assert "emphasised that the rapid pace of technological change" in answer.citations[0].text, answer.answer
     assert "thanked speakers" not in answer.answer
     assert_checkable(answer)
+
+
+def test_a_question_about_a_cost_needs_an_amount_of_money(assistant):
+    # "a three-phase cascade model" gives a number, but no price.
+    answer = assistant.ask("How much did Mongolia pay for the Micro-Certification Project?")
+    assert answer.abstained, answer.answer
+    assert analyse("How much did it cost to build Harvard Stadium?").wants_money
+    assert not analyse("How much dust falls on the Caribbean each year?").wants_money
