@@ -201,6 +201,46 @@ def retitled(question: str, text: str) -> str | None:
     return None
 
 
+_NEGATING_PREFIXES = ("non-", "non", "il", "ir", "un")
+_ANTONYMS = (
+    ("long", "short"),
+    ("longer", "shorter"),
+    ("large", "small"),
+    ("larger", "smaller"),
+    ("high", "low"),
+    ("higher", "lower"),
+    ("increase", "decrease"),
+    ("increased", "decreased"),
+    ("early", "late"),
+    ("earlier", "later"),
+    ("major", "minor"),
+    ("maximum", "minimum"),
+    ("rise", "fall"),
+    ("grow", "shrink"),
+)
+
+
+def contradicts(question: str, text: str) -> bool:
+    """Does the text hold the opposite of a word of the question: the word with a negating prefix (illegalize/legalize)
+    or its antonym (a long/short period)? SQuAD 2.0 makes unanswerables by such swaps. "How long" asks, not says.
+
+    Example: contradicts("Why illegalize imports?", "a push to legalize importation") -> True
+    Example: contradicts("What is productive for a long period?", "Soils are productive for a short period.") -> True
+    Example: contradicts("How long did it take?", "It took a short time.") -> False
+    """
+    asked = {w.lower() for w in re.findall(r"[A-Za-z][\w\-]*", re.sub(r"\bhow\s+\w+", " ", question, flags=re.I))}
+    said = {w.lower() for w in re.findall(r"[A-Za-z][\w\-]*", text)}
+    for one, other in ((asked - said, said), (said - asked, asked)):
+        for word in one:
+            for prefix in _NEGATING_PREFIXES:
+                base = word[len(prefix) :]
+                if word.startswith(prefix) and len(base) >= 4 and base in other and word not in other:
+                    return True
+    return any(
+        x in asked and x not in said and y in said and y not in asked for a, b in _ANTONYMS for x, y in ((a, b), (b, a))
+    )
+
+
 def negates(text: str) -> bool:
     """Does the text say that something is not so (not, never, no, without ...)?"""
     return NEGATION.search(text) is not None
@@ -312,6 +352,8 @@ class Composer:
             return Composed("", (), True, f"the documents name a {other_office}, not the one asked about")
         if q.negated and not negates(best.text):
             return Composed("", (), True, "no passage says what is not so")
+        if contradicts(q.text, best.text):
+            return Composed("", (), True, "the closest passage says the opposite")
         # "Long Name (ACR)" is the answer itself, however little else of the question the sentence shares.
         # So is "the report titled X" for the title of the report.
         spelled_out = q.acronym is not None or q.wants_title

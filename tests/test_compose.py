@@ -7,7 +7,16 @@ import re
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rag.compose import enumerates, expands, gives_title, names_institution, negates, retitled, type_satisfied
+from rag.compose import (
+    contradicts,
+    enumerates,
+    expands,
+    gives_title,
+    names_institution,
+    negates,
+    retitled,
+    type_satisfied,
+)
 from rag.question import analyse, answer_kind, counted_thing, names_in, standalone
 from tests.conftest import CORPUS, REPORT
 
@@ -251,3 +260,14 @@ def test_a_question_about_a_cost_needs_an_amount_of_money(assistant):
     assert answer.abstained, answer.answer
     assert analyse("How much did it cost to build Harvard Stadium?").wants_money
     assert not analyse("How much dust falls on the Caribbean each year?").wants_money
+
+
+def test_a_question_whose_word_the_passage_turns_into_its_opposite_abstains(assistant):
+    question = "According to Ms. BI Xiaohan, what creates an urgent need for upskilling lower education professionals?"
+    answer = assistant.ask(question)  # she speaks of higher education professionals
+    assert answer.abstained and "opposite" in answer.answer, answer.answer
+    assert contradicts("Why illegalize imports?", "There has been a push to legalize importation.")
+    assert contradicts("What is productive for a long period?", "Soils are productive for a short period.")
+    assert not contradicts("How long did it take?", "It took a short time.")  # "how long" asks, it does not say
+    assert not contradicts("Which units were built?", "It built units.")  # "units" is no negated "its"
+    assert not contradicts("What is a non-combustion heat source?", "A non-combustion heat source, unlike combustion")
