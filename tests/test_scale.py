@@ -166,3 +166,15 @@ def test_a_large_build_is_hashed_once_and_a_later_flipped_byte_is_still_caught(r
     target.write_bytes(bytes(data))
     with pytest.raises(IndexCorrupt, match="sentence_vectors.npy"):
         load(index_dir)
+
+
+def test_the_full_sentence_scan_is_for_small_corpora_only(assistant, monkeypatch):
+    from rag import retrieve
+
+    index, embedder = assistant.index, assistant.retriever.embedder
+    assert retrieve.Retriever(index, embedder).scan_sentences  # the report: 38 sentences
+    monkeypatch.setattr(retrieve, "SENTENCE_SCAN_MAX", len(index.sentences) - 1)
+    retriever = retrieve.Retriever(index, embedder)
+    assert not retriever.scan_sentences
+    passages, _ = retriever.search("Who chaired Session II?", 5)
+    assert passages and all("best_sentence" not in p.scores for p in passages)
