@@ -75,3 +75,14 @@ def assistant(report_index, embedder):
     from rag.assistant import Assistant
 
     return Assistant(CORPUS, report_index, embedder=embedder, log=lambda _: None)
+
+
+class CountingEmbedder:
+    """An embedder wrapped to count how many texts it was asked to embed."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.model_id, self.dim, self.calls = inner, inner.model_id, inner.dim, 0
+
+    def embed(self, texts):
+        self.calls += len(texts)
+        return self.inner.embed(texts)

@@ -5,18 +5,7 @@ from __future__ import annotations
 import shutil
 
 from index.build import ingest
-from tests.conftest import REPORT
-
-
-class CountingEmbedder:
-    """The real embedder, counting how many texts it was asked to embed."""
-
-    def __init__(self, inner) -> None:
-        self.inner, self.model_id, self.dim, self.calls = inner, inner.model_id, inner.dim, 0
-
-    def embed(self, texts):
-        self.calls += len(texts)
-        return self.inner.embed(texts)
+from tests.conftest import REPORT, CountingEmbedder
 
 
 def test_only_new_text_is_embedded_and_the_summary_says_what_changed(tmp_path, embedder):

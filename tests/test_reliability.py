@@ -23,9 +23,9 @@ import pytest
 
 from index.build import ingest
 from index.errors import IndexCorrupt
-from index.store import current_build, load
+from index.store import REQUIRED_FILES, current_build, load
 from rag.errors import BadInput
-from tests.conftest import CORPUS, ROOT, run_rag, subprocess_env
+from tests.conftest import CORPUS, ROOT, CountingEmbedder, run_rag, subprocess_env
 
 # ---------------------------------------------------------------------------------------------------------------
 # A cheap embedder and a cheap `rag ingest` (the transformer load would dominate every kill otherwise)
@@ -142,24 +142,13 @@ def test_a_bad_k_exits_2_with_one_line(report_index, k):
     _one_line_error(run_rag("ask", ANSWERABLE, "-k", k, "--index", str(report_index), timeout=120), "-k must be")
 
 
-class _CountingEncoder:
-    """Wraps the retriever's question encoder and counts what it is asked to embed."""
-
-    def __init__(self, inner) -> None:
-        self.inner, self.model_id, self.dim, self.texts = inner, inner.model_id, inner.dim, 0
-
-    def embed(self, texts):
-        self.texts += len(texts)
-        return self.inner.embed(texts)
-
-
 @pytest.mark.parametrize("question", ["x" * 100_000, "word " * 20_000, "", "\x00\x07\n\t"])
 def test_a_bad_question_is_rejected_before_any_embedding(assistant, monkeypatch, question):
-    counting = _CountingEncoder(assistant.retriever.embedder)
+    counting = CountingEmbedder(assistant.retriever.embedder)
     monkeypatch.setattr(assistant.retriever, "embedder", counting)
     with pytest.raises(BadInput):
         assistant.ask(question)
-    assert counting.texts == 0
+    assert counting.calls == 0
 
 
 @pytest.mark.parametrize("k", [0, -1, 10**9, 2.5, True, "3"])
@@ -273,14 +262,7 @@ def survey_copy(survey, tmp_path):
 # 5. Checksums: every file a build holds, flipped or truncated
 
 INDEX_FILES = (
-    "chunks.jsonl",
-    "chunks.offsets.npy",
-    "searchable.npy",
-    "sentences.npy",
-    "chunk_sentences.ptr.npy",
-    "chunk_sentences.npy",
-    "sentence_vectors.npy",
-    "dense.faiss",
+    *REQUIRED_FILES,
     "bm25/data.csc.index.npy",
     "bm25/indices.csc.index.npy",
     "bm25/indptr.csc.index.npy",

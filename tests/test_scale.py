@@ -10,8 +10,7 @@ import pytest
 from index import dense, resumable
 from index.build import ingest
 from index.store import current_build, load
-from tests.conftest import CORPUS
-from tests.test_incremental import CountingEmbedder
+from tests.conftest import CORPUS, CountingEmbedder
 
 
 def _quiet(_: str) -> None:
