@@ -7,7 +7,6 @@ the first copy instead of being indexed twice.
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 import re
 from collections.abc import Callable, Sequence
@@ -133,7 +132,9 @@ def chunk_corpus(
 ) -> list[Chunk]:
     """Chunk every document; sentences already seen (exactly, or as a truncated copy) become aliases."""
     limit = settings.window_tokens - 2
-    kept_sorted: list[str] = []
+    from sortedcontainers import SortedList
+
+    kept_sorted = SortedList()  # a plain list's insort moved millions of pointers per sentence at 1M chunks
     kept_at: dict[str, tuple[str, int]] = {}
     chunks: list[Chunk] = []
     dup_origin: dict[tuple[str, int], tuple[str, int]] = {}
@@ -147,14 +148,14 @@ def chunk_corpus(
             if origin is not None:
                 dup_origin[(doc.source, u.sent_start)] = origin
             elif not u.heading and len(key) >= 20 and key not in kept_at:
-                bisect.insort(kept_sorted, key)
+                kept_sorted.add(key)
                 kept_at[key] = (doc.source, u.sent_start)
             flags.append(origin is not None)
         chunks.extend(_pack(doc, units, flags, settings, count_tokens, count_pieces, limit))
     return _resolve_aliases(chunks, dup_origin)
 
 
-def _seen(key: str, headings: list[str], kept_sorted: list[str], kept_at: dict) -> tuple[str, int] | None:
+def _seen(key: str, headings: list[str], kept_sorted, kept_at: dict) -> tuple[str, int] | None:
     """Where this sentence was seen before: the same words, or a truncated prefix, or heading + same words."""
     if len(key) < 20:
         return None
@@ -162,7 +163,7 @@ def _seen(key: str, headings: list[str], kept_sorted: list[str], kept_at: dict) 
     for cand in candidates:
         if cand in kept_at:
             return kept_at[cand]
-        i = bisect.bisect_left(kept_sorted, cand)
+        i = kept_sorted.bisect_left(cand)
         if i < len(kept_sorted) and kept_sorted[i].startswith(cand):
             return kept_at[kept_sorted[i]]
     return None
