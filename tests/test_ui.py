@@ -227,7 +227,13 @@ def test_a_full_queue_answers_busy_try_again():
     try:
         client = Client(url, verbose=False)
         running = [client.submit(f"question {i}", api_name="/ask") for i in range(2)]  # the 2 workers
-        wait_until(lambda: held.running == 2, "both workers to be busy")
+
+        def both_busy() -> bool:
+            finished = [job for job in running if job.done()]  # a held question can only end by failing
+            assert not finished, f"a held question ended early: {finished[0].exception()!r}"
+            return held.running == 2
+
+        wait_until(both_busy, "both workers to be busy")
         queued = client.submit("question 3", api_name="/ask")
         wait_until(lambda: queued.status().code == Status.IN_QUEUE, "the third question to wait in the queue")
         with pytest.raises(Exception, match="(?i)queue is full.*try again"):
