@@ -86,3 +86,12 @@ class CountingEmbedder:
     def embed(self, texts):
         self.calls += len(texts)
         return self.inner.embed(texts)
+
+
+def flip_middle_bit(path: Path) -> None:
+    """The smallest damage to an index file, which its checksum must still catch. The file is replaced, not
+    edited in place, so a hard-linked original it shares an inode with stays intact."""
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.unlink()
+    path.write_bytes(bytes(data))

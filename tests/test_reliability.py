@@ -25,7 +25,7 @@ from index.build import ingest
 from index.errors import IndexCorrupt
 from index.store import REQUIRED_FILES, current_build, load
 from rag.errors import BadInput
-from tests.conftest import CORPUS, ROOT, CountingEmbedder, run_rag, subprocess_env
+from tests.conftest import CORPUS, ROOT, CountingEmbedder, flip_middle_bit, run_rag, subprocess_env
 
 # ---------------------------------------------------------------------------------------------------------------
 # A cheap embedder and a cheap `rag ingest` (the transformer load would dominate every kill otherwise)
@@ -281,13 +281,12 @@ def test_the_manifest_checksums_every_file_of_a_build(survey):
 
 
 def _corrupt(path: Path, how: str) -> None:
-    data = bytearray(path.read_bytes())
     if how == "flip":
-        data[len(data) // 2] ^= 0x01  # one bit: the smallest damage, still caught
-    else:
-        data = data[: len(data) // 2]
+        flip_middle_bit(path)
+        return
+    data = path.read_bytes()[: path.stat().st_size // 2]
     path.unlink()  # a new file: the shared original (hard-linked) stays intact
-    path.write_bytes(bytes(data))
+    path.write_bytes(data)
 
 
 @pytest.mark.parametrize("how", ["flip", "truncate"])

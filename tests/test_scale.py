@@ -10,7 +10,7 @@ import pytest
 from index import dense, resumable
 from index.build import ingest
 from index.store import current_build, load
-from tests.conftest import CORPUS, CountingEmbedder
+from tests.conftest import CORPUS, CountingEmbedder, flip_middle_bit
 
 
 def _quiet(_: str) -> None:
@@ -159,10 +159,7 @@ def test_a_large_build_is_hashed_once_and_a_later_flipped_byte_is_still_caught(r
     counting.read.clear()
     load(index_dir)
     assert counting.read == []
-    target = current_build(index_dir) / "sentence_vectors.npy"
-    data = bytearray(target.read_bytes())
-    data[len(data) // 2] ^= 0x01
-    target.write_bytes(bytes(data))
+    flip_middle_bit(current_build(index_dir) / "sentence_vectors.npy")
     with pytest.raises(IndexCorrupt, match="sentence_vectors.npy"):
         load(index_dir)
 

@@ -13,7 +13,7 @@ from index.build import IndexSettings, ingest, stale_reason
 from index.chunking import ChunkerSettings
 from index.errors import IndexCorrupt
 from index.store import current_build, load
-from tests.conftest import CORPUS
+from tests.conftest import CORPUS, flip_middle_bit
 
 
 @pytest.fixture
@@ -54,10 +54,7 @@ def test_index_is_fresh_after_build_and_stale_after_a_change(index_copy, tmp_pat
 
 
 def test_a_flipped_byte_is_detected_before_faiss_reads_it(index_copy):
-    target = current_build(index_copy) / "dense.faiss"
-    data = bytearray(target.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    target.write_bytes(bytes(data))
+    flip_middle_bit(current_build(index_copy) / "dense.faiss")
     with pytest.raises(IndexCorrupt, match="dense.faiss"):
         load(index_copy)
 
