@@ -9,6 +9,7 @@ holds, or no candidate covers enough of what was asked.
 from __future__ import annotations
 
 import functools
+import math
 import re
 from dataclasses import dataclass
 
@@ -122,13 +123,24 @@ def type_satisfied(kind: str, text: str, question: str = "") -> bool:
         return True
     if kind == "person" and not text[:1].isalnum():
         return False  # a fragment such as ", introduced the report ..." has lost its subject
-    asked = {w.lower() for w in re.findall(r"[\w\-]+", question)}
-    masked = re.sub(r"[\w\-]+", lambda m: "x" if m.group().lower() in asked else m.group(), text)
+    asked, mask = _asked(question)
+    masked = mask.sub("x", text) if mask is not None else text
     if kind == "place" and any(
         a.lower() in asked and b.lower() not in asked for a, b in _LOCATED.findall(text)
     ):  # "place digital transformation at the heart of ...": where the asked thing is put
         return True
     return bool(pattern.search(masked))
+
+
+@functools.lru_cache(maxsize=1024)
+def _asked(question: str) -> tuple[frozenset[str], re.Pattern | None]:
+    """The question's words, lower-cased, and a pattern matching them as whole words in any case (built once
+    per question: every candidate span of the answer is checked against it)."""
+    asked = frozenset(w.lower() for w in re.findall(r"[\w\-]+", question))
+    if not asked:
+        return asked, None
+    words = "|".join(re.escape(w) for w in sorted(asked, key=len, reverse=True))
+    return asked, re.compile(rf"(?<![\w\-])(?:{words})(?![\w\-])", re.IGNORECASE)
 
 
 def expands(acronym: str | None, text: str) -> bool:
@@ -170,7 +182,14 @@ def enumerates(asked: frozenset[str], text: str) -> bool:
     Example: enumerates(frozenset({"strateg", "action", "last"}), "The four strategic actions—A, B, and C—aim") -> True
     Example: enumerates(frozenset({"smart", "platform"}), "framework—One Plan, Three Smart Platforms, and X") -> False
     """
-    return any(set(terms(m.group(1))) <= asked for m in _ENUMERATION.finditer(text) if terms(m.group(1)))
+    return any(listed <= asked for listed in _enumerated(text))
+
+
+@functools.lru_cache(maxsize=65536)
+def _enumerated(text: str) -> tuple[frozenset[str], ...]:
+    """The counted nouns a text lists item by item ("four strategic actions—A, B and C" -> {strateg, action})."""
+    found = (frozenset(terms(m.group(1))) for m in _ENUMERATION.finditer(text))
+    return tuple(listed for listed in found if listed)
 
 
 # "the newly released report titled Digital Leap", "a book entitled ...", "the album called \"X\"".
@@ -275,16 +294,23 @@ class Composer:
         self.retriever = retriever
         self.settings = settings
 
-    def _coverage(self, q: Question, text: str) -> float:
+    def _weights(self, q: Question) -> tuple[dict[str, float], float]:
+        """Each question term's idf (unknown terms count as the rarest) and their total."""
         idf, unknown = self.retriever.idf, self.retriever.max_idf
-        total = sum(idf.get(t, unknown) for t in q.terms) or 1.0
-        return sum(idf.get(t, unknown) for t in q.terms & term_set(text)) / total
+        weights = {t: idf.get(t, unknown) for t in q.terms}
+        return weights, math.fsum(weights.values()) or 1.0
 
     def _spans(self, q: Question, hits: list[SentenceHit], qvec) -> list[_Span]:
         """Each sentence alone, and joined to the sentence after it in the same section.
 
         For a question about a session's title, only the heading with the sentence under it is a candidate.
+        Terms are gathered per sentence (cached): a span's terms are its sentences' terms together.
         """
+        weights, total = self._weights(q)
+
+        def covered(found: frozenset[str]) -> float:  # fsum: the same whatever the set order
+            return math.fsum(weights[t] for t in q.terms & found) / total
+
         spans = []
         for hit in hits:
             groups = [(hit,)]
@@ -294,14 +320,15 @@ class Composer:
             if q.kind == "heading":
                 heading = heading_of(hit)
                 groups = [(heading, hit)] if heading is not None else []
-            context = " ".join(h.text for h in self._before(hit, 2))
+            context = frozenset().union(*(term_set(h.text) for h in self._before(hit, 2)))
             for group in groups:
                 text = " ".join(h.text for h in group)
                 if len(text.split()) > MAX_WORDS:
                     continue
-                coverage = self._coverage(q, text)
+                found = frozenset().union(*(term_set(h.text) for h in group))
+                coverage = covered(found)
                 # Terms only the sentences just before supply (the speaker, the framework's name) count a little.
-                in_context = self._coverage(q, f"{context} {text}") - coverage
+                in_context = covered(found | context) - coverage
                 similarity = max(h.similarity for h in group)
                 lexical = coverage + self.settings.context_weight * in_context
                 score = similarity + self.settings.lexical_weight * lexical
