@@ -236,6 +236,52 @@ _ANTONYMS = (
     ("maximum", "minimum"),
     ("rise", "fall"),
     ("grow", "shrink"),
+    # Opposites of direction and place: "float away from" is not "flowed toward".
+    ("toward", "away"),
+    ("towards", "away"),
+    ("above", "below"),
+    ("inside", "outside"),
+    ("inner", "outer"),
+    ("upper", "lower"),
+    ("north", "south"),
+    ("east", "west"),
+    ("northern", "southern"),
+    ("eastern", "western"),
+    # Opposites of outcome, stance and quality.
+    ("gain", "lose"),
+    ("win", "lose"),
+    ("won", "lost"),
+    ("success", "failure"),
+    ("accept", "reject"),
+    ("accepted", "rejected"),
+    ("support", "oppose"),
+    ("supported", "opposed"),
+    ("allow", "forbid"),
+    ("allowed", "forbidden"),
+    ("allowed", "banned"),
+    ("include", "exclude"),
+    ("included", "excluded"),
+    ("add", "remove"),
+    ("added", "removed"),
+    ("buy", "sell"),
+    ("bought", "sold"),
+    ("import", "export"),
+    ("imports", "exports"),
+    ("imported", "exported"),
+    ("open", "closed"),
+    ("public", "private"),
+    ("true", "false"),
+    ("positive", "negative"),
+    ("strong", "weak"),
+    ("stronger", "weaker"),
+    ("rich", "poor"),
+    ("wet", "dry"),
+    ("hot", "cold"),
+    ("fast", "slow"),
+    ("wide", "narrow"),
+    ("deep", "shallow"),
+    ("ancient", "modern"),
+    ("common", "rare"),
 )
 
 
@@ -246,6 +292,7 @@ def contradicts(question: str, text: str) -> bool:
     Example: contradicts("Why illegalize imports?", "a push to legalize importation") -> True
     Example: contradicts("What is productive for a long period?", "Soils are productive for a short period.") -> True
     Example: contradicts("How long did it take?", "It took a short time.") -> False
+    Example: contradicts("Water flows away from what ocean?", "Water flowed toward the Atlantic.") -> True
     """
     asked = {w.lower() for w in re.findall(r"[A-Za-z][\w\-]*", re.sub(r"\bhow\s+\w+", " ", question, flags=re.I))}
     said = {w.lower() for w in re.findall(r"[A-Za-z][\w\-]*", text)}
@@ -258,6 +305,121 @@ def contradicts(question: str, text: str) -> bool:
     return any(
         x in asked and x not in said and y in said and y not in asked for a, b in _ANTONYMS for x, y in ((a, b), (b, a))
     )
+
+
+# "rather than being a pristine wilderness", "instead of a tax": the words after it are what is not so.
+_DENIAL = re.compile(r"\b(?:rather\s+than|instead\s+of)\s+((?:[\w\-]+\s*){1,6})", re.I)
+_DENIAL_FILLER = frozenset({"being", "been", "be", "having"})
+
+
+def denies(question: str, text: str) -> bool:
+    """Does the text deny what the question takes as so, with "rather than" or "instead of" before the question's
+    own words? SQuAD 2.0 makes unanswerables by asking about the alternative a sentence sets aside.
+
+    Example: denies("How long was the Amazon a pristine wilderness?",
+                    "The Amazon, rather than being a pristine wilderness, has been shaped by man.") -> True
+    Example: denies("How long has the Amazon been shaped by man?",
+                    "The Amazon, rather than being a pristine wilderness, has been shaped by man.") -> False
+    Example: denies("What is not a pristine wilderness?", "rather than being a pristine wilderness") -> False
+    Example: denies("What do laws reduce for consumers?", "Laws target suppliers, rather than consumers.") -> False
+    """
+    if NEGATION.search(question):
+        return False  # a question about what is not so is answered by such a sentence
+    asked = set(terms(question))
+    for match in _DENIAL.finditer(text):
+        words = [w for w in re.findall(r"[\w\-]+", match.group(1)) if w.lower() not in _DENIAL_FILLER]
+        set_aside = [t for w in words for t in terms(w)][:2]
+        if len(set_aside) == 2 and all(t in asked for t in set_aside):  # one shared word ("consumers") is no premise
+            return True
+    return False
+
+
+# Who someone is to a person: "Robert's son" is not Robert, "Edward's son" did not do what Edward did.
+_RELATIVE = (
+    r"(?:sons?|daughters?|father|mother|parents?|brothers?|sisters?|wife|husband|widow|heirs?|uncle|aunt|nephew|"
+    r"niece|grandsons?|granddaughters?|grandfather|grandmother|successor|predecessor)"
+)
+_NAME_OF = r"[A-Z][\w\-]*(?:\s+(?:the\s+|of\s+)?[A-Z][\w\-]*)*"
+
+
+def relative_swapped(question: str, text: str) -> str | None:
+    """A person the question names that the text names only as the relative of another, or the reverse: "Robert's
+    son" in the text for "Robert" in the question, or "Edward's son" asked about where the text speaks of Edward.
+    SQuAD 2.0 makes unanswerables by such swaps of a person for their relative.
+
+    Example: relative_swapped("Who did Robert lead in 1107?", "the Normans under Bohemond, Robert's son, landed")
+             -> "Robert's son, not Robert"
+    Example: relative_swapped("When did Edward's son return?", "When Edward returned from exile in 1041")
+             -> "Edward, not Edward's son"
+    Example: relative_swapped("Who did Bohemond, Robert's son, lead?", "Bohemond, Robert's son, led them") -> None
+    """
+    for one, other in ((text, question), (question, text)):
+        for match in re.finditer(rf"\b({_NAME_OF})['’]s\s+({_RELATIVE})\b", one):
+            name, relative = match.group(1), match.group(2)
+            bare = re.search(rf"\b{re.escape(name)}\b(?!['’]s\s+{_RELATIVE}\b)", other)
+            related = re.search(rf"\b{re.escape(name)}['’]s\s+{_RELATIVE}\b", other)
+            if bare and not related:
+                kin = f"{name}'s {relative}"
+                return f"{kin}, not {name}" if one is text else f"{name}, not {kin}"
+    return None
+
+
+_POSSESSIVE = re.compile(r"\b([A-Z][\w\-]+)(?:['’]s|s['’])\s+([\w\-]+)")
+
+
+def other_owner(question: str, text: str, before: str = "") -> str | None:
+    """Whose thing the text speaks of, when the question asks about someone else's: "Giuga's theorem" asked, the text
+    gives "Wilson's theorem"; or "Newcomen's steam engine" asked, the text has a steam engine but neither it nor the
+    sentences `before` it name Newcomen. SQuAD 2.0 makes unanswerables by swapping the owner of a thing.
+
+    Example: other_owner("What does Giuga's theorem say?", "Wilson's theorem says p is prime.") -> "Wilson's theorem"
+    Example: other_owner("What did Newcomen's engine produce?", "Watt patented an engine that produced motion.")
+             -> "an engine not said to be Newcomen's"
+    Example: other_owner("What did Watt's engine produce?", "He patented an engine.", before="Watt was an engineer.")
+             -> None
+    """
+    said = set(terms(text))
+    for match in _POSSESSIVE.finditer(question[1:]):
+        owner, thing = match.group(1), match.group(2)
+        thing_terms = terms(thing)
+        if not thing_terms or thing_terms[0] not in said:
+            continue
+        stem = re.escape(owner[: max(4, len(owner) - 2)])
+        owners = [o for o, t in _POSSESSIVE.findall(text) if terms(t)[:1] == thing_terms[:1]]
+        if owners and not any(re.match(stem, o) for o in owners):
+            return f"{owners[0]}'s {thing}"
+        if not re.search(rf"\b{stem}", f"{before} {text}"):
+            return f"{'an' if thing[:1].lower() in 'aeiou' else 'a'} {thing} not said to be {owner}'s"
+    return None
+
+
+def reverses_roles(actor: tuple[str, str] | None, text: str) -> bool:
+    """Does the text make the question's actor the one acted on: "Who did the Normans encourage?" against "Norman
+    mercenaries were encouraged ... by the Lombards"? SQuAD 2.0 makes unanswerables by turning a passive round.
+
+    Example: reverses_roles(("Normans", "encourage"), "Norman mercenaries were encouraged by the Lombards") -> True
+    Example: reverses_roles(("Normans", "encourage"), "The Normans encouraged the Lombards to come south.") -> False
+    """
+    if actor is None:
+        return False
+    who, verb = (terms(w) for w in actor)
+    if not who or not verb:
+        return False
+    passive = r"\b(?:was|were|is|are|been|be)\s+(?:\w+ly\s+|first\s+|then\s+|later\s+)?(\w+ed)\b.{0,80}?\bby\b"
+    for match in re.finditer(passive, text):
+        done = terms(match.group(1))
+        if done[:1] == verb[:1] and who[0] in terms(text[max(0, match.start() - 40) : match.start()]):
+            return True
+    return False
+
+
+def gives_year(text: str) -> bool:
+    """Does the text give a year ("in 1643"), not only a decade ("the late 1980s")?
+
+    Example: gives_year("A 1643 publication said ...") -> True
+    Example: gives_year("During the divestment movement in the late 1980s, ...") -> False
+    """
+    return re.search(r"\b(?:1\d{3}|20\d{2})\b(?!s)", text) is not None
 
 
 def negates(text: str) -> bool:
@@ -379,8 +541,18 @@ class Composer:
             return Composed("", (), True, f"the documents name a {other_office}, not the one asked about")
         if q.negated and not negates(best.text):
             return Composed("", (), True, "no passage says what is not so")
-        if contradicts(q.text, best.text):
+        if contradicts(q.text, best.text) or denies(q.text, best.text):
             return Composed("", (), True, "the closest passage says the opposite")
+        if q.wants_year and not gives_year(best.text):
+            return Composed("", (), True, "no passage gives the year")
+        relative = relative_swapped(q.text, best.text)
+        if relative:
+            return Composed("", (), True, f"the closest passage speaks of {relative}")
+        owner = other_owner(q.text, best.text, " ".join(h.text for h in self._before(best.hits[0], 2)))
+        if owner:
+            return Composed("", (), True, f"the closest passage speaks of {owner}")
+        if reverses_roles(q.actor, best.text):
+            return Composed("", (), True, "in the closest passage the one asked about is acted on, not acting")
         # "Long Name (ACR)" is the answer itself, however little else of the question the sentence shares.
         # So is "the report titled X" for the title of the report.
         spelled_out = q.acronym is not None or q.wants_title

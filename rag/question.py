@@ -42,6 +42,10 @@ _LIST_QUESTION = re.compile(r"\bnames\s+of\b|^\s*(?:list|name)\s+(?:the|all|each
 # "What is the title of the report ...?": answered only by a sentence that gives the thing's title ("report titled X").
 _TITLE_QUESTION = re.compile(r"\btitle\s+of\s+(?:the|this|that|a|an|his|her|their|its)\b", re.I)
 # "How much did it cost ...?": answered by an amount of money, not by any number ("a 358-acre campus").
+# "In what year ...?": answered by a year ("1643"), not by a decade ("the late 1980s") or "in recent years".
+_YEAR_QUESTION = re.compile(r"\b(?:what|which)\s+year\b", re.I)
+# "Who did the Normans encourage ...?": the question's subject acts (the Normans encouraged someone).
+_ACTOR_QUESTION = re.compile(r"^(?:who|whom|what)\s+(?:did|does|do)\s+(?:the\s+)?([\w\-]+)\s+([\w\-]+)\b", re.I)
 _MONEY_QUESTION = re.compile(r"\bhow much\b.*\b(?:costs?|paid|pays?|spen[dt]|price|worth|charged?)\b", re.I)
 # A question about what is not so ("What did pharma not sell?") is answered only by a sentence that negates.
 NEGATION = re.compile(r"\b(not|never|no|none|neither|nor|cannot|without)\b|n't\b", re.I)
@@ -73,6 +77,8 @@ class Question:
     wants_list: bool = False  # "what are the names of ...": the answer must list the things, item by item
     wants_title: bool = False  # "what is the title of the report ...": the answer must give the report's title
     wants_money: bool = False  # "how much did it cost ...": the answer must give an amount of money
+    wants_year: bool = False  # "in what year ...": the answer must give a year, not a decade
+    actor: tuple[str, str] | None = None  # "who did the Normans encourage": ("Normans", "encourage"), who acts and how
 
     @property
     def kind_phrase(self) -> str:
@@ -160,6 +166,16 @@ def counted_thing(question: str) -> str | None:
     return stems[-1] if stems else None
 
 
+def actor_of(question: str) -> tuple[str, str] | None:
+    """Who acts and the verb, in a question asking whom or what they acted on.
+
+    Example: actor_of("Who did the Normans encourage to come south?") -> ("Normans", "encourage")
+    Example: actor_of("Who encouraged the Normans?") -> None
+    """
+    match = _ACTOR_QUESTION.search(question)
+    return (match.group(1), match.group(2)) if match else None
+
+
 def analyse(question: str) -> Question:
     expansion = _EXPANSION_QUESTION.search(question)
     institution = _INSTITUTION_QUESTION.search(question)
@@ -176,6 +192,8 @@ def analyse(question: str) -> Question:
         bool(_LIST_QUESTION.search(question)),
         kind != "heading" and bool(_TITLE_QUESTION.search(question)),
         bool(_MONEY_QUESTION.search(question)),
+        bool(_YEAR_QUESTION.search(question)),
+        actor_of(question),
     )
 
 

@@ -9,15 +9,20 @@ from hypothesis import strategies as st
 
 from rag.compose import (
     contradicts,
+    denies,
     enumerates,
     expands,
     gives_title,
+    gives_year,
     names_institution,
     negates,
+    other_owner,
+    relative_swapped,
     retitled,
+    reverses_roles,
     type_satisfied,
 )
-from rag.question import analyse, answer_kind, counted_thing, names_in, standalone
+from rag.question import actor_of, analyse, answer_kind, counted_thing, names_in, standalone
 from tests.conftest import CORPUS, REPORT
 
 TEXT = REPORT.read_text(encoding="utf-8")
@@ -271,3 +276,69 @@ def test_a_question_whose_word_the_passage_turns_into_its_opposite_abstains(assi
     assert not contradicts("How long did it take?", "It took a short time.")  # "how long" asks, it does not say
     assert not contradicts("Which units were built?", "It built units.")  # "units" is no negated "its"
     assert not contradicts("What is a non-combustion heat source?", "A non-combustion heat source, unlike combustion")
+
+
+def test_a_question_asking_about_the_alternative_a_sentence_sets_aside_abstains():
+    amazon = "The Amazon rainforest, rather than being a pristine wilderness, has been shaped by man for 11,000 years."
+    assert denies("For how long had the Amazon been a pristine wilderness?", amazon)
+    assert not denies("For how long has the Amazon been shaped by man?", amazon)
+    assert not denies("What is not a pristine wilderness?", amazon)  # a negated question is answered by the denial
+    # One shared word after "rather than" is no premise of the question.
+    laws = "Enforcement is generally targeted at international drug suppliers, rather than consumers."
+    assert not denies("What is there a push for to reduce consumer drug costs?", laws)
+    assert denies("Who used a tax instead of a tariff?", "They used a tariff instead of a tax on imports.") is False
+    assert denies("Why did they use a tax on imports?", "They used a tariff instead of a tax on imports.")
+
+
+def test_opposites_of_direction_and_outcome_are_contradictions():
+    assert contradicts("Water on the eastern side flows away from what ocean?", "Water flowed toward the Atlantic.")
+    assert not contradicts("Water on the eastern side flows toward what ocean?", "Water flowed toward the Atlantic.")
+    assert contradicts("Which team lost the final?", "The home team won the final.")
+    assert not contradicts("Which team won the final after it lost the semi-final?", "The home team won the final.")
+
+
+def test_a_person_and_their_relative_are_not_the_same_person(assistant):
+    assert relative_swapped("Who did Robert lead in 1107?", "the Normans under Bohemond, Robert's son, landed") == (
+        "Robert's son, not Robert"
+    )
+    assert relative_swapped("When did Edward's son return?", "When Edward returned from exile in 1041") == (
+        "Edward, not Edward's son"
+    )
+    assert relative_swapped("Who did Bohemond, Robert's son, lead?", "Bohemond, Robert's son, led the Normans") is None
+    assert relative_swapped("Who did Robert lead?", "Robert led the Normans; his son stayed.") is None
+    # Dr. Choi spoke at the dialogue; nobody succeeded her there.
+    answer = assistant.ask("What did Dr. Choi's successor emphasise about regional AI transformation?")
+    assert answer.abstained and "Choi's successor" in answer.answer, answer.answer
+
+
+def test_someone_elses_thing_does_not_answer_a_question_about_ones_own(assistant):
+    assert other_owner("What does Giuga's theorem say?", "Wilson's theorem says that p is prime.") == "Wilson's theorem"
+    assert other_owner("What did Newcomen's engine produce?", "Watt patented an engine that produced motion.") == (
+        "an engine not said to be Newcomen's"
+    )
+    assert other_owner("What did Watt's engine make?", "He patented an engine.", before="Watt was an engineer.") is None
+    assert other_owner("What does Wilson's theorem say?", "Wilson's theorem says that p is prime.") is None
+    assert other_owner("What did Newcomen's engine pump?", "The mine flooded in 1712.") is None  # no engine in it
+    # The report says "Japan's Ministry of Education ... (MEXT)": still Japan's, still answered.
+    answer = assistant.ask("Who elaborated on the layered governance model promoted by Japan's MEXT?")
+    assert not answer.abstained and "FIELARDH Khalifatulloh" in answer.answer, answer.answer
+
+
+def test_a_question_whose_actor_the_sentence_acts_on_abstains():
+    assert actor_of("Who did the Normans encourage to come south?") == ("Normans", "encourage")
+    assert actor_of("Who encouraged the Normans?") is None
+    assert analyse("What did the Lombards ask for?").actor == ("Lombards", "ask")
+    passive = "Norman mercenaries were first encouraged to come to the south by the Lombards."
+    assert reverses_roles(("Normans", "encourage"), passive)
+    assert not reverses_roles(("Lombards", "encourage"), passive)
+    assert not reverses_roles(("Normans", "encourage"), "The Normans encouraged the Lombards to come south.")
+    assert not reverses_roles(None, passive)
+
+
+def test_a_year_question_needs_a_year_not_a_decade():
+    assert analyse("In what year did the consul take office?").wants_year
+    assert not analyse("In what decade were injectors used?").wants_year
+    assert analyse("When did the consul take office?").wants_year is False
+    assert gives_year("A 1643 publication said the school's purpose was to advance learning.")
+    assert not gives_year("During the divestment movement in the late 1980s, students built a shantytown.")
+    assert not gives_year("The campus covers 5,076 acres.")
