@@ -171,7 +171,13 @@ def ingest(
         sentence_texts = [searchable[row].sentence_text(s, e) for row, s, e in sentences]
         from index.incremental import describe_changes, reusable_vectors
 
-        old_files = (read_manifest(index_dir) or {}).get("files") or {}
+        # Files that were or are skipped are in the corpus state (a fixed file must trigger a rebuild) but were
+        # never indexed: the summary counts only indexed files as unchanged, added, changed or removed.
+        old_manifest = read_manifest(index_dir) or {}
+        old_skipped = {s.get("source") for s in old_manifest.get("skipped") or [] if isinstance(s, dict)}
+        old_files = {k: v for k, v in (old_manifest.get("files") or {}).items() if k not in old_skipped}
+        now_skipped = {s.source for s in skipped}
+        indexed_files = {k: v for k, v in state.items() if k not in now_skipped}
         cache = {} if force else reusable_vectors(index_dir, settings.model, settings.chunker, embedder.dim)
         from index.resumable import embed_resumable, finish
 
@@ -184,7 +190,7 @@ def ingest(
             per_file[chunk.source] = per_file.get(chunk.source, 0) + 1
         notes.insert(
             0,
-            f"{describe_changes(old_files, state, per_file)}; embedded {embedded} new text(s), "
+            f"{describe_changes(old_files, indexed_files, per_file)}; embedded {embedded} new text(s), "
             f"reused {len(texts) + len(sentence_texts) - embedded - resumed}"
             + (f", resumed {resumed}" if resumed else ""),
         )

@@ -33,6 +33,22 @@ def test_only_new_text_is_embedded_and_the_summary_says_what_changed(tmp_path, e
     assert counting.calls == 0
 
 
+def test_a_skipped_file_is_reported_as_skipped_not_as_added(tmp_path, embedder):
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("Heading\nA first sentence here. A second one there.\n", encoding="utf-8")
+    ingest(corpus, index, embedder=embedder, progress=False, log=lambda _: None)
+
+    (corpus / "broken.txt").write_bytes(b"abc\x00\x01\x02")
+    with_broken = ingest(corpus, index, embedder=embedder, progress=False, log=lambda _: None)
+    assert "1 unchanged, 0 added (0 chunks), 0 changed, 0 removed" in with_broken.summary()
+    assert "skipped broken.txt" in with_broken.summary()
+
+    (corpus / "broken.txt").write_text("Fixed\nNow it is a readable note.\n", encoding="utf-8")
+    fixed = ingest(corpus, index, embedder=embedder, progress=False, log=lambda _: None)
+    assert "1 unchanged, 1 added (1 chunks), 0 changed, 0 removed" in fixed.summary()
+
+
 def test_forced_rebuild_embeds_everything_again(tmp_path, embedder):
     corpus, index = tmp_path / "corpus", tmp_path / "index"
     corpus.mkdir()
