@@ -442,7 +442,7 @@ def tables(r: dict[str, Any]) -> str:
         lines += [
             "",
             f"### Ingest: embedding squad-dev's chunks (ours: {r['ingest']['precision']}, length-sorted batches "
-            "of 64; baseline: sentence-transformers fp32; the two take turns)",
+            "encoded 16 at a time; baseline: sentence-transformers fp32; the two take turns)",
             "",
             "| max_tokens | chunks | tokens | ours chunks/s | ours tokens/s | baseline chunks/s | baseline tokens/s "
             "| speed-up |",
