@@ -163,7 +163,7 @@ def names_institution(kind: str | None, text: str, question: str = "") -> bool:
     if kind is None:
         return True
     word = _COMPANY if kind == "company" else kind.capitalize()
-    asked = {w.lower() for w in re.findall(r"[\w\-]+", question)}
+    asked = _asked(question)[0]
     before, after = r"(?:[A-Z][\w\-]*\s+(?:of\s+|the\s+)*)*", r"(?:\s+(?:of|for)(?:\s+[A-Z][\w\-]*)+)?"
     names = re.findall(rf"{before}\b(?:{word})\b{after}", text)
     return any({w.lower() for w in re.findall(r"[\w\-]+", n)} - asked - {kind, "of", "the", "for"} for n in names)
@@ -202,7 +202,7 @@ def gives_title(question: str, text: str) -> bool:
     Example: gives_title("What is the title of the report?", "Dr. X introduced the report titled Digital Leap.") -> True
     Example: gives_title("What is the title of the report?", "Dr. X introduced the report on Digital Leap.") -> False
     """
-    asked = {w.lower() for w in re.findall(r"[\w\-]+", question)}
+    asked = _asked(question)[0]
     return any(m.group(1).lower() in asked for m in _TITLED.finditer(text))
 
 
