@@ -4,7 +4,8 @@ Chosen with `python -m eval.ann` on real MiniLM vectors of real text (100k docst
 held-out queries): a flat scan costs 1.0 ms at 10k vectors, 2.4 ms at 25k and 11.6 ms at 100k (linear,
 so ~120 ms at 1M); HNSW (M=32, efConstruction=80) at efSearch=128 answers in 0.25-0.5 ms with recall@10
 against exact search of 0.998 at 10k, 0.997 at 25k, 0.995 at 50k and 0.993 at 100k. Flat is kept while
-it stays near 2 ms.
+it stays near 2 ms. Measured again up to 692k real sentences (docstrings, comments, man pages, docs):
+recall@10 at efSearch=128 is 0.988 at 250k, 0.982 at 500k and 0.982 at 692k, about 1 ms a query.
 """
 
 from __future__ import annotations
