@@ -15,7 +15,7 @@ import numpy as np
 
 ONNX_FILE = "query_encoder.onnx"
 TOKENIZER_FILE = "query_tokenizer.json"
-EXPORT_VERSION = 2  # bump when the export changes: builds recording another version are rebuilt
+EXPORT_VERSION = 3  # bump when the export changes: builds recording another version are rebuilt
 
 
 class OnnxEncoder:
@@ -38,16 +38,24 @@ class OnnxEncoder:
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3
-        self.session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
+        # onnxruntime 1.32's fused SkipLayerNormalization takes 58 us on an 18 x 384 question where Add +
+        # LayerNormalization take 15: twelve of them were 0.5 ms of every question.
+        self.session = ort.InferenceSession(
+            str(model_path), options, providers=["CPUExecutionProvider"], disabled_optimizers=["SkipLayerNormFusion"]
+        )
         self.inputs = {i.name for i in self.session.get_inputs()}
+
+    def feed(self, text: str) -> dict[str, np.ndarray]:
+        """The model's inputs for one text, unpadded."""
+        ids = np.array([self.tokenizer.encode(text).ids], dtype=np.int64)
+        feed = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
+        return {k: v for k, v in feed.items() if k in self.inputs}
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """One text per run: int8 activations are scaled per run, so batch padding would shift a text's vector."""
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for row, text in enumerate(texts):
-            ids = np.array([self.tokenizer.encode(text).ids], dtype=np.int64)
-            feed = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
-            hidden = self.session.run(None, {k: v for k, v in feed.items() if k in self.inputs})[0][0]
+            hidden = self.session.run(None, self.feed(text))[0][0]
             pooled = hidden.mean(axis=0)  # mean pooling: no padding, so every token counts
             out[row] = pooled / max(float(np.linalg.norm(pooled)), 1e-12)
         return out

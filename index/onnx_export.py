@@ -1,10 +1,9 @@
 """Ingest side of the query encoder: export the sentence-transformers model to ONNX, shrink it, verify it.
 
-Rungs, first to pass wins: int8 (every weight matrix and the word embeddings), int8 with the word
-embeddings and the feed-forward output and value projections kept fp32 (the layers whose int8 error
-dominates), fp32. A rung passes when every sample
-text's vector has cosine >= MIN_COSINE with sentence-transformers' own; if none passes, there is no
-ONNX encoder and questions are embedded by sentence-transformers (slower start, same answers).
+Rungs, first to pass wins: int8 (every product, attention included, with outlier channels kept fp32 by
+index.onnx_outliers), the same with attention fp32, fp32. A rung passes when every sample text's
+vector has cosine >= MIN_COSINE with sentence-transformers' own; if none passes, there is no ONNX
+encoder and questions are embedded by sentence-transformers (slower start, same answers).
 """
 
 from __future__ import annotations
@@ -20,9 +19,10 @@ from typing import Any
 import numpy as np
 
 from index.onnx_encoder import EXPORT_VERSION, ONNX_FILE, TOKENIZER_FILE, OnnxEncoder
+from index.onnx_outliers import split_outliers
 
 MIN_COSINE = 0.995
-RUNGS = ("int8", "int8-partial", "fp32")
+RUNGS = ("int8", "int8-partial", "fp32")  # int8-partial: attention fp32
 # Questions as users ask them; the corpus supplies the rest of the samples.
 SAMPLE_QUESTIONS = (
     "Who chaired Session II?",
@@ -71,9 +71,19 @@ def _export(st_model, model_id: str, samples: Sequence[str], work: Path, log: Ca
         log(f"warning: no ONNX query encoder ({type(exc).__name__}: {exc}); questions will use sentence-transformers")
         return None
     tried = []
+    dim = reference.shape[1]
+    reference_encoder = OnnxEncoder(fp32, tokenizer, model_id, dim, max_length)
+    split, fp32_products = None, []
     for rung in RUNGS:
-        path = fp32 if rung == "fp32" else _quantize(fp32, work / f"{rung}.onnx", partial=rung == "int8-partial")
-        encoder = OnnxEncoder(path, tokenizer, model_id, reference.shape[1], max_length)
+        if rung == "fp32":
+            path = fp32
+        else:
+            if split is None:
+                split = work / "split.onnx"
+                fp32_products = split_outliers(fp32, split, [reference_encoder.feed(t) for t in texts])
+            ops = ["MatMul", "Attention"] if rung == "int8" else ["MatMul"]
+            path = _quantize(split, work / f"{rung}.onnx", ops, fp32_products)
+        encoder = reference_encoder if rung == "fp32" else OnnxEncoder(path, tokenizer, model_id, dim, max_length)
         cosine = float(np.min(np.sum(encoder.embed(texts) * reference, axis=1)))
         tried.append(f"{rung} {cosine:.4f}")
         if cosine >= MIN_COSINE:
@@ -118,25 +128,42 @@ def _export_fp32(transformer, work: Path) -> Path:
     names = ["input_ids", "attention_mask", "token_type_ids"]
     ids = torch.ones(1, 8, dtype=torch.long)
     raw = work / "raw.onnx"
+    config = transformer.config
+    # Eager attention traces to the pattern onnxruntime fuses into one Attention op per layer (46 nodes in
+    # all, where the SDPA trace leaves 308 reshapes, transposes and masks costing ~10 us each per question).
+    attention = getattr(config, "_attn_implementation", None)
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer notes about Python control flow: shapes stay dynamic here
-        torch.onnx.export(
-            Hidden(transformer.eval()).float(),
-            (ids, ids, torch.zeros_like(ids)),
-            str(raw),
-            input_names=names,
-            output_names=["last_hidden_state"],
-            dynamic_axes={n: {0: "batch", 1: "sequence"} for n in [*names, "last_hidden_state"]},
-            opset_version=17,
-            dynamo=False,
-        )
-    config = transformer.config
+        try:
+            if attention is not None:
+                transformer.set_attn_implementation("eager")
+            torch.onnx.export(
+                Hidden(transformer.eval()).float(),
+                (ids, ids, torch.zeros_like(ids)),
+                str(raw),
+                input_names=names,
+                output_names=["last_hidden_state"],
+                dynamic_axes={n: {0: "batch", 1: "sequence"} for n in [*names, "last_hidden_state"]},
+                opset_version=17,
+                dynamo=False,
+            )
+        finally:
+            if attention is not None:
+                transformer.set_attn_implementation(attention)
     fused = work / "fp32.onnx"
-    try:  # fusing LayerNorm/GELU/bias makes int8 faster; the plain export is fine without it
+    try:  # fusing attention, GELU and biases makes int8 faster; the plain export is fine without it
+        from onnxruntime.transformers.fusion_options import FusionOptions
         from onnxruntime.transformers.optimizer import optimize_model
 
+        options = FusionOptions("bert")
+        options.enable_skip_layer_norm = options.enable_bias_skip_layer_norm = False  # slower: see OnnxEncoder
+        options.enable_embed_layer_norm = False  # keeps the word table a Gather: stored fp16, 23 MB less to hash
         optimized = optimize_model(
-            str(raw), model_type="bert", num_heads=config.num_attention_heads, hidden_size=config.hidden_size
+            str(raw),
+            model_type="bert",
+            num_heads=config.num_attention_heads,
+            hidden_size=config.hidden_size,
+            optimization_options=options,
         )
         optimized.save_model_to_file(str(fused))
     except Exception:
@@ -144,32 +171,24 @@ def _export_fp32(transformer, work: Path) -> Path:
     return fused
 
 
-def _quantize(source: Path, target: Path, partial: bool) -> Path:
-    """Per-channel int8 weights (per-tensor loses too much: cosine about 0.91), activations quantized per call."""
+def _quantize(source: Path, target: Path, ops: list[str], fp32_products: list[str]) -> Path:
+    """Per-channel int8 weights (per-tensor loses too much: cosine about 0.91), activations quantized per call.
+
+    The word-embedding table (a Gather) stays out: int8 there costs more cosine than it saves time.
+    """
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    excluded = []
-    if partial:
-        graph = onnx.load(str(source), load_external_data=False).graph
-        excluded = [
-            n.name
-            for n in graph.node
-            if n.op_type == "MatMul"
-            and (("/output/dense/" in n.name and "attention" not in n.name) or "/attention/self/value/" in n.name)
-        ]
     quantize_dynamic(
         str(source),
         str(target),
         per_channel=True,
         weight_type=QuantType.QInt8,
-        # Gather is the word-embedding table (47 of the 90 MB); int8 there costs too much cosine for "partial"
-        op_types_to_quantize=["MatMul"] if partial else ["MatMul", "Gather"],
-        nodes_to_exclude=excluded,
+        op_types_to_quantize=ops,
+        nodes_to_exclude=fp32_products,
         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT, "MatMulConstBOnly": True},
     )
-    if partial:
-        _half_word_embeddings(target)
+    _half_word_embeddings(target)
     return target
 
 
