@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from index.lexical import terms
@@ -455,6 +456,7 @@ class Composer:
     def __init__(self, retriever: Retriever, settings: ComposerSettings = ComposerSettings()) -> None:
         self.retriever = retriever
         self.settings = settings
+        self._context_terms = functools.lru_cache(maxsize=65536)(self._terms_before)
 
     def _weights(self, q: Question) -> tuple[dict[str, float], float]:
         """Each question term's idf (unknown terms count as the rarest) and their total."""
@@ -482,7 +484,7 @@ class Composer:
             if q.kind == "heading":
                 heading = heading_of(hit)
                 groups = [(heading, hit)] if heading is not None else []
-            context = frozenset().union(*(term_set(h.text) for h in self._before(hit, 2)))
+            context = self._context_terms(hit.row, hit.chunk.source, hit.chunk.section)
             for group in groups:
                 text = " ".join(h.text for h in group)
                 if len(text.split()) > MAX_WORDS:
@@ -502,13 +504,21 @@ class Composer:
 
     def _before(self, hit: SentenceHit, n: int) -> list[SentenceHit]:
         """Up to n sentences just before `hit` in its section."""
+        return self._rows_before(hit.row, hit.chunk.source, hit.chunk.section, n)
+
+    def _rows_before(self, row: int, source: str, section: str, n: int) -> list[SentenceHit]:
         out = []
-        for row in range(hit.row - 1, hit.row - 1 - n, -1):
-            prev = self.retriever.sentence(row)
-            if prev is None or prev.chunk.source != hit.chunk.source or prev.chunk.section != hit.chunk.section:
+        for before in range(row - 1, row - 1 - n, -1):
+            prev = self.retriever.sentence(before)
+            if prev is None or prev.chunk.source != source or prev.chunk.section != section:
                 break
             out.append(prev)
         return out[::-1]
+
+    def _terms_before(self, row: int, source: str, section: str) -> frozenset[str]:
+        """The terms the two sentences before a span supply (a speaker, a framework's name); the same for
+        every question, so cached per sentence in __init__."""
+        return frozenset().union(*(term_set(h.text) for h in self._rows_before(row, source, section, 2)))
 
     def compose(self, question: str, hits: list[SentenceHit], qvec) -> Composed:
         q = analyse(question)
@@ -518,24 +528,25 @@ class Composer:
         spans = sorted(self._spans(q, hits, qvec), key=lambda s: (-s.score, s.hits[0].row))
         if not spans:
             return Composed("", (), True, "nothing related was found")
-        typed = [
-            s
-            for s in spans
-            if type_satisfied(q.kind, self._quoted(s, qvec) if q.kind == "person" else s.text, q.text)
-            and counts(q.counted, s.text)
-            and expands(q.acronym, s.text)
-            and names_institution(q.institution, s.text, q.text)
-            and (not q.wants_title or gives_title(q.text, s.text))
-            and (not q.wants_money or _MONEY.search(s.text) is not None)
-        ]
-        if not typed:
+
+        def typed(s: _Span) -> bool:
+            return (
+                type_satisfied(q.kind, self._quoted(s, qvec) if q.kind == "person" else s.text, q.text)
+                and counts(q.counted, s.text)
+                and expands(q.acronym, s.text)
+                and names_institution(q.institution, s.text, q.text)
+                and (not q.wants_title or gives_title(q.text, s.text))
+                and (not q.wants_money or _MONEY.search(s.text) is not None)
+            )
+
+        # A list asked about is answered by the sentence that lists it, not one naming it.
+        listing = [] if q.kind == "number" else [s for s in spans if enumerates(q.terms, s.text) and typed(s)]
+        ranked = listing or self._typed_head(spans, typed)
+        if not ranked:
             return Composed("", (), True, f"no passage gives {q.kind_phrase}")
-        if q.kind != "number":  # a list asked about is answered by the sentence that lists it, not one naming it
-            listing = [s for s in typed if enumerates(q.terms, s.text)]
-            if q.wants_list and not listing:
-                return Composed("", (), True, "no passage lists them")
-            typed = listing or typed
-        best = self._first_mention(q, typed)
+        if q.kind != "number" and q.wants_list and not listing:
+            return Composed("", (), True, "no passage lists them")
+        best = self._first_mention(q, ranked)
         other_office = retitled(q.text, best.text)
         if other_office:
             return Composed("", (), True, f"the documents name a {other_office}, not the one asked about")
@@ -564,6 +575,19 @@ class Composer:
             return Composed("", (), True, reason, best.score, best.coverage)
         text, citations = self._quote(self._with_speaker(best, qvec))
         return Composed(text, citations, False, "", best.score, best.coverage)
+
+    def _typed_head(self, spans: list[_Span], typed: Callable[[_Span], bool]) -> list[_Span]:
+        """The typed spans down to `first_mention_margin` below the best one: all `_first_mention` looks at.
+
+        The type checks are the composer's costliest step; the spans past that score are never checked.
+        """
+        head: list[_Span] = []
+        for span in spans:
+            if head and span.score < head[0].score - self.settings.first_mention_margin:
+                break
+            if typed(span):
+                head.append(span)
+        return head
 
     def _first_mention(self, q: Question, ranked: list[_Span]) -> _Span:
         """The best span, or, when it holds every term of the question, the earliest span of its document that holds
