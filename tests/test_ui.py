@@ -226,20 +226,27 @@ def test_a_full_queue_answers_busy_try_again():
     app, url = serve(held, port=free_port(), max_size=1, prevent_thread_lock=True)
     try:
         client = Client(url, verbose=False)
-        running = [client.submit(f"question {i}", api_name="/ask") for i in range(2)]  # the 2 workers
+        jobs = []  # every question sent so far: all are held, so none may end before the release
 
-        def both_busy() -> bool:
-            finished = [job for job in running if job.done()]  # a held question can only end by failing
+        def answering(count: int) -> bool:
+            finished = [job for job in jobs if job.done()]  # a held question can only end by failing
             assert not finished, f"a held question ended early: {finished[0].exception()!r}"
-            return held.running == 2
+            return held.running == count
 
-        wait_until(both_busy, "both workers to be busy")
+        # The 2 workers, filled one at a time: a question counts against max_size until Gradio's dispatcher
+        # hands it to a worker, so two sent together could fill the one-place queue while a worker was free.
+        for i in range(2):
+            jobs.append(client.submit(f"question {i}", api_name="/ask"))
+            wait_until(lambda: answering(len(jobs)), f"worker {i + 1} to take question {i}")
         queued = client.submit("question 3", api_name="/ask")
-        wait_until(lambda: queued.status().code == Status.IN_QUEUE, "the third question to wait in the queue")
+        jobs.append(queued)
+        wait_until(
+            lambda: answering(2) and queued.status().code == Status.IN_QUEUE, "the third question to wait in the queue"
+        )
         with pytest.raises(Exception, match="(?i)queue is full.*try again"):
             client.predict("question 4", api_name="/ask")
         held.release.set()
-        assert [job.result()["answer"] for job in [*running, queued]] == ["held"] * 3
+        assert [job.result()["answer"] for job in jobs] == ["held"] * 3
     finally:
         held.release.set()
         app.close()

@@ -369,6 +369,8 @@ def serve(
 
     When the queue is full a new request is refused at once: the page shows "This application is
     currently busy. Please try again." and gradio_client raises "Queue is full! Please try again."
+    `max_size` counts requests not yet handed to a worker, which Gradio's dispatcher does a moment after
+    they arrive: a burst larger than `max_size` can be refused even while a worker is free.
     """
     if share and auth is None:
         raise BadInput("--share puts the app on the internet; it needs --auth user:password (or RAG_AUTH)")
