@@ -2,8 +2,10 @@
 
 The server runs in its own process, from a project folder of its own: `corpus/`, its index under
 `index/data/main`, a `.env` holding a secret, and a secret file beside the folder for `../` to reach;
-Gradio's temp folder is a fresh one. Requests are sent byte for byte (http.client), so `..`, `%2e%2e`
-and upper-case spellings reach the server as written. Corpus documents are shown by the app as escaped
+Gradio's temp folder is a fresh one. A second server over the same project is bound to all interfaces
+(`--host 0.0.0.0`), as a user serving the LAN would; it is reached through 127.0.0.1 like the first.
+Requests are sent byte for byte (http.client), so `..`, `%2e%2e` and upper-case spellings, and any Host,
+reach the server as written. Corpus documents are shown by the app as escaped
 text in its document viewer (tests/test_ui.py), never as files: the only files served are uploads.
 """
 
@@ -48,8 +50,31 @@ def server(tmp_path_factory):
     live = start_server(argv, root / "server.log", env=env, cwd=project)
     try:
         yield SimpleNamespace(
-            port=int(live.url.rstrip("/").rsplit(":", 1)[1]), root=root, project=project, index=index, temp=temp
+            port=int(live.url.rstrip("/").rsplit(":", 1)[1]),
+            root=root,
+            project=project,
+            index=index,
+            temp=temp,
+            argv=argv,
+            env=env,
+            log=root / "server.log",
         )
+    finally:
+        live.stop()
+
+
+@pytest.fixture(scope="module")
+def lan_server(server):
+    """`rag serve --host 0.0.0.0` over the first server's project (its index is built by then)."""
+    from eval.load import start_server
+
+    temp = server.root / "gradio-tmp-lan"
+    temp.mkdir()
+    log = server.root / "lan-server.log"
+    env = dict(server.env, GRADIO_TEMP_DIR=str(temp))
+    live = start_server([*server.argv, "--host", "0.0.0.0"], log, env=env, cwd=server.project)
+    try:
+        yield SimpleNamespace(port=int(live.url.rstrip("/").rsplit(":", 1)[1]), log=log)
     finally:
         live.stop()
 
@@ -207,29 +232,64 @@ def test_an_upload_cut_off_by_the_client_leaves_nothing_in_the_temp_folder(serve
 # ---- origins ---------------------------------------------------------------------------------------------
 
 
+ASK = json.dumps({"data": ["Who chaired Session II?", 5, "hybrid"]}).encode()
+PROBES = [
+    ("GET", "/gradio_api/info", {}, None),
+    ("POST", "/gradio_api/call/ask", {"Content-Type": "application/json"}, ASK),
+    (
+        "OPTIONS",
+        "/gradio_api/call/ask",
+        {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"},
+        None,
+    ),
+]
+
+
 @pytest.mark.parametrize("origin", ["https://evil.example", "null", "http://127.0.0.1:1"])
 @pytest.mark.parametrize("host", ["loopback", "lan"])  # lan: served with --host 0.0.0.0 and reached by address
-def test_another_origin_is_refused_and_never_granted(server, origin, host):
-    own = f"127.0.0.1:{server.port}" if host == "loopback" else f"192.168.1.20:{server.port}"
-    ask = json.dumps({"data": ["Who chaired Session II?", 5, "hybrid"]}).encode()
-    probes = [
-        ("GET", "/gradio_api/info", {}, None),
-        ("POST", "/gradio_api/call/ask", {"Content-Type": "application/json"}, ask),
-        (
-            "OPTIONS",
-            "/gradio_api/call/ask",
-            {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"},
-            None,
-        ),
-    ]
-    for method, path, extra, body in probes:
-        status, headers, reply = request(server, method, path, {"Host": own, "Origin": origin, **extra}, body)
+def test_another_origin_is_refused_and_never_granted(server, lan_server, origin, host):
+    live = server if host == "loopback" else lan_server
+    own = f"127.0.0.1:{live.port}" if host == "loopback" else f"192.168.1.20:{live.port}"
+    for method, path, extra, body in PROBES:
+        status, headers, reply = request(live, method, path, {"Host": own, "Origin": origin, **extra}, body)
         assert not any(k.startswith("access-control-") for k in headers), (method, path, headers)
         assert status == 403, (method, path, status)
-        assert b"event_id" not in reply
+        assert reply == b"Cross-origin requests are not allowed.", (method, path, reply[:200])
     same = f"http://{own}"
-    status, headers, _ = request(server, "GET", "/gradio_api/info", {"Host": own, "Origin": same})
+    status, headers, _ = request(live, "GET", "/gradio_api/info", {"Host": own, "Origin": same})
     assert status == 200 and "access-control-allow-origin" not in headers  # the page's own origin needs no grant
+
+
+# ---- hosts -----------------------------------------------------------------------------------------------
+
+
+def test_a_loopback_server_refuses_requests_addressed_to_any_other_name(server):
+    """DNS rebinding: a page of evil.example, whose name then resolves to 127.0.0.1, is same-origin to the
+    browser (its Origin matches its Host), so only the Host shows the request was not meant for this server."""
+    port = server.port
+    for host in (f"evil.example:{port}", "evil.example", f"127.0.0.1.evil.example:{port}", f"192.168.1.20:{port}"):
+        for origin in (f"http://{host}", None):
+            for method, path, extra, body in [("GET", "/", {}, None), *PROBES]:
+                heads = {"Host": host, **({"Origin": origin} if origin else {}), **extra}
+                status, headers, reply = request(server, method, path, heads, body)
+                assert status == 403, (host, method, path, status)
+                assert headers["content-type"].startswith("text/plain") and b"\n" not in reply
+                assert reply.startswith(b"Host not allowed"), (host, method, path, reply[:200])
+                assert not any(k.startswith("access-control-") for k in headers), (host, method, path)
+    for host in (f"127.0.0.1:{port}", "127.0.0.1", f"localhost:{port}", f"LocalHost:{port}", f"[::1]:{port}"):
+        status, _, page = request(server, "GET", "/", {"Host": host})
+        assert status == 200 and b"<html" in page.lower(), (host, status)
+        status, _, reply = request(
+            server, "POST", "/gradio_api/call/ask", {"Host": host, "Content-Type": "application/json"}, ASK
+        )
+        assert status == 200 and "event_id" in json.loads(reply), (host, status, reply[:200])
+
+
+def test_a_server_bound_to_all_interfaces_answers_the_names_it_is_reached_by(lan_server):
+    """--host 0.0.0.0 is the user's choice to be reached by a LAN address or name; the host rule stays out of it."""
+    for host in (f"192.168.1.20:{lan_server.port}", f"rag-box.lan:{lan_server.port}", f"127.0.0.1:{lan_server.port}"):
+        status, _, reply = request(lan_server, "GET", "/gradio_api/info", {"Host": host})
+        assert status == 200 and b"Host not allowed" not in reply, (host, status)
 
 
 # ---- limits the browser would have held ------------------------------------------------------------------
@@ -255,8 +315,9 @@ def test_a_2_mb_question_through_the_api_gets_the_apps_rejection(server):
     assert "event: complete" in answer and "ARIUNAA Enkhtur" in answer
 
 
-def test_refusals_and_rejections_left_no_traceback_in_the_server_log(server):
+def test_refusals_and_rejections_left_no_traceback_in_the_server_log(server, lan_server):
     """A caller's mistake is answered to the caller; the log keeps tracebacks for the server's own faults."""
-    log = (server.root / "server.log").read_text(encoding="utf-8", errors="replace")
-    assert "Traceback" not in log and "Exception in ASGI application" not in log, log[-3000:]
-    assert "network guard" not in log
+    for path in (server.log, lan_server.log):
+        log = path.read_text(encoding="utf-8", errors="replace")
+        assert "Traceback" not in log and "Exception in ASGI application" not in log, (path.name, log[-3000:])
+        assert "network guard" not in log

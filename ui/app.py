@@ -20,7 +20,7 @@ from rag.answer import Answer
 from rag.errors import BadInput
 from ui.documents import MAX_UPLOAD_BYTES
 from ui.render import chat_message, chat_text, document_html, error_html, sources_html
-from ui.web import guarded_app
+from ui.web import checks_host, guarded_app
 
 __all__ = ["EXAMPLES", "build_app", "serve", "sources_html"]
 
@@ -388,7 +388,8 @@ def serve(
         js=JS,
         footer_links=["api"],
         max_file_size=MAX_UPLOAD_BYTES,  # gradio refuses a bigger upload before it reaches the Documents tab
-        _app=guarded_app(MAX_UPLOAD_BYTES),  # file routes, origins and upload limits held at the edge (ui.web)
+        # file routes, host names, origins and upload limits held at the edge (ui.web)
+        _app=guarded_app(MAX_UPLOAD_BYTES, check_host=checks_host(host, share)),
         prevent_thread_lock=prevent_thread_lock,
         quiet=prevent_thread_lock,
     )

@@ -1,4 +1,5 @@
-"""The HTTP edge in front of Gradio's routes: which files are served, to which origins, how big an upload may be.
+"""The HTTP edge in front of Gradio's routes: which files are served, by which names, to which origins, how big
+an upload may be.
 
 Gradio refuses most of this itself; the guard makes the rules hold whatever its allow-lists do and closes
 what they leave open (measured on gradio 6.31 by tests/test_http_surface.py):
@@ -8,6 +9,11 @@ what they leave open (measured on gradio 6.31 by tests/test_http_surface.py):
 - origins: the page and the API are same-origin, so a request whose Origin is another site (or `null`)
   is refused with 403, preflight included, and no response carries Access-Control-* headers. Gradio
   granted any origin, with credentials, whenever the Host was not loopback (`rag serve --host 0.0.0.0`).
+- hosts: a server bound to loopback (the default) answers only requests addressed to localhost, 127.0.0.1
+  or [::1], any port; any other Host is 403. A DNS-rebinding page (a site whose name resolves to 127.0.0.1)
+  is same-origin to the browser, Origin included, so only its Host gives it away; Gradio answered any Host.
+  A server bound to another address (`--host 0.0.0.0`, a LAN address) or shared (`--share`) is reached by
+  names of the user's choosing, so there every Host is answered and the origin rule still holds.
 - uploads: a body over the limit is refused with 413 before it is read when its length is declared, and
   as soon as it passes the limit when not; an upload cut off by the client is ended the same way, so
   Gradio deletes its partial file (on a client disconnect it left the file in the temp folder for good).
@@ -15,6 +21,8 @@ what they leave open (measured on gradio 6.31 by tests/test_http_surface.py):
 
 from __future__ import annotations
 
+import ipaddress
+import os
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -70,6 +78,43 @@ def foreign_origin(headers: dict[bytes, bytes]) -> bool:
     return not netloc or netloc not in own
 
 
+def is_loopback(name: str) -> bool:
+    """Whether a host name or address (no port) can only mean this machine: localhost or a loopback address.
+
+    Example: is_loopback("127.0.0.1") -> True; is_loopback("[::1]") -> True; is_loopback("0.0.0.0") -> False
+    """
+    name = name.strip().lower().removeprefix("[").removesuffix("]")
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def checks_host(bound_host: str | None, share: bool = False) -> bool:
+    """Whether requests must name loopback: only a server that listens on loopback alone, with no share tunnel
+    forwarding a public name to it, knows every name it can rightly be reached by.
+
+    Example: checks_host("127.0.0.1") -> True; checks_host("0.0.0.0") -> False; checks_host("::1", share=True) -> False
+    """
+    bound_host = bound_host or os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1")  # what Gradio binds to given none
+    return is_loopback(bound_host) and not share
+
+
+def foreign_host(headers: dict[bytes, bytes]) -> bool:
+    """A request addressed to a name that is not loopback, as a DNS-rebinding page's is (evil.example -> 127.0.0.1).
+
+    Example: Host "evil.example:7860" -> True; Host "localhost:7860" or "[::1]:7860" -> False; no Host -> True
+    """
+    host = headers.get(b"host", b"").decode("latin-1").strip()
+    try:
+        name = urlsplit(f"//{host}").hostname
+    except ValueError:  # an unbalanced "[" in the Host
+        return True
+    return not is_loopback(name or "")
+
+
 async def _refuse(send, status: int, text: str) -> None:
     body = text.encode("utf-8")
     headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())]
@@ -80,8 +125,8 @@ async def _refuse(send, status: int, text: str) -> None:
 class Guard:
     """ASGI middleware wrapped around Gradio's whole stack (see `guarded_app`)."""
 
-    def __init__(self, app, server, max_upload_bytes: int) -> None:
-        self.app, self.server = app, server
+    def __init__(self, app, server, max_upload_bytes: int, check_host: bool = True) -> None:
+        self.app, self.server, self.check_host = app, server, check_host
         self.max_body = max_upload_bytes + MULTIPART_SLACK
         self.max_upload_bytes = max_upload_bytes
 
@@ -90,6 +135,10 @@ class Guard:
             return await self.app(scope, receive, send)
         headers = {k.lower(): v for k, v in scope.get("headers", [])}
         path = scope.get("path", "")
+        if self.check_host and foreign_host(headers):
+            return await _refuse(
+                send, 403, "Host not allowed: this server answers only to localhost, 127.0.0.1 and [::1]."
+            )
         if foreign_origin(headers):
             return await _refuse(send, 403, "Cross-origin requests are not allowed.")
         if is_file_request(path) and not file_allowed(path, self.server.uploaded_file_dir):
@@ -134,12 +183,13 @@ class Guard:
         return strip
 
 
-def guarded_app(max_upload_bytes: int):
-    """Gradio's FastAPI app with the Guard outermost, in place from the first request (passed to launch)."""
+def guarded_app(max_upload_bytes: int, check_host: bool = True):
+    """Gradio's FastAPI app with the Guard outermost, in place from the first request (passed to launch);
+    `check_host` as `checks_host` decides for the address the server is bound to."""
     from gradio.routes import App, ORJSONResponse
 
     class GuardedApp(App):
         def build_middleware_stack(self):
-            return Guard(super().build_middleware_stack(), self, max_upload_bytes)
+            return Guard(super().build_middleware_stack(), self, max_upload_bytes, check_host)
 
     return GuardedApp(default_response_class=ORJSONResponse)
