@@ -80,7 +80,11 @@ def _export(st_model, model_id: str, samples: Sequence[str], work: Path, log: Ca
         else:
             if split is None:
                 split = work / "split.onnx"
-                fp32_products = split_outliers(fp32, split, [reference_encoder.feed(t) for t in texts])
+                try:
+                    fp32_products = split_outliers(fp32, split, [reference_encoder.feed(t) for t in texts])
+                except Exception as exc:  # a graph the split does not know: quantize it whole, the cosine decides
+                    log(f"note: outlier channels not split ({type(exc).__name__}: {exc})")
+                    split, fp32_products = fp32, []
             ops = ["MatMul", "Attention"] if rung == "int8" else ["MatMul"]
             path = _quantize(split, work / f"{rung}.onnx", ops, fp32_products)
         encoder = reference_encoder if rung == "fp32" else OnnxEncoder(path, tokenizer, model_id, dim, max_length)

@@ -29,7 +29,11 @@ def split_outliers(source: Path, target: Path, feeds: Sequence[dict[str, np.ndar
 
     model = onnx.load(str(source))
     weights = {t.name: t for t in model.graph.initializer}
-    products = [n for n in model.graph.node if n.op_type == "MatMul" and n.input[1] in weights]
+    products = [
+        n
+        for n in model.graph.node
+        if n.op_type == "MatMul" and n.input[1] in weights and len(weights[n.input[1]].dims) == 2
+    ]
     peaks = _channel_peaks(model, [n.input[0] for n in products], feeds)
     nodes, fp32_products = [], []
     for node in model.graph.node:

@@ -158,6 +158,23 @@ def test_a_failed_verification_falls_back_to_sentence_transformers(monkeypatch, 
     assert any("warning" in line and "sentence-transformers" in line for line in logged)
 
 
+def test_an_outlier_split_that_fails_still_yields_a_verified_encoder(monkeypatch, embedder, tmp_path):
+    import index.onnx_export as onnx_export
+
+    def broken(*args, **kwargs):
+        raise ValueError("a graph the split does not know")
+
+    monkeypatch.setattr(onnx_export, "split_outliers", broken)
+    monkeypatch.setattr(onnx_export, "RUNGS", ("int8-partial", "fp32"))  # one quantized rung is enough to show it
+    logged: list[str] = []
+    found = onnx_export.export_query_encoder(
+        embedder._model(), embedder.model_id, _report_sentences(), tmp_path, logged.append
+    )
+    assert any("outlier channels not split" in line for line in logged)
+    assert found is not None and found.entry["min_cosine"] >= onnx_export.MIN_COSINE
+    assert found.entry["precision"] in ("int8-partial", "fp32")
+
+
 def test_bf16_ingest_vectors_match_fp32():
     from index.embed import SentenceTransformerEmbedder
 
