@@ -73,21 +73,15 @@ def _export(st_model, model_id: str, samples: Sequence[str], work: Path, log: Ca
     tried = []
     dim = reference.shape[1]
     reference_encoder = OnnxEncoder(fp32, tokenizer, model_id, dim, max_length)
-    split, fp32_products = None, []
+    split: tuple[Path, list[str]] | None = None  # made when the first int8 rung needs it
     for rung in RUNGS:
         if rung == "fp32":
-            path = fp32
+            path, encoder = fp32, reference_encoder
         else:
-            if split is None:
-                split = work / "split.onnx"
-                try:
-                    fp32_products = split_outliers(fp32, split, [reference_encoder.feed(t) for t in texts])
-                except Exception as exc:  # a graph the split does not know: quantize it whole, the cosine decides
-                    log(f"note: outlier channels not split ({type(exc).__name__}: {exc})")
-                    split, fp32_products = fp32, []
+            split = split or _split(fp32, work / "split.onnx", [reference_encoder.feed(t) for t in texts], log)
             ops = ["MatMul", "Attention"] if rung == "int8" else ["MatMul"]
-            path = _quantize(split, work / f"{rung}.onnx", ops, fp32_products)
-        encoder = reference_encoder if rung == "fp32" else OnnxEncoder(path, tokenizer, model_id, dim, max_length)
+            path = _quantize(split[0], work / f"{rung}.onnx", ops, split[1])
+            encoder = OnnxEncoder(path, tokenizer, model_id, dim, max_length)
         cosine = float(np.min(np.sum(encoder.embed(texts) * reference, axis=1)))
         tried.append(f"{rung} {cosine:.4f}")
         if cosine >= MIN_COSINE:
@@ -173,6 +167,17 @@ def _export_fp32(transformer, work: Path) -> Path:
     except Exception:
         shutil.copyfile(raw, fused)
     return fused
+
+
+def _split(
+    fp32: Path, target: Path, feeds: list[dict[str, np.ndarray]], log: Callable[[str], None]
+) -> tuple[Path, list[str]]:
+    """The graph to quantize and its fp32 products: outliers split off, or the whole graph when it cannot be."""
+    try:
+        return target, split_outliers(fp32, target, feeds)
+    except Exception as exc:  # a graph the split does not know: quantize it whole, the cosine check decides
+        log(f"note: outlier channels not split ({type(exc).__name__}: {exc})")
+        return fp32, []
 
 
 def _quantize(source: Path, target: Path, ops: list[str], fp32_products: list[str]) -> Path:

@@ -35,9 +35,10 @@ def split_outliers(source: Path, target: Path, feeds: Sequence[dict[str, np.ndar
         if n.op_type == "MatMul" and n.input[1] in weights and len(weights[n.input[1]].dims) == 2
     ]
     peaks = _channel_peaks(model, [n.input[0] for n in products], feeds)
+    targets = {n.output[0] for n in products}
     nodes, fp32_products = [], []
     for node in model.graph.node:
-        channels = _outliers(peaks.get(node.input[0])) if node in products else None
+        channels = _outliers(peaks[node.input[0]]) if node.output and node.output[0] in targets else None
         if channels is None:
             nodes.append(node)
             continue
