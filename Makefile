@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export GRADIO_ANALYTICS_ENABLED := False
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install serve ask test lint eval bench load clean
+.PHONY: install chromium serve ask test lint eval bench load clean
 
 install: $(STAMP)
 
@@ -26,7 +26,12 @@ ask: install
 	@test -n "$(Q)" || { echo 'usage: make ask Q="your question"'; exit 2; }
 	$(BIN)/rag ask "$(Q)"
 
-test: install
+# The browser tests drive Debian's chromium (Playwright's own browser download is never used).
+chromium:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && apt-get install -y -qq chromium); } \
+		|| { echo "make test needs Debian's chromium for the browser tests: run 'sudo apt-get install -y chromium'"; exit 2; }
+
+test: install chromium
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 

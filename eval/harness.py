@@ -24,13 +24,15 @@ class Suite:
     corpus: Path
 
 
+def _benchmark(name: str) -> Suite:
+    """A suite kept in eval/benchmarks/NAME (gold.jsonl beside its corpus/ folder)."""
+    return Suite(name, EVAL_DIR / "benchmarks" / name / "gold.jsonl", EVAL_DIR / "benchmarks" / name / "corpus")
+
+
+# squad-train is what learned parts are fitted on, squad-val only checks them (see each README).
 SUITES = {
     "report": Suite("report", EVAL_DIR / "gold.jsonl", PROJECT_ROOT / "corpus"),
-    "squad-dev": Suite(
-        "squad-dev",
-        EVAL_DIR / "benchmarks" / "squad-dev" / "gold.jsonl",
-        EVAL_DIR / "benchmarks" / "squad-dev" / "corpus",
-    ),
+    **{name: _benchmark(name) for name in ("squad-dev", "squad-train", "squad-val")},
 }
 FIELDS = {"id": str, "question": str, "answers": list, "evidence": list, "answerable": bool}
 

@@ -63,7 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("--gold", type=Path, action="append", help="gold JSON lines, scored on --corpus")
     p.add_argument(
-        "--suite", action="append", choices=["report", "squad-dev"], help="built-in suite(s) (default: report)"
+        "--suite",
+        action="append",
+        choices=["report", "squad-dev", "squad-train", "squad-val"],
+        help="built-in suite(s) (default: report)",
     )
     p.add_argument(
         "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a setting"
