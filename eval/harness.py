@@ -17,11 +17,37 @@ PROJECT_ROOT = EVAL_DIR.parent
 
 @dataclass(frozen=True)
 class Suite:
-    """A gold file and the corpus it was written against."""
+    """A gold file and the corpus it was written against (or the folders and files that corpus is assembled from)."""
 
     name: str
     gold: Path
     corpus: Path
+    parts: tuple[Path, ...] = ()
+
+
+def materialize(suite: Suite, index_root: Path) -> Suite:
+    """A suite whose corpus is made of parts, with its corpus copied into one folder beside the index.
+
+    Files are copied only when missing or changed, so an unchanged suite keeps its index.
+    """
+    import shutil
+
+    if not suite.parts:
+        return suite
+    target = index_root.parent / "corpora" / suite.name
+    target.mkdir(parents=True, exist_ok=True)
+    wanted = {}
+    for part in suite.parts:
+        files = sorted(p for p in part.iterdir() if p.is_file() and p.name != "README.md") if part.is_dir() else [part]
+        wanted.update({f.name: f for f in files})
+    for name, source in wanted.items():
+        dest = target / name
+        if not dest.exists() or dest.read_bytes() != source.read_bytes():
+            shutil.copyfile(source, dest)
+    for stale in target.iterdir():
+        if stale.name not in wanted:
+            stale.unlink()
+    return Suite(suite.name, suite.gold, target)
 
 
 def _benchmark(name: str) -> Suite:
@@ -33,6 +59,17 @@ def _benchmark(name: str) -> Suite:
 SUITES = {
     "report": Suite("report", EVAL_DIR / "gold.jsonl", PROJECT_ROOT / "corpus"),
     **{name: _benchmark(name) for name in ("squad-dev", "squad-train", "squad-val")},
+    # The report's questions with unrelated documents beside it: answers and abstentions must not move.
+    "report+distractors": Suite(
+        "report+distractors",
+        EVAL_DIR / "gold.jsonl",
+        EVAL_DIR / "benchmarks" / "report+distractors" / "corpus",
+        (
+            PROJECT_ROOT / "corpus",
+            EVAL_DIR / "benchmarks" / "squad-val" / "corpus",
+            EVAL_DIR / "benchmarks" / "report+distractors" / "pages",
+        ),
+    ),
 }
 FIELDS = {"id": str, "question": str, "answers": list, "evidence": list, "answerable": bool}
 
@@ -151,7 +188,7 @@ def main(args) -> int:
     if args.gold:
         suites = [Suite(p.stem, p, args.corpus) for p in args.gold]
     else:
-        suites = [SUITES[name] for name in (args.suite or ["report"])]
+        suites = [materialize(SUITES[name], args.index) for name in (args.suite or ["report"])]
     gold = {suite.name: load_gold(suite.gold) for suite in suites}  # all lines checked before any work
     configs = configurations(args.overrides, args.compare)
     embedders: dict[str, SentenceTransformerEmbedder] = {}

@@ -37,7 +37,7 @@ class Settings:
 def override(settings: Settings, key: str, value: str) -> Settings:
     """Settings with one field changed by name, the value parsed to the field's type.
 
-    Example: override(Settings(), "min_score", "0.5").composer.min_score == 0.5
+    Example: override(Settings(), "threshold", "0.5").composer.threshold == 0.5
     Keys: k, retrieval, model, and any field of ChunkerSettings or ComposerSettings.
     """
     import dataclasses

@@ -65,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--suite",
         action="append",
-        choices=["report", "squad-dev", "squad-train", "squad-val"],
+        choices=["report", "squad-dev", "squad-train", "squad-val", "report+distractors"],
         help="built-in suite(s) (default: report)",
     )
     p.add_argument(
@@ -73,7 +73,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--compare", metavar="KEY=V1,V2,...", help="run each value of one setting side by side")
     p.add_argument("--reports", type=Path, default=Path(__file__).resolve().parent.parent / "eval" / "reports")
+    p.add_argument(
+        "--ablate",
+        action="store_true",
+        help="refit the answer selector without each feature in turn; show what each adds",
+    )
     p.add_argument("--no-report", action="store_true", help="print the table only")
+    p = sub.add_parser("train", help="fit the answer selector on squad-train (python -m eval.train)")
+    _common(p)
+    p.add_argument("--out", type=Path, help="selector JSON to write (default: the one shipped in rag/compose)")
     return parser
 
 
@@ -206,12 +214,29 @@ def cmd_feedback(args) -> int:
 
 
 def cmd_eval(args) -> int:
+    if args.ablate:
+        from eval.ablate import main as ablate_main
+
+        return ablate_main(args.index)
     from eval.harness import main as eval_main
 
     return eval_main(args)
 
 
-COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "serve": cmd_serve, "feedback": cmd_feedback, "eval": cmd_eval}
+def cmd_train(args) -> int:
+    from eval.train import main as train_main
+
+    return train_main(["--index", str(args.index), *(["--out", str(args.out)] if args.out else [])])
+
+
+COMMANDS = {
+    "ingest": cmd_ingest,
+    "ask": cmd_ask,
+    "serve": cmd_serve,
+    "feedback": cmd_feedback,
+    "eval": cmd_eval,
+    "train": cmd_train,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

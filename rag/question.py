@@ -32,9 +32,9 @@ _HEADING_QUESTION = re.compile(
     r"\b(theme|topic|title|subject|focus|name)\s+of\s+(the\s+)?(session|section|panel|part|chapter|segment)\b", re.I
 )
 _EXPANSION_QUESTION = re.compile(
-    r"\bdoes\s+(?:the\s+)?(?:acronym\s+|abbreviation\s+)?([\w\-]+)\s+stands?\s+for\b", re.I
+    r"\bdoes\s+(?:the\s+)?(?:acronym\s+|abbreviation\s+)?([\w\-]+)\s+stand\s+for\b", re.I
 )
-# Kinds of institution whose names carry the kind ("University of Osaka", "Jiangxi KMAX Industrial Co. Ltd.").
+# Kinds of institution whose names carry the kind ("University of Leeds", "Harbor Steel Co. Ltd.").
 INSTITUTIONS = ("university", "college", "institute", "company", "faculty", "school", "ministry", "commission")
 _INSTITUTION_QUESTION = re.compile(rf"\b(?:which|what)\s+(?:[\w\-]+\s+)?({'|'.join(INSTITUTIONS)})\b", re.I)
 # "What are the names of the three platforms?", "List the actions": answered only by a sentence that lists them.
@@ -42,9 +42,9 @@ _LIST_QUESTION = re.compile(r"\bnames\s+of\b|^\s*(?:list|name)\s+(?:the|all|each
 # "What is the title of the report ...?": answered only by a sentence that gives the thing's title ("report titled X").
 _TITLE_QUESTION = re.compile(r"\btitle\s+of\s+(?:the|this|that|a|an|his|her|their|its)\b", re.I)
 # "How much did it cost ...?": answered by an amount of money, not by any number ("a 358-acre campus").
-# "In what year ...?": answered by a year ("1643"), not by a decade ("the late 1980s") or "in recent years".
+# "In what year ...?": answered by a year ("1712"), not by a decade ("the late 1950s") or "in recent years".
 _YEAR_QUESTION = re.compile(r"\b(?:what|which)\s+year\b", re.I)
-# "Who did the Normans encourage ...?": the question's subject acts (the Normans encouraged someone).
+# "Who did the Danes invite ...?": the question's subject acts (the Danes invited someone).
 _ACTOR_QUESTION = re.compile(r"^(?:who|whom|what)\s+(?:did|does|do)\s+(?:the\s+)?([\w\-]+)\s+([\w\-]+)\b", re.I)
 _MONEY_QUESTION = re.compile(r"\bhow much\b.*\b(?:costs?|paid|pays?|spen[dt]|price|worth|charged?)\b", re.I)
 # A question about what is not so ("What did pharma not sell?") is answered only by a sentence that negates.
@@ -78,7 +78,7 @@ class Question:
     wants_title: bool = False  # "what is the title of the report ...": the answer must give the report's title
     wants_money: bool = False  # "how much did it cost ...": the answer must give an amount of money
     wants_year: bool = False  # "in what year ...": the answer must give a year, not a decade
-    actor: tuple[str, str] | None = None  # "who did the Normans encourage": ("Normans", "encourage"), who acts and how
+    actor: tuple[str, str] | None = None  # "who did the Danes invite": ("Danes", "invite"), who acts and how
 
     @property
     def kind_phrase(self) -> str:
@@ -169,8 +169,8 @@ def counted_thing(question: str) -> str | None:
 def actor_of(question: str) -> tuple[str, str] | None:
     """Who acts and the verb, in a question asking whom or what they acted on.
 
-    Example: actor_of("Who did the Normans encourage to come south?") -> ("Normans", "encourage")
-    Example: actor_of("Who encouraged the Normans?") -> None
+    Example: actor_of("Who did the Danes invite to trade?") -> ("Danes", "invite")
+    Example: actor_of("Who invited the Danes?") -> None
     """
     match = _ACTOR_QUESTION.search(question)
     return (match.group(1), match.group(2)) if match else None
@@ -200,8 +200,8 @@ def analyse(question: str) -> Question:
 def standalone(question: str, history: Sequence[tuple[str, str]] | None) -> str:
     """Resolve a follow-up against the previous turn: drop a leading "And", name who "she"/"he" is.
 
-    Example: standalone("What did she say?", [("Who chaired?", "Dr. ARIUNAA Enkhtur chaired [1]")])
-             -> "What did Dr. ARIUNAA Enkhtur say?"
+    Example: standalone("What did she say?", [("Who chaired?", "Dr. SATO Kenji chaired [1]")])
+             -> "What did Dr. SATO Kenji say?"
     """
     if not history:
         return question

@@ -7,7 +7,7 @@ import re
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rag.compose import (
+from rag.compose.checks import (
     contradicts,
     denies,
     enumerates,

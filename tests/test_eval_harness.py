@@ -20,8 +20,8 @@ def test_compare_builds_one_configuration_per_value():
     assert [label for label, _ in configs] == ["retrieval=dense", "retrieval=bm25", "retrieval=hybrid"]
     assert [s.retrieval for _, s in configs] == ["dense", "bm25", "hybrid"]
     assert all(s.k == 7 for _, s in configs)
-    ((label, settings),) = configurations(["min_score=0.3", "max_tokens=128"], None)
-    assert settings.composer.min_score == 0.3 and settings.index.chunker.max_tokens == 128
+    ((label, settings),) = configurations(["threshold=0.3", "max_tokens=128"], None)
+    assert settings.composer.threshold == 0.3 and settings.index.chunker.max_tokens == 128
 
 
 @pytest.mark.parametrize("item", ["nonsense=1", "k", "k=many", "retrieval=fuzzy"])

@@ -1,0 +1,136 @@
+"""Extractive answers: the span the learned selector rates best, quoted exactly with its [n] citation, or an
+abstention saying why when the selector judges that the documents do not answer.
+
+Nothing is generated, so every word of an answer can be traced to its span in the source.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from rag.compose import candidates, features
+from rag.compose.candidates import Span
+from rag.compose.composed import Composed
+from rag.compose.quote import quote, with_speaker
+from rag.compose.selector import DEFAULT_MODEL, Selector, question_row, sigmoid
+from rag.question import Question, analyse
+from rag.retrieve import Retriever, SentenceHit
+
+
+@dataclass(frozen=True)
+class ComposerSettings:
+    """What the composer reads; the defaults are the model fitted on squad-train and its cross-validated threshold."""
+
+    threshold: float = -1.0  # abstain below this probability that the documents answer; < 0: the model's own
+    shortlist: int = 12  # spans whose costly features are computed (the best by the cheap features alone)
+    model: str = ""  # a selector JSON file; empty: the one shipped in rag/compose/selector.json
+    open_questions: bool = True  # summaries, lists, comparisons: several sentences (rag/compose/open.py)
+
+
+@dataclass(frozen=True)
+class Examined:
+    """Everything the selector looks at for one question (what `python -m eval.train` learns from)."""
+
+    question: Question
+    missing: tuple[str, ...]
+    spans: tuple[Span, ...]
+    rows: np.ndarray  # one row per span, columns in features.NAMES order
+
+
+# The checks that can say why a best span was not good enough, in the words an abstention gives.
+_REASONS = {
+    "answer_type": "no passage gives {kind}",
+    "counted": "no passage gives a number of what was asked",
+    "expansion": "no passage says what it stands for",
+    "institution": "no passage names an institution of that kind",
+    "title_given": "no passage gives the title",
+    "money": "no passage gives an amount of money",
+    "year": "no passage gives the year",
+    "lists": "no passage lists them",
+    "negation": "no passage says what is not so",
+    "other_office": "the documents name another office than the one asked about",
+    "contradicts": "the closest passage says the opposite",
+    "denies": "the closest passage says the opposite",
+    "relative_swapped": "the closest passage speaks of someone else",
+    "other_owner": "the closest passage speaks of someone else's",
+    "reversed_roles": "in the closest passage the one asked about is acted on, not acting",
+    "rare_name_absent": "the closest passage never mentions a name the question relies on",
+}
+
+
+@functools.lru_cache(maxsize=8)
+def _load(path: str) -> Selector:
+    return Selector.load(Path(path) if path else DEFAULT_MODEL)
+
+
+class Composer:
+    """Rates the candidate spans of the retrieved passages with the learned selector; quotes the best or abstains."""
+
+    def __init__(self, retriever: Retriever, settings: ComposerSettings = ComposerSettings()) -> None:
+        self.retriever = retriever
+        self.settings = settings
+
+    @property
+    def selector(self) -> Selector:
+        """The fitted models, read on first use (cached per file): `examine` works before any model exists."""
+        return _load(self.settings.model)
+
+    def examine(self, question: str, hits: list[SentenceHit], qvec) -> Examined:
+        """Every candidate span with every registered feature (for training; answering computes fewer)."""
+        q = analyse(question)
+        missing = tuple(q.missing_in(self.retriever))
+        spans = candidates.spans(self.retriever, hits, qvec, q.kind == "heading")
+        rows = features.matrix(features.Asked(q, self.retriever, qvec), spans, features.NAMES)
+        return Examined(q, missing, tuple(spans), rows)
+
+    def compose(self, question: str, hits: list[SentenceHit], qvec, depth: int = 0) -> Composed:
+        """The answer: the best span for a factoid question, several sentences for the other shapes."""
+        if depth == 0 and self.settings.open_questions:
+            from rag.compose import open as open_answers
+            from rag.shapes import shape_of
+
+            shape = shape_of(question)
+            if shape.kind != "factoid":
+                return open_answers.answer(self, shape, question, hits, qvec)
+        q = analyse(question)
+        missing = q.missing_in(self.retriever)
+        spans = candidates.spans(self.retriever, hits, qvec, q.kind == "heading")
+        if not spans:
+            return Composed("", (), True, "nothing related was found")
+        asked = features.Asked(q, self.retriever, qvec)
+        model, names = self.selector, self.selector.features
+        rows = features.matrix(asked, spans, names, cheap_only=True)
+        short = shortlist(model, rows, self.settings.shortlist)
+        features.fill_costly(asked, spans, names, rows, short)
+        logits = model.candidate.logits(rows[short])
+        best = int(np.argmax(logits))
+        qrow = question_row(logits, rows[short], names, q.kind, len(missing), len(q.terms))
+        p = sigmoid(float(model.answerable.logits(qrow[None, :])[0]))
+        threshold = self.settings.threshold if self.settings.threshold >= 0 else model.threshold
+        span = spans[short[best]]
+        coverage = asked.covered(span.terms)
+        if p < threshold:
+            return Composed("", (), True, self._reason(q, missing, rows[short[best]]), p, coverage)
+        text, citations = quote(with_speaker(self.retriever, span, qvec))
+        return Composed(text, citations, False, "", p, coverage)
+
+    def _reason(self, q: Question, missing: list[str], row: np.ndarray) -> str:
+        """Why the best span was not enough: a name the documents lack, else the check that pulled it down most."""
+        if missing:
+            return f"the documents never mention {', '.join(missing)}"
+        names = self.selector.features
+        pulls = self.selector.candidate.contributions(row)
+        fired = [(pulls[j], name) for j, name in enumerate(names) if name in _REASONS and pulls[j] < -0.25]
+        if fired:
+            return _REASONS[min(fired)[1]].format(kind=q.kind_phrase)
+        return "no passage answers it closely enough"
+
+
+def shortlist(model: Selector, rows: np.ndarray, n: int) -> list[int]:
+    """The spans worth the costly features: the best n by the cheap ones alone (costly columns still 0)."""
+    pre = model.candidate.logits(rows)
+    return np.argsort(-pre, kind="stable")[:n].tolist()

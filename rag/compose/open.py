@@ -1,0 +1,268 @@
+"""Answers to open questions: summaries, lists, "what was said about X", a person's words, several parts, a comparison.
+
+Each is several exact sentences chosen by relevance (the learned selector's span score) and novelty (maximal
+marginal relevance on the sentence vectors stored at ingest), kept in document order, each with its own [n]
+citation, within 150 words. The documents are refused only when nothing relevant is found.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.answer import Citation
+from rag.compose import candidates, features
+from rag.compose.candidates import SPEAKER_PRONOUN, Span
+from rag.compose.composed import Composed
+from rag.question import analyse
+from rag.retrieve import SentenceHit
+
+MAX_OPEN_WORDS = 150  # what the nugget metrics read (DESIGN.md); an answer stops before passing it
+NOVELTY = 0.3  # MMR: the weight of "unlike what is already said" against relevance
+NEAR_REPEAT = 0.9  # a sentence this close to one already chosen adds nothing
+RELEVANT_MARGIN = 4.0  # a sentence within this many logits of the best is still about the question
+LOST_SPEAKER = "[speaker not named in the source]"
+_NAMED = re.compile(r"\b(?:Dr|Ms|Mr|Mrs|Prof)\.\s+[A-Z][\w\-]*(?:\s+[A-Z][\w\-]*){0,2}")
+
+
+@dataclass(frozen=True)
+class Pick:
+    """A sentence chosen for an open answer, with its relevance (the selector's logit)."""
+
+    hit: SentenceHit
+    logit: float
+
+
+def rank_sentences(composer, question: str, hits: list[SentenceHit], qvec) -> tuple[list[Pick], float]:
+    """Every retrieved sentence alone, rated by the selector's span model (the relevance MMR starts from), and the
+    selector's probability that the documents answer the question at all."""
+    from rag.compose.selector import question_row, sigmoid
+
+    q = analyse(question)
+    spans = [Span((h,), h.text, candidates.term_set(h.text)) for h in hits if h.text.strip()]
+    if not spans:
+        return [], 0.0
+    model = composer.selector
+    rows = features.matrix(features.Asked(q, composer.retriever, qvec), spans, model.features)
+    logits = model.candidate.logits(rows)
+    missing = len(q.missing_in(composer.retriever))
+    qrow = question_row(logits, rows, model.features, q.kind, missing, len(q.terms))
+    p = sigmoid(float(model.answerable.logits(qrow[None, :])[0]))
+    return [Pick(s.hits[0], float(v)) for s, v in zip(spans, logits, strict=True)], p
+
+
+def mmr(retriever, picks: list[Pick], budget: int = MAX_OPEN_WORDS, limit: int = 8) -> list[Pick]:
+    """Relevant, mutually different sentences, best first, until the word budget is spent.
+
+    Relevance is the logit rescaled to 0-1 among the picks; novelty is 1 - the closest cosine to one chosen.
+    """
+    if not picks:
+        return []
+    best = max(p.logit for p in picks)
+    pool = [p for p in picks if p.logit >= best - RELEVANT_MARGIN]
+    lo = min(p.logit for p in pool)
+    rel = {id(p): (p.logit - lo) / ((best - lo) or 1.0) for p in pool}
+    vectors = retriever.index.sentence_vectors
+    chosen: list[Pick] = []
+    chosen_vecs: list[np.ndarray] = []
+    words = 0
+    while pool and len(chosen) < limit:
+
+        def gain(p: Pick) -> float:
+            if not chosen_vecs:
+                return rel[id(p)]
+            closest = max(float(vectors[p.hit.row] @ v) for v in chosen_vecs)
+            return (1 - NOVELTY) * rel[id(p)] - NOVELTY * closest if closest < NEAR_REPEAT else float("-inf")
+
+        top = max(pool, key=gain)
+        pool.remove(top)
+        if gain(top) == float("-inf"):
+            continue
+        n = len(top.hit.text.split())
+        if words + n > budget:
+            continue
+        chosen.append(top)
+        chosen_vecs.append(np.asarray(vectors[top.hit.row]))
+        words += n
+    return chosen
+
+
+def with_speakers(retriever, hits: list[SentenceHit]) -> list[SentenceHit]:
+    """The chosen sentences in document order, a "She ..." sentence preceded by the one naming her when it is in the
+    same paragraph and not chosen already."""
+    rows = {h.row: h for h in hits}
+    for h in list(rows.values()):
+        row = h.row
+        while SPEAKER_PRONOUN.match(rows.get(row, h).text) and row - 1 not in rows:
+            prev = retriever.sentence(row - 1)
+            if prev is None or not candidates.same_paragraph(prev, retriever.sentence(row)):
+                break
+            rows[row - 1] = prev
+            row -= 1
+    return sorted(rows.values(), key=lambda h: (h.chunk.source, h.start))
+
+
+def quote_sentences(hits: list[SentenceHit], first_n: int = 1) -> tuple[str, tuple[Citation, ...]]:
+    """Sentences as one answer, each followed by its [n]; a sentence the source lost its subject of is marked."""
+    texts, citations = [], []
+    for n, hit in enumerate(hits, start=first_n):
+        text = hit.text
+        citations.append(Citation(n, hit.chunk.source, hit.chunk.section, hit.start, hit.end, text))
+        shown = f"{LOST_SPEAKER} {text.lstrip(', ')}" if text[:1] in ",;" else text
+        texts.append(f"{shown} [{n}]")
+    return " ".join(texts), tuple(citations)
+
+
+def trim(hits: list[SentenceHit], budget: int = MAX_OPEN_WORDS) -> list[SentenceHit]:
+    """Sentences in order while they fit the word budget."""
+    out, words = [], 0
+    for h in hits:
+        n = len(h.text.split())
+        if words + n > budget:
+            break
+        out.append(h)
+        words += n
+    return out
+
+
+def person_sentences(retriever, person: str, hits: list[SentenceHit]) -> list[SentenceHit]:
+    """Where the person is named among the retrieved sentences, and the She/He sentences after it, until another person
+    is named: what that person said."""
+    words = [w for w in re.findall(r"[A-Za-z][\w\-]+", person) if w.lower() not in {"dr", "ms", "mr", "mrs", "prof"}]
+    if not words:
+        return []
+    pattern = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in words) + r")\b", re.I)
+    found: dict[int, SentenceHit] = {}
+    for hit in sorted(hits, key=lambda h: h.row):
+        if not pattern.search(hit.text) or hit.row in found:
+            continue
+        found[hit.row] = hit
+        row = hit.row + 1
+        while True:
+            nxt = retriever.sentence(row)
+            if nxt is None or nxt.chunk.source != hit.chunk.source or nxt.chunk.section != hit.chunk.section:
+                break
+            named = _NAMED.search(nxt.text)
+            if named and not pattern.search(named.group()):
+                break  # another person speaks now
+            if not (SPEAKER_PRONOUN.match(nxt.text) or pattern.search(nxt.text)):
+                break
+            found[row] = nxt
+            row += 1
+    return sorted(found.values(), key=lambda h: (h.chunk.source, h.start))
+
+
+def _with_continuation(retriever, hits: list[SentenceHit]) -> list[SentenceHit]:
+    """A sentence that lost its subject (", introduced the report ...") comes with the next one of its paragraph,
+    which says what was introduced."""
+    rows = {h.row: h for h in hits}
+    for h in list(rows.values()):
+        if h.text[:1] in ",;" and h.row + 1 not in rows:
+            nxt = retriever.sentence(h.row + 1)
+            if candidates.same_paragraph(h, nxt):
+                rows[nxt.row] = nxt
+    return sorted(rows.values(), key=lambda h: (h.chunk.source, h.start))
+
+
+OPEN_THRESHOLD_SHARE = 0.5  # an open question is refused only below this share of the factoid threshold
+
+
+def answer(composer, shape, question: str, hits: list[SentenceHit], qvec) -> Composed:
+    """The answer to a question of any shape but factoid (rag.shapes); refused only when nothing relevant is found."""
+    retriever = composer.retriever
+    q = analyse(question)
+    missing = q.missing_in(retriever)
+    if missing:
+        return Composed("", (), True, f"the documents never mention {', '.join(missing)}")
+    if shape.kind == "multipart" and shape.parts:
+        return _multipart(composer, shape.parts)
+    if shape.kind == "comparison" and len(shape.sides) == 2:
+        return _comparison(composer, question, shape.sides)
+    if shape.kind == "summary":
+        chosen = _summary(retriever, shape.target, hits)
+        if chosen:
+            text, citations = quote_sentences(trim(_with_continuation(retriever, chosen)))
+            return Composed(text, citations, False, "", 1.0)
+    picks, p = rank_sentences(composer, question, hits, qvec)
+    threshold = composer.settings.threshold if composer.settings.threshold >= 0 else composer.selector.threshold
+    if not picks or p < OPEN_THRESHOLD_SHARE * threshold:
+        return Composed("", (), True, "nothing in the documents is about this", p)
+    if shape.kind == "person" and shape.person:
+        said = person_sentences(retriever, shape.person, hits)
+        if said:
+            text, citations = quote_sentences(trim(said))
+            return Composed(text, citations, False, "", p)
+    chosen = [pick.hit for pick in mmr(retriever, picks)]
+    chosen = trim(_with_continuation(retriever, with_speakers(retriever, chosen)))
+    text, citations = quote_sentences(chosen)
+    return Composed(text, citations, False, "", p)
+
+
+def _summary(retriever, target: str | None, hits: list[SentenceHit]) -> list[SentenceHit]:
+    """The summary made at ingest of the document or section the target names (the best-retrieved document when
+    none), as sentences; empty when the target matches no document or section well (answered as an open question)."""
+    table = getattr(retriever.index, "summaries", None) or {}
+    if not table:
+        return []
+    key = None
+    sources = sorted({source for source, _ in table})
+    if target is None:
+        key = (hits[0].chunk.source if hits else sources[0], None) if len(sources) > 1 else (sources[0], None)
+    else:
+        wanted = candidates.term_set(target)
+        best, share = None, 0.0
+        for source, section in table:
+            have = candidates.term_set(f"{section or ''} {source.rsplit('.', 1)[0].replace('_', ' ')}")
+            got = len(wanted & have) / max(1, len(wanted))
+            if got > share or (got == share and section is None and best is not None and best[1] is not None):
+                best, share = (source, section), got
+        if best is None or share < 0.5:
+            return []
+        key = best
+    rows = table.get(key) or ()
+    return [h for h in (retriever.sentence(j) for j in rows) if h is not None]
+
+
+def _renumber(text: str, citations: tuple[Citation, ...], first: int) -> tuple[str, tuple[Citation, ...]]:
+    """The same answer with its markers numbered from `first` (parts of one answer share one numbering)."""
+    shift = first - 1
+    text = re.sub(r"\[(\d+)\]", lambda m: f"[{int(m.group(1)) + shift}]", text)
+    return text, tuple(Citation(c.n + shift, c.source, c.section, c.start, c.end, c.text) for c in citations)
+
+
+def _multipart(composer, parts: tuple[str, ...]) -> Composed:
+    """Each part answered on its own retrieval; a part the documents do not answer is named as such."""
+    texts, citations, answered = [], [], 0
+    for part in parts:
+        passages, qvec = composer.retriever.search(part, 5)
+        got = composer.compose(part, composer.retriever.sentences(passages, qvec), qvec, depth=1)
+        if got.abstained:
+            texts.append(f"The documents do not say: “{part}”.")
+            continue
+        answered += 1
+        text, cites = _renumber(got.text, got.citations, len(citations) + 1)
+        texts.append(text)
+        citations.extend(cites)
+    if not answered:
+        return Composed("", (), True, "the documents answer none of its parts")
+    return Composed(" ".join(texts), tuple(citations), False, "", 1.0)
+
+
+def _comparison(composer, question: str, sides: tuple[str, ...]) -> Composed:
+    """Each side's own most relevant sentences, under its name."""
+    texts, citations = [], []
+    for side in sides:
+        passages, qvec = composer.retriever.search(side, 5)
+        picks, _ = rank_sentences(composer, side, composer.retriever.sentences(passages, qvec), qvec)
+        chosen = trim(with_speakers(composer.retriever, [p.hit for p in mmr(composer.retriever, picks, limit=3)]), 70)
+        if not chosen:
+            texts.append(f"{side}: the documents say nothing about it.")
+            continue
+        text, cites = quote_sentences(chosen, len(citations) + 1)
+        texts.append(f"{side}: {text}")
+        citations.extend(cites)
+    if not citations:
+        return Composed("", (), True, "the documents say nothing about either side")
+    return Composed(" ".join(texts), tuple(citations), False, "", 1.0)

@@ -1,0 +1,132 @@
+"""The learned selector, read from plain JSON: a logistic model that scores each candidate span, and a second one
+that says whether the documents answer the question at all. Fitted by `python -m eval.train` on squad-train.
+
+Inference is a few dot products in numpy, so the query path never imports the training library.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_MODEL = Path(__file__).with_name("selector.json")
+FORMAT = 1
+# What the question-level model sees: the best candidate's score and what stands beside it.
+QUESTION_FEATURES = (
+    "best_logit",
+    "margin",
+    "candidates_above_0",
+    "best_similarity",
+    "best_coverage",
+    "missing_names",
+    "question_terms",
+    "kind_person",
+    "kind_number",
+    "kind_date",
+    "kind_place",
+    "kind_other",
+)
+KINDS = ("person", "number", "date", "place")
+
+
+@dataclass(frozen=True)
+class Linear:
+    """Standardise, then a logistic regression: logit = ((x - mean) / scale) . coef + intercept."""
+
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
+
+    @classmethod
+    def from_json(cls, data: dict) -> Linear:
+        return cls(
+            np.asarray(data["mean"], dtype=np.float64),
+            np.asarray(data["scale"], dtype=np.float64),
+            np.asarray(data["coef"], dtype=np.float64),
+            float(data["intercept"]),
+        )
+
+    def to_json(self) -> dict:
+        return {
+            "mean": [round(float(v), 10) for v in self.mean],
+            "scale": [round(float(v), 10) for v in self.scale],
+            "coef": [round(float(v), 10) for v in self.coef],
+            "intercept": round(float(self.intercept), 10),
+        }
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        return ((x - self.mean) / self.scale) @ self.coef + self.intercept
+
+    def contributions(self, row: np.ndarray) -> np.ndarray:
+        """Each feature's share of one row's logit: which one pulled a candidate down."""
+        return (row - self.mean) / self.scale * self.coef
+
+
+@dataclass(frozen=True)
+class Selector:
+    """The two fitted models, the features they read (by name), and the abstention threshold chosen on squad-train."""
+
+    features: tuple[str, ...]
+    candidate: Linear
+    answerable: Linear
+    threshold: float
+    meta: dict
+
+    @classmethod
+    def load(cls, path: Path = DEFAULT_MODEL) -> Selector:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        if data.get("format") != FORMAT:
+            raise ValueError(
+                f"{path}: selector format {data.get('format')!r}, expected {FORMAT}; run python -m eval.train"
+            )
+        if tuple(data["question_features"]) != QUESTION_FEATURES:
+            raise ValueError(f"{path}: question features differ from this code's; run python -m eval.train")
+        return cls(
+            tuple(data["features"]),
+            Linear.from_json(data["candidate"]),
+            Linear.from_json(data["answerable"]),
+            float(data["threshold"]),
+            {k: v for k, v in data.items() if k not in ("candidate", "answerable")},
+        )
+
+    def to_json(self) -> dict:
+        return {
+            **self.meta,
+            "format": FORMAT,
+            "features": list(self.features),
+            "question_features": list(QUESTION_FEATURES),
+            "candidate": self.candidate.to_json(),
+            "answerable": self.answerable.to_json(),
+            "threshold": round(self.threshold, 6),
+        }
+
+
+def question_row(
+    logits: np.ndarray, rows: np.ndarray, features: tuple[str, ...], kind: str, missing: int, n_terms: int
+) -> np.ndarray:
+    """The question-level features, from the candidates' logits and feature rows (best first by logit)."""
+    order = np.argsort(-logits, kind="stable")
+    best = int(order[0])
+    second = float(logits[order[1]]) if len(order) > 1 else float(logits[best]) - 5.0
+    col = {name: j for j, name in enumerate(features)}
+    values = {
+        "best_logit": float(logits[best]),
+        "margin": float(logits[best]) - second,
+        "candidates_above_0": math.log1p(int((logits > 0).sum())),
+        "best_similarity": float(rows[best, col["similarity"]]) if "similarity" in col else 0.0,
+        "best_coverage": float(rows[best, col["coverage"]]) if "coverage" in col else 0.0,
+        "missing_names": float(missing > 0),
+        "question_terms": math.log1p(n_terms),
+        **{f"kind_{k}": float(kind == k) for k in KINDS},
+        "kind_other": float(kind not in KINDS),
+    }
+    return np.asarray([values[name] for name in QUESTION_FEATURES], dtype=np.float64)
+
+
+def sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, x))))
