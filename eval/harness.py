@@ -33,6 +33,12 @@ def _benchmark(name: str) -> Suite:
 SUITES = {
     "report": Suite("report", EVAL_DIR / "gold.jsonl", PROJECT_ROOT / "corpus"),
     **{name: _benchmark(name) for name in ("squad-dev", "squad-train", "squad-val")},
+    # Open questions (nuggets) written on squad-val's articles, kept apart from its SQuAD questions.
+    "squad-val-open": Suite(
+        "squad-val-open",
+        EVAL_DIR / "benchmarks" / "squad-val" / "open.jsonl",
+        EVAL_DIR / "benchmarks" / "squad-val" / "corpus",
+    ),
 }
 FIELDS = {"id": str, "question": str, "answers": list, "evidence": list, "answerable": bool}
 

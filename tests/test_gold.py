@@ -40,6 +40,18 @@ def test_every_nugget_phrase_can_be_quoted_from_the_evidence(name):
                 assert contains_phrase(evidence, phrase), (row["id"], phrase)
 
 
+def test_open_gold_has_every_shape_and_questions_the_documents_do_not_answer():
+    report = [r for r in load_gold(SUITES["report"].gold) if "nuggets" in r]
+    squad = load_gold(SUITES["squad-val-open"].gold)
+    assert all("nuggets" in r for r in squad)
+    for rows, answerable, unanswerable in ((report, 40, 8), (squad, 20, 3)):
+        assert sum(r["answerable"] for r in rows) >= answerable
+        assert sum(not r["answerable"] for r in rows) >= unanswerable
+        assert all(3 <= len(r["nuggets"]) <= 6 for r in rows if r["answerable"])
+    starts = {r["question"].split()[0].lower() for r in report}
+    assert {"list", "summarize", "compare", "what", "who", "how", "why", "tell"} <= starts, starts
+
+
 def test_report_gold_has_the_promised_mix():
     rows = load_gold(SUITES["report"].gold)
     assert len(rows) >= 60
