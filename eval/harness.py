@@ -22,6 +22,7 @@ class Suite:
     name: str
     gold: Path
     corpus: Path
+    index_name: str | None = None  # a suite on another suite's corpus shares its index folder
 
 
 def _benchmark(name: str) -> Suite:
@@ -38,6 +39,7 @@ SUITES = {
         "squad-val-open",
         EVAL_DIR / "benchmarks" / "squad-val" / "open.jsonl",
         EVAL_DIR / "benchmarks" / "squad-val" / "corpus",
+        index_name="squad-val",
     ),
 }
 FIELDS = {"id": str, "question": str, "answers": list, "evidence": list, "answerable": bool}
@@ -152,7 +154,7 @@ def index_dir_for(base: Path, suite: Suite, default_corpus: Path, settings) -> P
     if settings.index == Settings().index and suite.corpus.resolve() == default_corpus.resolve():
         return base
     tag = hashlib.sha256(repr(dataclasses.asdict(settings.index)).encode()).hexdigest()[:8]
-    return base.parent / f"{suite.name}-{tag}"
+    return base.parent / f"{suite.index_name or suite.name}-{tag}"
 
 
 def configurations(overrides: list[str], compare: str | None):

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from eval.harness import SUITES, configurations, format_table, load_gold, run_suite
+from eval.harness import SUITES, configurations, format_table, index_dir_for, load_gold, run_suite
 from eval.metrics import aggregate
 from eval.report import write_report
 from rag.errors import BadInput
@@ -61,6 +61,15 @@ def test_report_holds_metrics_results_plots_failures_and_the_diff(tmp_path):
     md = (second / "report.md").read_text()
     assert "overall 0.750 (+0.250)" in md
     assert "r9: wrong sentence chosen" in md and "`a.txt` § S" in md
+
+
+def test_suites_on_one_corpus_share_one_index_folder(tmp_path):
+    from rag.assistant import Settings
+
+    base, default = tmp_path / "main", ROOT / "corpus"
+    folder = {name: index_dir_for(base, SUITES[name], default, Settings()) for name in SUITES}
+    assert folder["squad-val-open"] == folder["squad-val"] != folder["squad-dev"]
+    assert folder["report"] == base
 
 
 def test_open_question_metrics_sit_beside_the_factoid_ones(tmp_path):
