@@ -22,7 +22,8 @@ class Suite:
     name: str
     gold: Path
     corpus: Path
-    parts: tuple[Path, ...] = ()
+    parts: tuple[Path, ...] = ()  # folders and files the corpus is assembled from (see materialize)
+    index_name: str | None = None  # a suite on another suite's corpus shares its index folder
 
 
 def materialize(suite: Suite, index_root: Path) -> Suite:
@@ -47,7 +48,7 @@ def materialize(suite: Suite, index_root: Path) -> Suite:
     for stale in target.iterdir():
         if stale.name not in wanted:
             stale.unlink()
-    return Suite(suite.name, suite.gold, target)
+    return Suite(suite.name, suite.gold, target, index_name=suite.index_name)
 
 
 def _benchmark(name: str) -> Suite:
@@ -69,6 +70,13 @@ SUITES = {
             EVAL_DIR / "benchmarks" / "squad-val" / "corpus",
             EVAL_DIR / "benchmarks" / "report+distractors" / "pages",
         ),
+    ),
+    # Open questions (nuggets) written on squad-val's articles, kept apart from its SQuAD questions.
+    "squad-val-open": Suite(
+        "squad-val-open",
+        EVAL_DIR / "benchmarks" / "squad-val" / "open.jsonl",
+        EVAL_DIR / "benchmarks" / "squad-val" / "corpus",
+        index_name="squad-val",
     ),
 }
 FIELDS = {"id": str, "question": str, "answers": list, "evidence": list, "answerable": bool}
@@ -95,13 +103,30 @@ def load_gold(path: Path) -> list[dict[str, Any]]:
                 raise BadInput(f"{path}:{no}: field {name!r} must be a {kind.__name__}")
         if any(not isinstance(x, str) for x in row["answers"] + row["evidence"]):
             raise BadInput(f"{path}:{no}: 'answers' and 'evidence' must hold strings")
-        if row["answerable"] and not (row["answers"] and row["evidence"]):
+        if "nuggets" in row:
+            _check_nuggets(row, f"{path}:{no}")
+        elif row["answerable"] and not (row["answers"] and row["evidence"]):
             raise BadInput(f"{path}:{no}: an answerable question needs 'answers' and 'evidence'")
         if row["id"] in ids:
             raise BadInput(f"{path}:{no}: duplicate id {row['id']!r}")
         ids.add(row["id"])
         rows.append(row)
     return rows
+
+
+def _check_nuggets(row: dict[str, Any], where: str) -> None:
+    """An open question: nuggets are lists of phrases, answers empty; answerable ones need nuggets and evidence."""
+    nuggets = row["nuggets"]
+    if not isinstance(nuggets, list) or any(
+        not isinstance(n, list) or not n or any(not isinstance(p, str) or not p.strip() for p in n) for n in nuggets
+    ):
+        raise BadInput(f"{where}: field 'nuggets' must be a list of non-empty lists of phrases")
+    if row["answers"]:
+        raise BadInput(f"{where}: an open question (with 'nuggets') has 'answers': []")
+    if row["answerable"] and not (nuggets and row["evidence"]):
+        raise BadInput(f"{where}: an answerable open question needs 'nuggets' and 'evidence'")
+    if not row["answerable"] and nuggets:
+        raise BadInput(f"{where}: an unanswerable open question has 'nuggets': []")
 
 
 def run_suite(assistant, rows: list[dict[str, Any]], progress: bool = True) -> tuple[list[dict], list[Judged]]:
@@ -128,6 +153,11 @@ TABLE_METRICS = (
     "false_abstention",
     "abstention_recall",
     "overall",
+    "nugget_recall",
+    "supported_nugget_recall",
+    "open_false_abstention",
+    "open_abstention_recall",
+    "open_answer_words",
     "latency_p50_ms",
     "latency_p95_ms",
 )
@@ -141,7 +171,8 @@ def format_table(rows: dict[str, dict[str, Any]], metrics=TABLE_METRICS) -> str:
         cells = [name]
         for m in metrics:
             v = values.get(m)
-            cells.append("-" if v is None else f"{v:.1f}" if m.startswith("latency") else f"{v:.3f}")
+            one_decimal = m.startswith("latency") or m.endswith("words")  # ms and word counts, not rates
+            cells.append("-" if v is None else f"{v:.1f}" if one_decimal else f"{v:.3f}")
         lines.append(cells)
     widths = [max(len(r[i]) for r in lines) for i in range(len(head))]
     return "\n".join(
@@ -160,7 +191,7 @@ def index_dir_for(base: Path, suite: Suite, default_corpus: Path, settings) -> P
     if settings.index == Settings().index and suite.corpus.resolve() == default_corpus.resolve():
         return base
     tag = hashlib.sha256(repr(dataclasses.asdict(settings.index)).encode()).hexdigest()[:8]
-    return base.parent / f"{suite.name}-{tag}"
+    return base.parent / f"{suite.index_name or suite.name}-{tag}"
 
 
 def configurations(overrides: list[str], compare: str | None):

@@ -7,6 +7,9 @@ Definitions:
   counted), and contains a gold answer as whole words after SQuAD normalisation;
 - *grounded* = correct and at least one citation hits; *overall* = grounded answers plus
   correct abstentions, over all questions.
+Open questions (gold rows with "nuggets") are scored by nuggets instead: of the answer's first 150
+words, which nuggets are *covered*, and which are also *supported* by a citation's text. They stay out
+of the factoid metrics, except retrieval recall and (when unanswerable) abstention recall.
 Rates over an empty set are None (shown as "-"), never a made-up 0 or 1.
 """
 
@@ -21,7 +24,9 @@ from difflib import SequenceMatcher
 
 HIT_FRACTION = 0.6
 MAX_ANSWER_WORDS = 75
+OPEN_ANSWER_WORDS = 150
 _MARKER = re.compile(r"\[\d+\]")
+_MARKER_GAP = re.compile(r"\s*\[\d+\]")  # with the space before it, so "word [1]." leaves "word." not "."
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _ASCII_PUNCT = str.maketrans("", "", string.punctuation)
 
@@ -63,8 +68,11 @@ def normalize_answer(text: str) -> str:
 
 
 def answer_words(answer: str) -> int:
-    """Words of an answer, not counting its [n] citation markers."""
-    return len(_MARKER.sub(" ", answer).split())
+    """Words of an answer, not counting its [n] citation markers (nor the stops they leave alone).
+
+    Example: answer_words("Session II was chaired by Dr. ARIUNAA [1]. [2]") -> 7
+    """
+    return len(_MARKER_GAP.sub("", answer).split())
 
 
 def is_correct(answer: str, abstained: bool, gold_answers: Sequence[str]) -> bool:
@@ -73,6 +81,40 @@ def is_correct(answer: str, abstained: bool, gold_answers: Sequence[str]) -> boo
         return False
     padded = f" {normalize_answer(_MARKER.sub(' ', answer))} "
     return any(f" {g} " in padded for g in map(normalize_answer, gold_answers) if g)
+
+
+def answer_head(answer: str, limit: int = OPEN_ANSWER_WORDS) -> str:
+    """The first `limit` words of an answer, its [n] markers dropped: all an open answer is scored on.
+
+    Example: answer_head("Dr. CHOI thanked all [1]. She asked [2]", limit=5) -> "Dr. CHOI thanked all. She"
+    """
+    return " ".join(_MARKER_GAP.sub("", answer).split()[:limit])
+
+
+def contains_phrase(text: str, phrase: str) -> bool:
+    """True when `phrase` occurs in `text` as whole words, both SQuAD-normalised.
+
+    Example: contains_phrase("the “K-Digital Training” programme", "K-Digital Training") -> True;
+    contains_phrase("Enkhturian studies", "Enkhtur") -> False
+    """
+    needle = normalize_answer(phrase)
+    return bool(needle) and f" {needle} " in f" {normalize_answer(text)} "
+
+
+def nugget_counts(answer: str, citations: Sequence[str], nuggets: Sequence[Sequence[str]]) -> tuple[int, int]:
+    """(covered, supported) nuggets: a phrase in the answer's first 150 words, and also in a citation.
+
+    Example: answer "Session IV was chaired by Ms. TUNGALAG Chimid [1]. Dr. PARK spoke [2].",
+    citations ["Session IV was chaired by Ms. TUNGALAG Chimid, Executive Director"],
+    nuggets [["TUNGALAG Chimid"], ["PARK Hwa Choon", "Dr. PARK"], ["K-Digital Training"]] -> (2, 1)
+    """
+    head = answer_head(answer)
+    covered = supported = 0
+    for phrases in nuggets:
+        found = [p for p in phrases if contains_phrase(head, p)]
+        covered += bool(found)
+        supported += any(contains_phrase(c, p) for p in found for c in citations)
+    return covered, supported
 
 
 def first_hit_rank(passages: Sequence[str], evidence: Sequence[str]) -> int | None:
@@ -93,6 +135,11 @@ class Judged:
     hit_rank: int | None  # first passage hitting the evidence (answerable questions only)
     citation_hits: tuple[bool, ...]
     latency_ms: float
+    open: bool = False  # an open question: scored by nuggets, left out of the factoid metrics
+    nuggets: int = 0
+    covered: int = 0
+    supported: int = 0
+    words: int = 0  # answer words, [n] markers not counted
 
     @property
     def grounded(self) -> bool:
@@ -100,13 +147,19 @@ class Judged:
 
 
 def judge(row: dict, answer: dict) -> Judged:
-    """Score one contract-JSON answer against one gold row."""
+    """Score one contract-JSON answer against one gold row (an open one when the row has "nuggets")."""
     evidence = row.get("evidence") or []
     passages = [p["text"] for p in answer.get("passages", [])]
     answerable = bool(row.get("answerable", True))
     abstained = bool(answer.get("abstained"))
-    correct = answerable and is_correct(answer.get("answer", ""), abstained, row.get("answers") or [])
+    text = answer.get("answer", "")
+    is_open = "nuggets" in row
+    nuggets = row.get("nuggets") or []
+    correct = answerable and not is_open and is_correct(text, abstained, row.get("answers") or [])
     cites = tuple(hits_any(c["text"], evidence) for c in answer.get("citations", [])) if answerable else ()
+    covered, supported = (0, 0)
+    if is_open and not abstained:
+        covered, supported = nugget_counts(text, [c["text"] for c in answer.get("citations", [])], nuggets)
     return Judged(
         answerable,
         abstained,
@@ -114,6 +167,11 @@ def judge(row: dict, answer: dict) -> Judged:
         first_hit_rank(passages, evidence) if answerable else None,
         cites,
         float(answer.get("timings_ms", {}).get("total", 0.0)),
+        open=is_open,
+        nuggets=len(nuggets),
+        covered=covered,
+        supported=supported,
+        words=answer_words(text),
     )
 
 
@@ -135,24 +193,43 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
 
 
+def _mean(values: Sequence[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
 def aggregate(judged: Sequence[Judged]) -> dict[str, float | int | None]:
-    """All suite metrics from per-question outcomes."""
+    """All suite metrics from per-question outcomes: factoid ones, retrieval over both kinds, open ones."""
     ans = [j for j in judged if j.answerable]
     unans = [j for j in judged if not j.answerable]
-    answered = [j for j in ans if not j.abstained]
+    factoid = [j for j in judged if not j.open]
+    fact_ans = [j for j in factoid if j.answerable]
+    answered = [j for j in fact_ans if not j.abstained]
     cites = [hit for j in answered for hit in j.citation_hits]
-    out: dict[str, float | int | None] = {"questions": len(judged), "answerable": len(ans), "unanswerable": len(unans)}
+    out: dict[str, float | int | None] = {
+        "questions": len(judged),
+        "answerable": len(ans),
+        "unanswerable": len(unans),
+        "open": sum(j.open for j in judged),
+    }
     for k in (1, 3, 5, 10):
         out[f"recall@{k}"] = _rate(sum(1 for j in ans if j.hit_rank is not None and j.hit_rank <= k), len(ans))
     out["mrr@10"] = (
         sum(1 / j.hit_rank for j in ans if j.hit_rank is not None and j.hit_rank <= 10) / len(ans) if ans else None
     )
-    out["answer_accuracy"] = _rate(sum(j.correct for j in ans), len(ans))
+    out["answer_accuracy"] = _rate(sum(j.correct for j in fact_ans), len(fact_ans))
     out["citation_precision"] = _rate(sum(cites), len(cites))
-    out["grounded_accuracy"] = _rate(sum(j.grounded for j in ans), len(ans))
-    out["false_abstention"] = _rate(sum(j.abstained for j in ans), len(ans))
+    out["grounded_accuracy"] = _rate(sum(j.grounded for j in fact_ans), len(fact_ans))
+    out["false_abstention"] = _rate(sum(j.abstained for j in fact_ans), len(fact_ans))
     out["abstention_recall"] = _rate(sum(j.abstained for j in unans), len(unans))
-    out["overall"] = _rate(sum(j.grounded for j in ans) + sum(j.abstained for j in unans), len(judged))
+    fact_unans = [j for j in factoid if not j.answerable]
+    out["overall"] = _rate(sum(j.grounded for j in fact_ans) + sum(j.abstained for j in fact_unans), len(factoid))
+    open_ans = [j for j in judged if j.open and j.answerable]
+    open_unans = [j for j in judged if j.open and not j.answerable]
+    out["nugget_recall"] = _mean([j.covered / j.nuggets for j in open_ans])
+    out["supported_nugget_recall"] = _mean([j.supported / j.nuggets for j in open_ans])
+    out["open_false_abstention"] = _rate(sum(j.abstained for j in open_ans), len(open_ans))
+    out["open_abstention_recall"] = _rate(sum(j.abstained for j in open_unans), len(open_unans))
+    out["open_answer_words"] = _mean([j.words for j in judged if j.open and not j.abstained])
     latencies = [j.latency_ms for j in judged]
     out["latency_p50_ms"] = percentile(latencies, 50)
     out["latency_p95_ms"] = percentile(latencies, 95)

@@ -7,12 +7,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from eval.metrics import MAX_ANSWER_WORDS, Judged, answer_words
+from eval.metrics import MAX_ANSWER_WORDS, Judged, answer_head, answer_words, contains_phrase
 
 REPORTS_DIR = Path(__file__).resolve().parent / "reports"
 DIFF_METRICS = (
     "recall@1", "recall@5", "mrr@10", "answer_accuracy", "citation_precision", "grounded_accuracy",
-    "false_abstention", "abstention_recall", "overall", "latency_p50_ms",
+    "false_abstention", "abstention_recall", "overall", "nugget_recall", "supported_nugget_recall",
+    "open_false_abstention", "open_abstention_recall", "latency_p50_ms",
 )  # fmt: skip
 
 
@@ -20,6 +21,12 @@ def why(judged: Judged, answer: dict[str, Any], k: int) -> str:
     """One phrase saying what went wrong with a question, or "ok"."""
     if not judged.answerable:
         return "ok" if judged.abstained else "answered a question the documents do not answer"
+    if judged.open:
+        if judged.abstained:
+            return "false abstention" + ("" if judged.hit_rank is not None else " (evidence not retrieved either)")
+        if judged.supported == judged.nuggets:
+            return "ok"
+        return f"open: {judged.covered}/{judged.nuggets} nuggets covered, {judged.supported} supported by a citation"
     if judged.grounded:
         return "ok"
     retrieved = judged.hit_rank is not None
@@ -34,9 +41,24 @@ def why(judged: Judged, answer: dict[str, Any], k: int) -> str:
     return "right answer, but no citation holds the evidence"
 
 
+def missed_nuggets(answer: str, nuggets: list[list[str]]) -> list[str]:
+    """The first phrase of each nugget the answer's first 150 words do not cover, to show in a failure."""
+    head = answer_head(answer)
+    return [phrases[0] for phrases in nuggets if not any(contains_phrase(head, p) for p in phrases)]
+
+
 def result_rows(suite: str, config: str, gold: list[dict], answers: list[dict], judged: list[Judged], k: int):
-    """Per-question records for results.jsonl."""
+    """Per-question records for results.jsonl (open questions add their nugget counts and the missed ones)."""
     for row, answer, j in zip(gold, answers, judged, strict=True):
+        extra = {}
+        if j.open:
+            missed = [n[0] for n in row["nuggets"]] if j.abstained else missed_nuggets(answer["answer"], row["nuggets"])
+            extra = {
+                "nuggets": j.nuggets,
+                "covered": j.covered,
+                "supported": j.supported,
+                "missed_nuggets": missed,
+            }
         yield {
             "suite": suite,
             "config": config,
@@ -56,6 +78,7 @@ def result_rows(suite: str, config: str, gold: list[dict], answers: list[dict], 
             ],
             "outcome": why(j, answer, k),
             "latency_ms": j.latency_ms,
+            **extra,
         }
 
 
@@ -76,7 +99,7 @@ def previous_metrics(reports_dir: Path, exclude: Path | None = None) -> tuple[Pa
 def _fmt(v: Any, metric: str) -> str:
     if v is None:
         return "-"
-    return f"{v:.1f}" if metric.startswith("latency") else f"{v:.3f}"
+    return f"{v:.1f}" if metric.startswith("latency") or metric.endswith("words") else f"{v:.3f}"
 
 
 def write_report(
@@ -140,6 +163,8 @@ def _markdown(metrics, results, passages_text, previous, meta) -> str:
     for r in failures:
         lines.append(f"### {r['suite']} / {r['config']} / {r['id']}: {r['outcome']}")
         gold = ", ".join(r["gold_answers"]) if r["answerable"] else "(unanswerable)"
+        if r["answerable"] and "nuggets" in r:
+            gold = f"{r['nuggets']} nuggets; missed: " + ("; ".join(r["missed_nuggets"]) or "none (not all supported)")
         lines += [f"- question: {r['question']}", f"- gold: {gold}", f"- answer: {r['answer']}", "- retrieved:"]
         for p in passages_text.get((r["suite"], r["config"], r["id"]), [])[:3]:
             text = " ".join(p["text"].split())

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from eval.harness import SUITES, configurations, load_gold, run_suite
+from eval.harness import SUITES, configurations, format_table, index_dir_for, load_gold, run_suite
 from eval.metrics import aggregate
 from eval.report import write_report
 from rag.errors import BadInput
@@ -61,6 +61,37 @@ def test_report_holds_metrics_results_plots_failures_and_the_diff(tmp_path):
     md = (second / "report.md").read_text()
     assert "overall 0.750 (+0.250)" in md
     assert "r9: wrong sentence chosen" in md and "`a.txt` § S" in md
+
+
+def test_suites_on_one_corpus_share_one_index_folder(tmp_path):
+    from rag.assistant import Settings
+
+    base, default = tmp_path / "main", ROOT / "corpus"
+    folder = {name: index_dir_for(base, SUITES[name], default, Settings()) for name in SUITES}
+    assert folder["squad-val-open"] == folder["squad-val"] != folder["squad-dev"]
+    assert folder["report"] == base
+
+
+def test_open_question_metrics_sit_beside_the_factoid_ones(tmp_path):
+    with_open = {"answer_accuracy": 0.9, "nugget_recall": 0.625, "open_answer_words": 87.3, "open_false_abstention": 0}
+    factoid_only = {"answer_accuracy": 0.8, "nugget_recall": None, "open_answer_words": None}
+    table = format_table({"report": with_open, "squad-dev": factoid_only}).splitlines()
+    assert table[0].split()[:1] == ["recall@1"] and "nugget_recall" in table[0] and "open_answer_words" in table[0]
+    report_cells, squad_cells = table[1].split(), table[2].split()
+    column = table[0].split().index("nugget_recall") + 1  # +1: the row name comes first
+    assert report_cells[column] == "0.625" and squad_cells[column] == "-"
+    assert "87.3" in report_cells and squad_cells[-3] == "-"  # open_answer_words, before the two latencies
+    result = {
+        "suite": "report", "config": "default", "id": "open-01", "question": "List the speakers.", "answerable": True,
+        "gold_answers": [], "answer": "BI Xiaohan [1]", "latency_ms": 3.0, "nuggets": 2, "covered": 1, "supported": 1,
+        "missed_nuggets": ["HUANG Hua"], "outcome": "open: 1/2 nuggets covered, 1 supported by a citation",
+    }  # fmt: skip
+    suites = {"report": {"default": with_open}, "squad-dev": {"default": factoid_only}}
+    out = write_report(suites, [result], {}, tmp_path)
+    md = (out / "report.md").read_text()
+    assert "| overall | nugget_recall | supported_nugget_recall | open_false_abstention |" in md
+    assert "| default | - | - | - | - | - | 0.900 |" in md and "| 0.625 |" in md
+    assert "open-01: open: 1/2 nuggets covered" in md and "2 nuggets; missed: HUANG Hua" in md
 
 
 def test_quality_gate_on_the_report(assistant):

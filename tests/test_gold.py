@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from eval.harness import SUITES, load_gold
-from eval.metrics import squash
+from eval.metrics import contains_phrase, normalize_answer, squash
 from rag.errors import BadInput
 
 
@@ -26,6 +26,32 @@ def test_gold_evidence_is_in_the_corpus_and_answers_in_the_evidence(name):
     assert len({r["id"] for r in rows}) == len(rows)
 
 
+@pytest.mark.parametrize("name", sorted(SUITES))
+def test_every_nugget_phrase_can_be_quoted_from_the_evidence(name):
+    """An extractive answer can only cover a nugget whose phrases the documents hold as whole words."""
+    rows = [r for r in load_gold(SUITES[name].gold) if r.get("nuggets")]
+    for row in rows:
+        evidence = " ".join(row["evidence"])
+        for phrases in row["nuggets"]:
+            assert 1 <= len(phrases) <= 3, (row["id"], phrases)
+            for phrase in phrases:
+                assert 1 <= len(normalize_answer(phrase).split()) <= 5, (row["id"], phrase)
+                # In the evidence, hence (by the test above) in the corpus, as normalised whole words.
+                assert contains_phrase(evidence, phrase), (row["id"], phrase)
+
+
+def test_open_gold_has_every_shape_and_questions_the_documents_do_not_answer():
+    report = [r for r in load_gold(SUITES["report"].gold) if "nuggets" in r]
+    squad = load_gold(SUITES["squad-val-open"].gold)
+    assert all("nuggets" in r for r in squad)
+    for rows, answerable, unanswerable in ((report, 40, 8), (squad, 20, 3)):
+        assert sum(r["answerable"] for r in rows) >= answerable
+        assert sum(not r["answerable"] for r in rows) >= unanswerable
+        assert all(3 <= len(r["nuggets"]) <= 6 for r in rows if r["answerable"])
+    starts = {r["question"].split()[0].lower() for r in report}
+    assert {"list", "summarize", "compare", "what", "who", "how", "why", "tell"} <= starts, starts
+
+
 def test_report_gold_has_the_promised_mix():
     rows = load_gold(SUITES["report"].gold)
     assert len(rows) >= 60
@@ -41,3 +67,33 @@ def test_a_malformed_gold_line_names_the_line_and_field(tmp_path):
     )
     with pytest.raises(BadInput, match=r"g.jsonl:2: field 'answers'"):
         load_gold(path)
+
+
+@pytest.mark.parametrize(
+    "fields, message",
+    [
+        ('"answers": [], "evidence": ["x"], "answerable": true, "nuggets": [["a"], []]', "list of non-empty lists"),
+        ('"answers": [], "evidence": ["x"], "answerable": true, "nuggets": [["a", 3]]', "list of non-empty lists"),
+        ('"answers": [], "evidence": ["x"], "answerable": true, "nuggets": "a"', "list of non-empty lists"),
+        ('"answers": ["a"], "evidence": ["x"], "answerable": true, "nuggets": [["a"]]', "has 'answers': \\[\\]"),
+        ('"answers": [], "evidence": [], "answerable": true, "nuggets": [["a"]]', "needs 'nuggets' and 'evidence'"),
+        ('"answers": [], "evidence": ["x"], "answerable": true, "nuggets": []', "needs 'nuggets' and 'evidence'"),
+        ('"answers": [], "evidence": [], "answerable": false, "nuggets": [["a"]]', "has 'nuggets': \\[\\]"),
+    ],
+)
+def test_malformed_nuggets_are_refused_naming_the_line(tmp_path, fields, message):
+    path = tmp_path / "g.jsonl"
+    path.write_text('{"id": "a", "question": "q", ' + fields + "}\n", encoding="utf-8")
+    with pytest.raises(BadInput, match=r"g.jsonl:1: .*" + message):
+        load_gold(path)
+
+
+def test_open_rows_load_beside_factoid_ones(tmp_path):
+    path = tmp_path / "g.jsonl"
+    path.write_text(
+        '{"id": "a", "question": "q", "answers": ["x"], "evidence": ["x"], "answerable": true}\n'
+        '{"id": "b", "question": "q", "answers": [], "evidence": ["x"], "answerable": true, "nuggets": [["x", "y"]]}\n'
+        '{"id": "c", "question": "q", "answers": [], "evidence": [], "answerable": false, "nuggets": []}\n',
+        encoding="utf-8",
+    )
+    assert [r.get("nuggets") for r in load_gold(path)] == [None, [["x", "y"]], []]
