@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import json
 import sys
 import time
@@ -22,6 +23,7 @@ from eval.harness import SUITES, Suite, load_gold
 from eval.metrics import hits_any, is_correct
 
 MAX_FALSE_ABSTENTION = 0.07  # the product's limit (0.08) with a margin: the threshold may not refuse more than this
+EXAMPLES_VERSION = 2  # bump when examples() records something new (2: each span's sentence rows)
 FOLDS = 11  # squad-train has 11 articles: leave one article out
 C = 1.0  # inverse regularisation; 0.1-10 measured within 0.005 of each other in CV
 
@@ -40,10 +42,14 @@ class Examples:
     missing: np.ndarray  # per question: names the documents never mention
     n_terms: np.ndarray  # per question
     names: tuple[str, ...]
+    first: np.ndarray | None = None  # per span: its first and last sentence rows (to find the sentences of a pair)
+    last: np.ndarray | None = None
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        arrays = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "names"}
+        arrays = {
+            k: getattr(self, k) for k in self.__dataclass_fields__ if k != "names" and getattr(self, k) is not None
+        }
         np.savez_compressed(path, names=np.asarray(self.names), **arrays)
 
     @classmethod
@@ -78,7 +84,7 @@ def examples(suite: Suite, index_root: Path, progress: bool = True) -> Examples:
     retriever, composer = assistant.retriever, assistant.composer
     gold = load_gold(suite.gold)
     articles: dict[str, int] = {}
-    rows, label, correct, qidx = [], [], [], []
+    rows, label, correct, qidx, first, last = [], [], [], [], [], []
     group, answerable, kind, missing, n_terms = [], [], [], [], []
     for i, row in enumerate(tqdm(gold, desc="features", unit="q", disable=not progress, file=sys.stderr)):
         text = check_question(row["question"])
@@ -96,6 +102,8 @@ def examples(suite: Suite, index_root: Path, progress: bool = True) -> Examples:
             correct.append(right)
             label.append(right and hits_any(quoted, row["evidence"]))
             qidx.append(i)
+            first.append(span.hits[0].row)
+            last.append(span.hits[-1].row)
     return Examples(
         np.asarray(rows, dtype=np.float64).reshape(-1, len(features.NAMES)),
         np.asarray(label, dtype=bool),
@@ -107,7 +115,26 @@ def examples(suite: Suite, index_root: Path, progress: bool = True) -> Examples:
         np.asarray(missing, dtype=np.int64),
         np.asarray(n_terms, dtype=np.int64),
         features.NAMES,
+        np.asarray(first, dtype=np.int64),
+        np.asarray(last, dtype=np.int64),
     )
+
+
+def minimal(ex: Examples) -> np.ndarray:
+    """Span labels where a pair counts only when neither of its sentences alone holds the answer and its evidence:
+    the selector learns to quote one sentence when one is enough (citation precision), two only when needed."""
+    if ex.first is None:
+        return ex.label
+    single = ex.first == ex.last
+    positive_singles = set(
+        zip(ex.question[ex.label & single].tolist(), ex.first[ex.label & single].tolist(), strict=True)
+    )
+    out = ex.label.copy()
+    for i in np.flatnonzero(ex.label & ~single):
+        q = int(ex.question[i])
+        if (q, int(ex.first[i])) in positive_singles or (q, int(ex.last[i])) in positive_singles:
+            out[i] = False
+    return out
 
 
 def fit_linear(x: np.ndarray, y: np.ndarray):
@@ -124,6 +151,34 @@ def fit_linear(x: np.ndarray, y: np.ndarray):
         return Linear(mean, scale, np.zeros(x.shape[1]), 10.0 if y.all() else -10.0)
     model.fit((x - mean) / scale, y)
     return Linear(mean, scale, model.coef_[0].copy(), float(model.intercept_[0]))
+
+
+def fit_trees(x: np.ndarray, y: np.ndarray):
+    """Gradient-boosted trees (scikit-learn, fixed seed) as the plain record the query path reads."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from rag.compose.selector import Trees
+
+    model = HistGradientBoostingClassifier(max_iter=100, learning_rate=0.1, max_leaf_nodes=15, random_state=0)
+    model.fit(x, y)
+    trees = []
+    for (predictor,) in model._predictors:
+        nodes = predictor.nodes
+        trees.append(
+            (
+                nodes["feature_idx"].astype(np.int64),
+                nodes["num_threshold"].astype(np.float64),
+                nodes["left"].astype(np.int64),
+                nodes["right"].astype(np.int64),
+                nodes["is_leaf"].astype(bool),
+                nodes["value"].astype(np.float64),
+                nodes["missing_go_to_left"].astype(bool),
+            )
+        )
+    return Trees(float(np.ravel(model._baseline_prediction)[0]), tuple(trees))
+
+
+QUESTION_MODELS = {"logistic": fit_linear, "trees": fit_trees}
 
 
 def _starts(question: np.ndarray, n: int) -> np.ndarray:
@@ -184,13 +239,14 @@ def fit(ex: Examples, names: tuple[str, ...], shortlist: int = 12) -> tuple[dict
 
     cols = [ex.names.index(n) for n in names]
     x = ex.rows[:, cols]
+    labels = minimal(ex)
     span_group = ex.group[ex.question]
     n = len(ex.group)
     oof_best, oof_q = np.full(n, -1), np.zeros((n, 12))
     folds = np.unique(ex.group)
     for g in folds:
         train_span, test_q = span_group != g, ex.group == g
-        cand = fit_linear(x[train_span], ex.label[train_span])
+        cand = fit_linear(x[train_span], labels[train_span])
         best, qrows = decide(ex, cols, cand, shortlist)
         oof_best[test_q], oof_q[test_q] = best[test_q], qrows[test_q]
     # Second stage, again out of fold: its inputs are the first stage's out-of-fold outputs. Two targets are tried,
@@ -201,24 +257,27 @@ def fit(ex: Examples, names: tuple[str, ...], shortlist: int = 12) -> tuple[dict
         "best_is_right": ex.answerable & has_best & ex.correct[np.maximum(oof_best, 0)],
     }
     chosen = None
-    for name, target in targets.items():
+    for (name, target), (kind, fitter) in itertools.product(targets.items(), QUESTION_MODELS.items()):
         oof_p = np.zeros(n)
         for g in folds:
             tr, te = ex.group != g, ex.group == g
-            qmodel = fit_linear(oof_q[tr], target[tr])
+            qmodel = fitter(oof_q[tr], target[tr])
             oof_p[te] = 1 / (1 + np.exp(-qmodel.logits(oof_q[te])))
         threshold, cv = choose_threshold(ex, oof_best, oof_p)
-        if chosen is None or cv["overall"] > chosen[2]["overall"]:
-            chosen = (name, threshold, cv)
-    target_name, threshold, cv = chosen
-    cv = {**cv, "question_target": target_name}
-    cand = fit_linear(x, ex.label)
+        print(
+            f"question model {kind} on {name}: {json.dumps({k: round(v, 3) for k, v in cv.items()})}", file=sys.stderr
+        )
+        if chosen is None or cv["overall"] > chosen[2]["overall"] + 0.005:  # trees only if clearly better
+            chosen = (name, threshold, cv, kind)
+    target_name, threshold, cv, kind = chosen
+    cv = {**cv, "question_target": target_name, "question_model": kind}
+    cand = fit_linear(x, labels)
     best, qrows = decide(ex, cols, cand, shortlist)
     in_sample = {
         "answerable": ex.answerable,
         "best_is_right": ex.answerable & (best >= 0) & ex.correct[np.maximum(best, 0)],
     }
-    qmodel = fit_linear(qrows, in_sample[target_name])
+    qmodel = QUESTION_MODELS[kind](qrows, in_sample[target_name])
     cv["top1_correct_when_answerable"] = float(ex.correct[oof_best[has_best & ex.answerable]].mean())
     models = {"candidate": cand, "answerable": qmodel, "threshold": threshold}
     assert isinstance(cand, Linear)
@@ -236,7 +295,7 @@ def cache_path(index_root: Path, suite: Suite) -> Path:
     from rag.compose import candidates, checks, features
 
     code = b"".join(Path(m.__file__).read_bytes() for m in (candidates, checks, features))
-    key = hashlib.sha256(suite_hash(suite).encode() + code).hexdigest()[:12]
+    key = hashlib.sha256(f"{suite_hash(suite)}{EXAMPLES_VERSION}".encode() + code).hexdigest()[:12]
     return index_root.parent / f"selector-examples-{suite.name}-{key}.npz"
 
 

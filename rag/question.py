@@ -31,9 +31,7 @@ _KIND_PHRASE = {
 _HEADING_QUESTION = re.compile(
     r"\b(theme|topic|title|subject|focus|name)\s+of\s+(the\s+)?(session|section|panel|part|chapter|segment)\b", re.I
 )
-_EXPANSION_QUESTION = re.compile(
-    r"\bdoes\s+(?:the\s+)?(?:acronym\s+|abbreviation\s+)?([\w\-]+)\s+stand\s+for\b", re.I
-)
+_EXPANSION_QUESTION = re.compile(r"\bdoes\s+(?:the\s+)?(?:acronym\s+|abbreviation\s+)?([\w\-]+)\s+stand\s+for\b", re.I)
 # Kinds of institution whose names carry the kind ("University of Leeds", "Harbor Steel Co. Ltd.").
 INSTITUTIONS = ("university", "college", "institute", "company", "faculty", "school", "ministry", "commission")
 _INSTITUTION_QUESTION = re.compile(rf"\b(?:which|what)\s+(?:[\w\-]+\s+)?({'|'.join(INSTITUTIONS)})\b", re.I)

@@ -44,6 +44,16 @@ def term_counts(text: str) -> tuple[tuple[tuple[str, int], ...], int]:
     return tuple(counts.items()), len(found)
 
 
+@functools.lru_cache(maxsize=65536)
+def bigrams(text: str) -> frozenset[tuple[str, str]]:
+    """Adjacent pairs of stemmed terms (stop words dropped), cached.
+
+    Example: bigrams("the Ministry approved the dam") -> {("ministri", "approv"), ("approv", "dam")}
+    """
+    found = terms(text)
+    return frozenset(zip(found, found[1:], strict=False))
+
+
 def same_paragraph(first: SentenceHit, second: SentenceHit | None) -> bool:
     """True when `second` follows `first` in the same paragraph (no line break between them)."""
     if second is None:

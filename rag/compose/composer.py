@@ -28,6 +28,7 @@ class ComposerSettings:
     threshold: float = -1.0  # abstain below this probability that the documents answer; < 0: the model's own
     shortlist: int = 12  # spans whose costly features are computed (the best by the cheap features alone)
     model: str = ""  # a selector JSON file; empty: the one shipped in rag/compose/selector.json
+    unknown_names: bool = True  # abstain when the question names something no document mentions at all
     open_questions: bool = True  # summaries, lists, comparisons: several sentences (rag/compose/open.py)
 
 
@@ -98,6 +99,8 @@ class Composer:
                 return open_answers.answer(self, shape, question, hits, qvec)
         q = analyse(question)
         missing = q.missing_in(self.retriever)
+        if missing and self.settings.unknown_names:  # no passage can answer about what no document names
+            return Composed("", (), True, f"the documents never mention {', '.join(missing)}")
         spans = candidates.spans(self.retriever, hits, qvec, q.kind == "heading")
         if not spans:
             return Composed("", (), True, "nothing related was found")

@@ -15,7 +15,7 @@ import numpy as np
 
 from index.lexical import terms
 from rag.compose import checks
-from rag.compose.candidates import SPEAKER_PRONOUN, Span, term_counts, term_set
+from rag.compose.candidates import SPEAKER_PRONOUN, Span, bigrams, term_counts, term_set
 from rag.question import Question
 from rag.retrieve import Retriever, SentenceHit
 
@@ -169,6 +169,38 @@ def fragment(a: Asked, s: Span) -> float:
 def new_terms(a: Asked, s: Span) -> float:
     """Share of the span's terms the question does not hold: an answer adds something to what was asked."""
     return len(s.terms - a.q.terms) / max(1, len(s.terms))
+
+
+@feature("max_missing_idf", cheap=True)
+def max_missing_idf(a: Asked, s: Span) -> float:
+    """The rarest question term neither the span nor the two sentences before hold, over the largest idf: one
+    unmatched rare word is what a question about something else looks like."""
+    before, _ = a.near(s)
+    have = s.terms.union(*(term_set(h.text) for h in before))
+    missing = [w for t, w in a.weights.items() if t not in have]
+    return max(missing, default=0.0) / a.retriever.max_idf
+
+
+@feature("missing_terms", cheap=True)
+def missing_terms(a: Asked, s: Span) -> float:
+    """log(1 + question terms the span and the two sentences before do not hold)."""
+    before, _ = a.near(s)
+    have = s.terms.union(*(term_set(h.text) for h in before))
+    return math.log1p(len(a.q.terms - have))
+
+
+@feature("bigram_share", cheap=True)
+def bigram_share(a: Asked, s: Span) -> float:
+    """Share of the question's adjacent term pairs that stand adjacent in the span too: the same relation, not
+    only the same words."""
+    asked = bigrams(a.q.text)
+    return len(asked & bigrams(s.text)) / len(asked) if asked else 0.0
+
+
+@feature("passage_coverage", cheap=True)
+def passage_coverage(a: Asked, s: Span) -> float:
+    """The idf-weighted share of the question's terms anywhere in the span's passage: is the topic there at all."""
+    return a.covered(term_set(s.hits[0].chunk.embed_text()))
 
 
 # -- does the span hold the kind of thing asked for ---------------------------------------------------------

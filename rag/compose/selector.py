@@ -68,12 +68,66 @@ class Linear:
 
 
 @dataclass(frozen=True)
+class Trees:
+    """Gradient-boosted trees as plain arrays (from scikit-learn's HistGradientBoostingClassifier): the logit is the
+    baseline plus each tree's leaf value. Used where interactions matter and rows are few (one per question)."""
+
+    baseline: float
+    trees: tuple[tuple[np.ndarray, ...], ...]  # per tree: feature, threshold, left, right, is_leaf, value, nan_left
+
+    @classmethod
+    def from_json(cls, data: dict) -> Trees:
+        trees = []
+        for t in data["trees"]:
+            trees.append(
+                (
+                    np.asarray(t["feature"], dtype=np.int64),
+                    np.asarray(t["threshold"], dtype=np.float64),
+                    np.asarray(t["left"], dtype=np.int64),
+                    np.asarray(t["right"], dtype=np.int64),
+                    np.asarray(t["leaf"], dtype=bool),
+                    np.asarray(t["value"], dtype=np.float64),
+                    np.asarray(t["nan_left"], dtype=bool),
+                )
+            )
+        return cls(float(data["baseline"]), tuple(trees))
+
+    def to_json(self) -> dict:
+        keys = ("feature", "threshold", "left", "right", "leaf", "value", "nan_left")
+        out = []
+        for tree in self.trees:
+            t = {}
+            for key, arr in zip(keys, tree, strict=True):
+                t[key] = [round(float(v), 10) for v in arr] if arr.dtype.kind == "f" else [int(v) for v in arr]
+            out.append(t)
+        return {"kind": "trees", "baseline": round(self.baseline, 10), "trees": out}
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        out = np.full(len(x), self.baseline)
+        for i, row in enumerate(np.asarray(x, dtype=np.float64)):
+            total = 0.0
+            for feature, threshold, left, right, leaf, value, nan_left in self.trees:
+                node = 0
+                while not leaf[node]:
+                    v = row[feature[node]]
+                    go_left = nan_left[node] if v != v else v <= threshold[node]
+                    node = left[node] if go_left else right[node]
+                total += value[node]
+            out[i] += total
+        return out
+
+
+def model_from_json(data: dict) -> Linear | Trees:
+    return Trees.from_json(data) if data.get("kind") == "trees" else Linear.from_json(data)
+
+
+@dataclass(frozen=True)
 class Selector:
     """The two fitted models, the features they read (by name), and the abstention threshold chosen on squad-train."""
 
     features: tuple[str, ...]
     candidate: Linear
-    answerable: Linear
+    answerable: Linear | Trees
     threshold: float
     meta: dict
 
@@ -89,7 +143,7 @@ class Selector:
         return cls(
             tuple(data["features"]),
             Linear.from_json(data["candidate"]),
-            Linear.from_json(data["answerable"]),
+            model_from_json(data["answerable"]),
             float(data["threshold"]),
             {k: v for k, v in data.items() if k not in ("candidate", "answerable")},
         )
