@@ -1,0 +1,123 @@
+"""Extractive summaries made at ingest, so "Summarize the report / the session on X" answers at once, cited.
+
+For each document and each section: a few sentences chosen by closeness to the centroid of their sentence
+vectors (the ones the index stores; nothing is embedded again), redundancy removed by maximal marginal
+relevance and a similarity cap, kept in document order. Saved as sentence rows of sentences.npy (never text,
+which could drift from the document) in `summaries.json`, checksummed with the rest of the build.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+FILE = "summaries.json"
+VERSION = 1
+
+Key = tuple[str, "str | None"]  # (source, section title), or (source, None) for the whole document
+
+
+@dataclass(frozen=True)
+class SummarySettings:
+    """How long summaries are and how different their sentences must be; recorded in summaries.json."""
+
+    document_sentences: int = 5
+    section_sentences: int = 3
+    max_words: int = 150
+    min_words: int = 5  # shorter sentences (a date line, "Thank you.") are chosen only when nothing else is left
+    diversity: float = 0.3  # MMR weight of novelty against closeness to the centroid
+    max_similarity: float = 0.9  # a sentence this close to one already chosen is a near repeat and never chosen
+
+
+def select(
+    vectors: np.ndarray, words: Sequence[int], limit: int, settings: SummarySettings = SummarySettings()
+) -> list[int]:
+    """Positions of up to `limit` central, mutually different sentences within max_words, in ascending order.
+
+    Example: vectors=[[1, 0], [1, 0], [0.8, 0.6], [0, 1]], words=[9, 9, 9, 9], limit=2
+             -> [0, 2] (2 is nearest the centroid; then 0, central and new; 1 repeats 0)
+    """
+    n = len(vectors)
+    if n != len(words):
+        raise ValueError(f"{n} vectors but {len(words)} word counts")
+    if n == 0 or limit <= 0:
+        return []
+    v = np.asarray(vectors, dtype=np.float32)
+    v = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+    centroid = v.mean(axis=0)
+    relevance = v @ (centroid / max(float(np.linalg.norm(centroid)), 1e-12))
+    long_enough = np.array([w >= settings.min_words for w in words], dtype=bool)
+    pool = long_enough if long_enough.any() else np.ones(n, dtype=bool)
+    closest = np.full(n, -1.0, dtype=np.float32)  # similarity to the nearest chosen sentence
+    chosen: list[int] = []
+    budget = settings.max_words
+    lam = 1.0 - settings.diversity
+    while len(chosen) < limit and pool.any():
+        score = np.where(pool, lam * relevance - settings.diversity * np.maximum(closest, 0.0), -np.inf)
+        best = int(np.argmax(score))
+        pool[best] = False
+        if words[best] > budget and chosen:
+            continue  # too long for what is left; a shorter one may still fit
+        chosen.append(best)
+        budget -= words[best]
+        closest = np.maximum(closest, v @ v[best])
+        pool &= closest < settings.max_similarity
+    return sorted(chosen)
+
+
+def build(
+    sentences: np.ndarray,
+    sources: Sequence[str],
+    sections: Sequence[str],
+    vectors: np.ndarray,
+    words: Callable[[int], int],
+    settings: SummarySettings = SummarySettings(),
+) -> dict[Key, tuple[int, ...]]:
+    """Summaries of every document and section that has sentences, as sentence rows in document order.
+
+    sentences is the index's table [m, 3] (chunk row, start, end); sources/sections are per chunk row;
+    vectors are the m sentence vectors (may be memory-mapped); words(j) counts the words of sentence j.
+    Example: two sections of one file -> {("a.txt", None): (0, 3), ("a.txt", "Intro"): (0,), ("a.txt", "End"): (3,)}
+    """
+    table = np.asarray(sentences).reshape(-1, 3)
+    groups: dict[Key, list[int]] = {}
+    for j, (row, _start, _end) in enumerate(table.tolist()):
+        groups.setdefault((sources[row], None), []).append(j)
+        groups.setdefault((sources[row], sections[row]), []).append(j)
+    counts = [words(j) for j in range(len(table))]
+    out: dict[Key, tuple[int, ...]] = {}
+    for key, rows in groups.items():
+        ordered = np.array(rows, dtype=np.int64)
+        ordered = ordered[np.argsort(table[ordered, 1], kind="stable")]
+        limit = settings.document_sentences if key[1] is None else settings.section_sentences
+        picked = select(vectors[ordered], [counts[j] for j in ordered], limit, settings)
+        out[key] = tuple(int(ordered[i]) for i in picked)
+    return out
+
+
+def save(path: Path, summaries: Mapping[Key, tuple[int, ...]], settings: SummarySettings = SummarySettings()) -> None:
+    """Plain JSON: a version, the settings, one entry per (source, section) with its sentence rows."""
+    entries = [
+        {"source": source, "section": section, "rows": list(rows)}
+        for (source, section), rows in sorted(summaries.items(), key=lambda kv: (kv[0][0], kv[0][1] is not None))
+    ]
+    data = {"version": VERSION, "settings": asdict(settings), "summaries": entries}
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def load(path: Path, n_sentences: int) -> dict[Key, tuple[int, ...]]:
+    """The saved summaries; ValueError when the file is of another version or names rows the index lacks."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or data.get("version") != VERSION:
+        raise ValueError(f"{path.name} is not summaries version {VERSION}")
+    out: dict[Key, tuple[int, ...]] = {}
+    for entry in data.get("summaries") or []:
+        rows = tuple(int(j) for j in entry["rows"])
+        if any(not 0 <= j < n_sentences for j in rows):
+            raise ValueError(f"{path.name}: a summary of {entry['source']} names a sentence the index lacks")
+        out[(str(entry["source"]), entry["section"])] = rows
+    return out
