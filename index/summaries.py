@@ -31,6 +31,7 @@ class SummarySettings:
     min_words: int = 5  # shorter sentences (a date line, "Thank you.") are chosen only when nothing else is left
     diversity: float = 0.3  # MMR weight of novelty against closeness to the centroid
     max_similarity: float = 0.9  # a sentence this close to one already chosen is a near repeat and never chosen
+    candidates: int = 20  # only the sentences nearest the centroid compete in MMR
 
 
 def select(
@@ -48,25 +49,45 @@ def select(
         return []
     v = np.asarray(vectors, dtype=np.float32)
     v = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
-    centroid = v.mean(axis=0)
+    centroid = v.sum(axis=0)
     relevance = v @ (centroid / max(float(np.linalg.norm(centroid)), 1e-12))
-    long_enough = np.array([w >= settings.min_words for w in words], dtype=bool)
-    pool = long_enough if long_enough.any() else np.ones(n, dtype=bool)
-    closest = np.full(n, -1.0, dtype=np.float32)  # similarity to the nearest chosen sentence
+    pool = [i for i in range(n) if words[i] >= settings.min_words] or list(range(n))
+    if len(pool) > settings.candidates:  # MMR among the most central only: a few numpy calls per summary
+        keep = np.argpartition(-relevance[pool], settings.candidates)[: settings.candidates]
+        pool = sorted(pool[i] for i in keep.tolist())
+    return sorted(_mmr(relevance[pool].tolist(), (v[pool] @ v[pool].T).tolist(), pool, words, limit, settings))
+
+
+def _mmr(
+    relevance: list[float],
+    sims: list[list[float]],
+    pool: list[int],
+    words: Sequence[int],
+    limit: int,
+    settings: SummarySettings,
+) -> list[int]:
+    """Greedy maximal marginal relevance over a small pool, in plain Python (faster than numpy at this size)."""
+    lam, div, budget = 1.0 - settings.diversity, settings.diversity, settings.max_words
+    closest = [0.0] * len(pool)  # similarity to the nearest chosen sentence
+    alive = [True] * len(pool)
     chosen: list[int] = []
-    budget = settings.max_words
-    lam = 1.0 - settings.diversity
-    while len(chosen) < limit and pool.any():
-        score = np.where(pool, lam * relevance - settings.diversity * np.maximum(closest, 0.0), -np.inf)
-        best = int(np.argmax(score))
-        pool[best] = False
-        if words[best] > budget and chosen:
+    while len(chosen) < limit:
+        best, best_score = -1, -np.inf
+        for i, ok in enumerate(alive):
+            if ok and lam * relevance[i] - div * closest[i] > best_score:
+                best, best_score = i, lam * relevance[i] - div * closest[i]
+        if best < 0:
+            break
+        alive[best] = False
+        if words[pool[best]] > budget and chosen:
             continue  # too long for what is left; a shorter one may still fit
-        chosen.append(best)
-        budget -= words[best]
-        closest = np.maximum(closest, v @ v[best])
-        pool &= closest < settings.max_similarity
-    return sorted(chosen)
+        chosen.append(pool[best])
+        budget -= words[pool[best]]
+        for i, sim in enumerate(sims[best]):
+            closest[i] = max(closest[i], sim)
+            if closest[i] >= settings.max_similarity:
+                alive[i] = False
+    return chosen
 
 
 def build(
