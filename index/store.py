@@ -32,6 +32,8 @@ from index.documents import file_sha256
 from index.errors import IndexCorrupt, IndexMissing
 
 FORMAT_VERSION = 3  # 3: summaries.json
+# Older formats an upgrade still reads vectors from (index.incremental), so a format bump is not a full re-embed.
+UPGRADABLE_VERSIONS = {2: ("summaries.json",)}  # version -> the files it lacks
 POINTER = "CURRENT"
 FULL_CHECK_BYTES = 256 * 2**20  # larger builds are hashed in full once, then re-hashed only where a file changed
 REQUIRED_FILES = (
@@ -322,15 +324,19 @@ def verify(build: Path, manifest: dict[str, Any]) -> None:
             )
 
 
-def load(index_dir: Path) -> Index:
-    """Load and verify the live build; raises IndexMissing or IndexCorrupt with what was wrong."""
+def load(index_dir: Path, upgrade: bool = False) -> Index:
+    """Load and verify the live build; raises IndexMissing or IndexCorrupt with what was wrong.
+
+    With upgrade, a build of an older format in UPGRADABLE_VERSIONS loads too (without what it lacks), for
+    reusing its vectors; everything else reads the current format only.
+    """
     attempts = 3
     while True:
         build = current_build(index_dir)
         if build is None:
             raise IndexMissing(f"no index in {index_dir}; run `rag ingest`")
         try:
-            return _load_build(build)
+            return _load_build(build, upgrade)
         except Exception:
             attempts -= 1
             if attempts == 0 or current_build(index_dir) == build:
@@ -338,15 +344,17 @@ def load(index_dir: Path) -> Index:
             # A writer switched builds (and pruned this one) while it was being read: read the new one.
 
 
-def _load_build(build: Path) -> Index:
+def _load_build(build: Path, upgrade: bool = False) -> Index:
     try:
         manifest = json.loads((build / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise IndexCorrupt(f"index is corrupt ({build / 'manifest.json'}: {exc})") from None
-    if manifest.get("format_version") != FORMAT_VERSION:
-        raise IndexCorrupt(f"index format {manifest.get('format_version')} is not {FORMAT_VERSION}")
+    version = manifest.get("format_version")
+    if version != FORMAT_VERSION and not (upgrade and version in UPGRADABLE_VERSIONS):
+        raise IndexCorrupt(f"index format {version} is not {FORMAT_VERSION}")
     verify(build, manifest)
-    missing = [name for name in REQUIRED_FILES if name not in manifest["checksums"]]
+    lacking = UPGRADABLE_VERSIONS.get(version, ()) if version != FORMAT_VERSION else ()
+    missing = [name for name in REQUIRED_FILES if name not in manifest["checksums"] and name not in lacking]
     if missing:
         raise IndexCorrupt(f"index is corrupt ({build}: {', '.join(missing)} missing)")
     try:
@@ -376,7 +384,9 @@ def _read_files(build: Path, manifest: dict[str, Any]) -> Index:
     if index.ntotal != len(searchable) or len(sentence_vectors) != len(sentences) or len(ptr) != len(searchable) + 1:
         raise IndexCorrupt(f"index is corrupt ({build}: vector counts do not match chunks.jsonl)")
     bm25 = Postings(build / "bm25")
-    summary_rows = summaries.load(build / summaries.FILE, len(sentences))
+    summary_rows = (
+        summaries.load(build / summaries.FILE, len(sentences)) if summaries.FILE in manifest["checksums"] else {}
+    )
     return Index(build, manifest, chunks, searchable, sentences, ptr, rows, index, sentence_vectors, bm25, summary_rows)
 
 

@@ -18,7 +18,7 @@ from index.errors import IndexCorrupt
 from index.sentences import split_sentences
 from index.store import FORMAT_VERSION, current_build, load
 from index.summaries import FILE, SummarySettings, select
-from tests.conftest import flip_middle_bit
+from tests.conftest import CountingEmbedder, flip_middle_bit
 
 # Two made-up documents, each with headed sections; the fair notes repeat one sentence in two sections.
 HARBOUR = "\n".join(
@@ -186,7 +186,9 @@ def test_an_index_of_the_previous_format_is_rebuilt_with_a_message(index_copy):
     with pytest.raises(IndexCorrupt, match=f"index format {FORMAT_VERSION - 1} is not {FORMAT_VERSION}"):
         load(index_dir)
     logs: list[str] = []
-    Assistant(corpus, index_dir, embedder=WordEmbedder(), log=logs.append, progress=False)
+    embedder = CountingEmbedder(WordEmbedder())
+    Assistant(corpus, index_dir, embedder=embedder, log=logs.append, progress=False)
     assert f"building the index: {old}" in logs
     assert current_build(index_dir) != build
     assert load(index_dir).summaries
+    assert embedder.calls == 0, "the old build's vectors are reused: an upgrade costs no embedding"
