@@ -8,8 +8,9 @@ which could drift from the document) in `summaries.json`, checksummed with the r
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -118,6 +119,35 @@ def build(
         picked = select(vectors[ordered], [counts[j] for j in ordered], limit, settings)
         out[key] = tuple(int(ordered[i]) for i in picked)
     return out
+
+
+def find(target: str | None, keys: Iterable[Key], titles: Mapping[str, str] | None = None) -> Key | None:
+    """The summary a request names ("the session on X", "document Y"): the section or document whose title
+    shares most of the target's words (at least half of them), or None (summarise the whole corpus, or search).
+
+    Example: find("the session on vocational training", [("a.txt", None), ("a.txt", "Vocational Training")])
+             -> ("a.txt", "Vocational Training")
+    """
+    from index.lexical import terms
+
+    want = set(terms(target or "")) - _containers()
+    if not want:
+        return None
+    best, best_score = None, 0.0
+    for source, section in keys:
+        name = section if section is not None else f"{(titles or {}).get(source, '')} {Path(source).stem}"
+        score = len(want & set(terms(name.replace("-", " ").replace("_", " ")))) / len(want)
+        if score > best_score:
+            best, best_score = (source, section), score
+    return best if best_score >= 0.5 else None
+
+
+@functools.cache
+def _containers() -> frozenset[str]:
+    """Words that name a part of a text, not its subject ("the session on X", "the report titled Y")."""
+    from index.lexical import terms
+
+    return frozenset(terms("session sessions section chapter part panel talk titled called named entitled whole"))
 
 
 def save(path: Path, summaries: Mapping[Key, tuple[int, ...]], settings: SummarySettings = SummarySettings()) -> None:

@@ -17,7 +17,7 @@ from index.build import IndexSettings, ingest, stale_reason
 from index.errors import IndexCorrupt
 from index.sentences import split_sentences
 from index.store import FORMAT_VERSION, current_build, load
-from index.summaries import FILE, SummarySettings, select
+from index.summaries import FILE, SummarySettings, find, select
 from tests.conftest import CountingEmbedder, flip_middle_bit
 
 # Two made-up documents, each with headed sections; the fair notes repeat one sentence in two sections.
@@ -192,3 +192,16 @@ def test_an_index_of_the_previous_format_is_rebuilt_with_a_message(index_copy):
     assert current_build(index_dir) != build
     assert load(index_dir).summaries
     assert embedder.calls == 0, "the old build's vectors are reused: an upgrade costs no embedding"
+
+
+def test_a_named_section_or_document_is_found_by_the_words_of_its_title(built):
+    _, index_dir = built
+    index = load(index_dir)
+    titles = {source: entry["title"] for source, entry in index.manifest["documents"].items()}
+    keys = list(index.summaries)
+    assert find("Findings", keys, titles) == ("harbour.txt", "Findings")
+    assert find("the session on prizes", keys, titles) == ("fair.txt", "Prizes")
+    assert find("spring science fair", keys, titles) == ("fair.txt", None)
+    assert find("harbour", keys) == ("harbour.txt", None)  # the file name serves when no title is given
+    assert find("weather on Mars", keys, titles) is None and find(None, keys, titles) is None
+    assert find("the session", keys, titles) is None  # only words that name a part: no subject to match
