@@ -136,6 +136,10 @@ _SPLIT_WH = re.compile(rf"(?:,?\s+and\s+|\s*;\s*|\?\s+(?:and\s+)?)(?=(?:{_WH})\b
 _PRONOUN = re.compile(r"\b(it|they|them|its|their)\b", re.I)
 _POSSESSIVE_PRONOUN = frozenset(("its", "their"))
 _WORD = re.compile(r"[\w'\u2019.-]+")
+_STARTS_WH = re.compile(rf"(?:{_WH})\b", re.I)
+_TITLED = re.compile(rf"{_TITLES}\s+\S")
+_ABOUT = re.compile(r"^(?:about|on|regarding|concerning|of)\s+(.+)$", re.I)
+_ONE_OF = re.compile(r"(?:one|of)\b", re.I)
 _ORDINAL_LABEL = re.compile(r"^(?:[IVXLC]+|\d+[a-z]?|[A-Z])$")
 
 
@@ -171,7 +175,7 @@ def _comparison(q: str) -> Shape | None:
         m = pattern.match(q)
         if m:
             a, b = _strip(m["a"]), _strip(m["b"])
-            if a and b and not re.match(rf"(?:{_WH})\b", b, re.I):
+            if a and b and not _STARTS_WH.match(b):
                 return Shape("comparison", sides=(a, _carry_head(a, b)))
     return None
 
@@ -186,7 +190,7 @@ def _carry_head(a: str, b: str) -> str:
 
 def _multipart(q: str) -> Shape | None:
     pieces = [_strip(p) for p in _SPLIT_WH.split(q) if _strip(p)]
-    if len(pieces) < 2 or not re.match(rf"(?:{_WH})\b", pieces[0], re.I):
+    if len(pieces) < 2 or not _STARTS_WH.match(pieces[0]):
         return None
     subject, past = _subject(pieces[0])
     parts = [_sentence(pieces[0])]
@@ -262,7 +266,7 @@ def _person(q: str) -> Shape | None:
         if m and pattern is _PERSON_SAID:  # "What did the report say about X?": what a thing says is open
             return Shape("open", topic=_topic(m["rest"]))
     m = _OPEN[1].match(q)  # "Tell me about Dr. X": a person when X is a titled name
-    if m and re.match(rf"{_TITLES}\s+\S", m["t"]):
+    if m and _TITLED.match(m["t"]):
         return Shape("person", person=_strip(m["t"]))
     return None
 
@@ -270,7 +274,7 @@ def _person(q: str) -> Shape | None:
 def _is_person(phrase: str) -> bool:
     """A name, a titled name or a role, not a thing. Example: "Dr. CHOI" -> True, "the report" -> False."""
     phrase = _strip(phrase)
-    if re.match(rf"{_TITLES}\s+\S", phrase) or phrase.lower() in ("he", "she", "they"):
+    if _TITLED.match(phrase) or phrase.lower() in ("he", "she", "they"):
         return True
     words = phrase.split()
     if words and words[0].lower() in ("the", "a", "an", "this", "that"):
@@ -279,7 +283,7 @@ def _is_person(phrase: str) -> bool:
 
 
 def _topic(rest: str) -> str | None:
-    m = re.match(r"^(?:about|on|regarding|concerning|of)\s+(.+)$", _strip(rest), re.I)
+    m = _ABOUT.match(_strip(rest))
     return _strip(m.group(1)) if m else None
 
 
@@ -328,7 +332,7 @@ def _list(q: str) -> Shape | None:
             return Shape("list")
         return None
     m = _WHICH_NP.match(q)
-    if m and not re.match(r"(?:one|of)\b", m["np"], re.I):
+    if m and not _ONE_OF.match(m["np"]):
         return Shape("list") if _plural_subject(m["np"].split(), q[:5].lower() == "which") else None
     return None
 
