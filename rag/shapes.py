@@ -264,7 +264,7 @@ def _person(q: str) -> Shape | None:
         if m and _is_person(m["who"]):
             return Shape("person", person=_strip(m["who"]), topic=_topic(m["rest"]))
         if m and pattern is _PERSON_SAID:  # "What did the report say about X?": what a thing says is open
-            return Shape("open", topic=_topic(m["rest"]))
+            return Shape("open", topic=_topic(m["rest"]) or _ARTICLE.sub("", _strip(m["who"])))
     m = _OPEN[1].match(q)  # "Tell me about Dr. X": a person when X is a titled name
     if m and _TITLED.match(m["t"]):
         return Shape("person", person=_strip(m["t"]))
@@ -279,6 +279,8 @@ def _is_person(phrase: str) -> bool:
     words = phrase.split()
     if words and words[0].lower() in ("the", "a", "an", "this", "that"):
         return len(words) >= 2 and words[-1].lower() in _ROLES
+    if len(words) > 1 and _ORDINAL_LABEL.match(words[-1]):
+        return False  # "Session II", "Chapter 3": a numbered part of a text, not a name
     return bool(words) and len(words) <= 5 and all(w[:1].isupper() for w in words)
 
 

@@ -71,6 +71,8 @@ def test_list_questions(question):
         ("Describe the pilot project.", "the pilot project"),
         ("Explain the funding model", "the funding model"),
         ("What did the white paper say about housing?", "housing"),
+        ("What did Session IV discuss?", "Session IV"),
+        ("What did the budget committee propose?", "budget committee"),
         ("Why does digital literacy matter for nurses?", None),
         ("How can small colleges share their laboratories?", None),
         ("How does the scheme support apprentices?", None),
