@@ -23,7 +23,7 @@ def reusable_vectors(index_dir: Path, model: str, chunker: Any, dim: int) -> dic
     if not manifest or manifest.get("model") != model or manifest.get("chunker") != dataclasses.asdict(chunker):
         return {}
     try:
-        index = load(index_dir)
+        index = load(index_dir, upgrade=True)  # a build of an older format still holds good vectors
     except (IngestError, OSError, ValueError):
         return {}
     cache: dict[str, np.ndarray] = {}

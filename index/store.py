@@ -4,8 +4,9 @@ Layout: `<index>/CURRENT` names the live build folder `<index>/build-<stamp>/`, 
 `manifest.json`, `chunks.jsonl` (every chunk, aliases too) with `chunks.offsets.npy` (where each line
 starts, so chunks are read on demand), `searchable.npy` (the lines behind the vectors), `dense.faiss`
 (chunk vectors: flat or HNSW, see index.dense), `sentences.npy` (chunk row, start, end of each sentence),
-`chunk_sentences.npy` with `chunk_sentences.ptr.npy` (each chunk's sentence rows), `sentence_vectors.npy`
-and `bm25/` (bm25s's own save format). Arrays are memory-mapped, so a million chunks do not have to fit
+`chunk_sentences.npy` with `chunk_sentences.ptr.npy` (each chunk's sentence rows), `sentence_vectors.npy`,
+`summaries.json` (each document's and section's summary as sentence rows, see index.summaries) and `bm25/`
+(bm25s's own save format). Arrays are memory-mapped, so a million chunks do not have to fit
 in memory. A new build is written beside the old one, fsynced, and made live by replacing CURRENT in one
 `os.replace`, so readers see the old build or the new one.
 """
@@ -18,18 +19,21 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from index import summaries
 from index.chunking import Chunk
 from index.documents import file_sha256
 from index.errors import IndexCorrupt, IndexMissing
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: summaries.json
+# Older formats an upgrade still reads vectors from (index.incremental), so a format bump is not a full re-embed.
+UPGRADABLE_VERSIONS = {2: ("summaries.json",)}  # version -> the files it lacks
 POINTER = "CURRENT"
 FULL_CHECK_BYTES = 256 * 2**20  # larger builds are hashed in full once, then re-hashed only where a file changed
 REQUIRED_FILES = (
@@ -41,6 +45,7 @@ REQUIRED_FILES = (
     "chunk_sentences.npy",
     "sentence_vectors.npy",
     "dense.faiss",
+    "summaries.json",
 )
 
 
@@ -96,6 +101,8 @@ class Index:
     dense: Any  # faiss.Index over chunk vectors
     sentence_vectors: np.ndarray
     bm25: Any  # index.postings.Postings over bm25s's files
+    # (source, section title) or (source, None) for a whole document -> its summary's sentence rows, in order
+    summaries: Mapping[tuple[str, str | None], tuple[int, ...]] = field(default_factory=dict)
 
     def sentence_rows(self, row: int) -> np.ndarray:
         """The sentence rows of searchable chunk `row`, in document order."""
@@ -207,6 +214,7 @@ def write_build(
         spec = manifest.get("dense_index") or dense.plan(len(searchable))
         faiss.write_index(dense.build(chunk_vectors, spec, int(manifest["dim"])), str(tmp / "dense.faiss"))
         _save_rows(tmp / "sentence_vectors.npy", sentence_vectors, int(manifest["dim"]))
+        _save_summaries(tmp / summaries.FILE, searchable, table, sentence_vectors)
         bm25.save(str(tmp / "bm25"))
         for name, source in (extra_files or {}).items():
             shutil.copyfile(source, tmp / name)
@@ -236,6 +244,19 @@ def write_build(
         raise
     _prune(index_dir, keep=build.name)
     return build
+
+
+def _save_summaries(path: Path, searchable: Sequence[Chunk], table, sentence_vectors: np.ndarray) -> None:
+    """Each document's and section's extractive summary, from the sentence vectors already computed."""
+    rows = np.array(table, dtype=np.int64).reshape(-1, 3)
+
+    def words(j: int) -> int:
+        row, start, end = rows[j]
+        return len(searchable[row].sentence_text(int(start), int(end)).split())
+
+    sources = [c.source for c in searchable]
+    sections = [c.section for c in searchable]
+    summaries.save(path, summaries.build(rows, sources, sections, sentence_vectors, words))
 
 
 def _save_rows(path: Path, vectors: np.ndarray, dim: int) -> None:
@@ -303,15 +324,19 @@ def verify(build: Path, manifest: dict[str, Any]) -> None:
             )
 
 
-def load(index_dir: Path) -> Index:
-    """Load and verify the live build; raises IndexMissing or IndexCorrupt with what was wrong."""
+def load(index_dir: Path, upgrade: bool = False) -> Index:
+    """Load and verify the live build; raises IndexMissing or IndexCorrupt with what was wrong.
+
+    With upgrade, a build of an older format in UPGRADABLE_VERSIONS loads too (without what it lacks), for
+    reusing its vectors; everything else reads the current format only.
+    """
     attempts = 3
     while True:
         build = current_build(index_dir)
         if build is None:
             raise IndexMissing(f"no index in {index_dir}; run `rag ingest`")
         try:
-            return _load_build(build)
+            return _load_build(build, upgrade)
         except Exception:
             attempts -= 1
             if attempts == 0 or current_build(index_dir) == build:
@@ -319,15 +344,17 @@ def load(index_dir: Path) -> Index:
             # A writer switched builds (and pruned this one) while it was being read: read the new one.
 
 
-def _load_build(build: Path) -> Index:
+def _load_build(build: Path, upgrade: bool = False) -> Index:
     try:
         manifest = json.loads((build / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise IndexCorrupt(f"index is corrupt ({build / 'manifest.json'}: {exc})") from None
-    if manifest.get("format_version") != FORMAT_VERSION:
-        raise IndexCorrupt(f"index format {manifest.get('format_version')} is not {FORMAT_VERSION}")
+    version = manifest.get("format_version")
+    if version != FORMAT_VERSION and not (upgrade and version in UPGRADABLE_VERSIONS):
+        raise IndexCorrupt(f"index format {version} is not {FORMAT_VERSION}")
     verify(build, manifest)
-    missing = [name for name in REQUIRED_FILES if name not in manifest["checksums"]]
+    lacking = UPGRADABLE_VERSIONS.get(version, ()) if version != FORMAT_VERSION else ()
+    missing = [name for name in REQUIRED_FILES if name not in manifest["checksums"] and name not in lacking]
     if missing:
         raise IndexCorrupt(f"index is corrupt ({build}: {', '.join(missing)} missing)")
     try:
@@ -357,7 +384,10 @@ def _read_files(build: Path, manifest: dict[str, Any]) -> Index:
     if index.ntotal != len(searchable) or len(sentence_vectors) != len(sentences) or len(ptr) != len(searchable) + 1:
         raise IndexCorrupt(f"index is corrupt ({build}: vector counts do not match chunks.jsonl)")
     bm25 = Postings(build / "bm25")
-    return Index(build, manifest, chunks, searchable, sentences, ptr, rows, index, sentence_vectors, bm25)
+    summary_rows = (
+        summaries.load(build / summaries.FILE, len(sentences)) if summaries.FILE in manifest["checksums"] else {}
+    )
+    return Index(build, manifest, chunks, searchable, sentences, ptr, rows, index, sentence_vectors, bm25, summary_rows)
 
 
 def load_array(path: Path) -> np.ndarray:

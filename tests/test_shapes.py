@@ -1,0 +1,170 @@
+"""Question shapes: each kind told apart by general question forms, and factoid questions left alone.
+
+The questions are written for this test (about made-up meetings, reports and people), not taken from gold sets.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from rag.shapes import KINDS, Shape, shape_of
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Who chaired Session II?",
+        "How many phases does the model have?",
+        "Why was the meeting moved?",  # past tense: one event's cause, stated once (see rag.shapes)
+        "How did the committee reach its decision?",
+        "When did the workshop open?",
+        "What is the title of the annual review?",
+        "Who is the Deputy Director of the regional office?",
+        "Which institute does Dr. Okafor work for?",
+        "Which Danish programme provides coding lessons for adults?",  # "provides" is a verb, not a plural
+        "Which of the five goals concerns water?",
+        "What does the acronym OECD stand for?",
+        "How much did the new library cost?",
+        "What did Dr. Lindqvist say the budget would be?",  # one stated fact, not everything she said
+        "What did the agency do to win the contract in 2004?",
+        "What makes the method cheap?",
+        "Who organised the summit?",
+        "What was the harbour worried about?",
+        "In which city was the treaty signed?",
+    ],
+)
+def test_factoid_questions_stay_factoid(question):
+    assert shape_of(question) == Shape("factoid")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "List the speakers.",
+        "List all the partner universities",
+        "Name all countries that sent delegates.",
+        "Name the three pilot schools.",
+        "What are the four pillars of the strategy?",
+        "What were the main recommendations of the panel?",
+        "Who chaired the sessions?",
+        "Who chaired each workshop?",
+        "Which countries took part?",
+        "Which AI tools did the college adopt?",
+        "Which vocational colleges joined the network?",
+        "What challenges were mentioned?",
+        "Who were the keynote speakers?",
+        "What are the names of the two ministries?",
+    ],
+)
+def test_list_questions(question):
+    assert shape_of(question).kind == "list"
+
+
+@pytest.mark.parametrize(
+    ("question", "topic"),
+    [
+        ("What was discussed about rural schools?", "rural schools"),
+        ("Tell me about the exchange programme.", "the exchange programme"),
+        ("What was said about teacher salaries?", "teacher salaries"),
+        ("Describe the pilot project.", "the pilot project"),
+        ("Explain the funding model", "the funding model"),
+        ("What did the white paper say about housing?", "housing"),
+        ("What did Session IV discuss?", "Session IV"),
+        ("What did the budget committee propose?", "budget committee"),
+        ("Why does digital literacy matter for nurses?", None),
+        ("How can small colleges share their laboratories?", None),
+        ("How does the scheme support apprentices?", None),
+    ],
+)
+def test_open_questions(question, topic):
+    assert shape_of(question) == Shape("open", topic=topic)
+
+
+@pytest.mark.parametrize(
+    ("question", "target"),
+    [
+        ("Summarize the report.", None),
+        ("Summarise the whole document", None),
+        ("Please give me a short summary.", None),
+        ("What is this article about?", None),
+        ("Give an overview of the evening session.", "evening session"),
+        ("Summarise the session on water policy", "session on water policy"),
+        ("What is the paper titled Green Campuses about?", "paper titled Green Campuses"),
+        ("Provide a brief overview of chapter three", "chapter three"),
+        ("What are the key takeaways of the budget review?", "budget review"),
+    ],
+)
+def test_summary_questions_carry_their_target(question, target):
+    assert shape_of(question) == Shape("summary", target=target)
+
+
+@pytest.mark.parametrize(
+    ("question", "person", "topic"),
+    [
+        ("What did Dr. Amara Osei say?", "Dr. Amara Osei", None),
+        ("What did Ms. LEE Ji-won talk about?", "Ms. LEE Ji-won", None),
+        ("What did Professor Hart say about exams?", "Professor Hart", "exams"),
+        ("What was Mr. Novak's contribution?", "Mr. Novak", None),
+        ("What did the Minister say in the opening speech?", "the Minister", None),
+        ("What did Greta Holm emphasise?", "Greta Holm", None),
+        ("Tell me about Dr. Stone.", "Dr. Stone", None),
+    ],
+)
+def test_person_questions_carry_the_name(question, person, topic):
+    assert shape_of(question) == Shape("person", person=person, topic=topic)
+
+
+@pytest.mark.parametrize(
+    ("question", "parts"),
+    [
+        ("Who organised it and where was it held?", ("Who organised it?", "Where was it held?")),
+        (
+            "Who organized the forum and where was it held?",
+            ("Who organized the forum?", "Where was the forum held?"),
+        ),
+        ("When did the workshop start and who led it?", ("When did the workshop start?", "Who led the workshop?")),
+        ("Who hosted the fair and where?", ("Who hosted the fair?", "Where was the fair?")),
+        ("What is the budget? When was it approved?", ("What is the budget?", "When was the budget approved?")),
+        (
+            "Who wrote the charter, and when was it signed?",
+            ("Who wrote the charter?", "When was the charter signed?"),
+        ),
+    ],
+)
+def test_multipart_questions_split_with_the_shared_subject(question, parts):
+    assert shape_of(question) == Shape("multipart", parts=parts)
+
+
+@pytest.mark.parametrize(
+    ("question", "sides"),
+    [
+        ("Compare Session II and IV.", ("Session II", "Session IV")),
+        ("Compare the morning panel with the afternoon panel", ("the morning panel", "the afternoon panel")),
+        (
+            "How does vocational training differ from university teaching?",
+            ("vocational training", "university teaching"),
+        ),
+        ("What is the difference between grants and loans?", ("grants", "loans")),
+        ("What do Chile and Peru have in common?", ("Chile", "Peru")),
+        ("Contrast Phase 1 and 2", ("Phase 1", "Phase 2")),
+        ("Public schools versus private schools", ("Public schools", "private schools")),
+    ],
+)
+def test_comparison_questions_carry_both_sides(question, sides):
+    assert shape_of(question) == Shape("comparison", sides=sides)
+
+
+def test_every_kind_is_reachable_and_the_record_is_frozen():
+    questions = ["Who won?", "List them", "Describe it", "Summarize", "What did Dr. A say?",
+                 "Who came and when?", "Compare A and B"]  # fmt: skip
+    assert {shape_of(q).kind for q in questions} == set(KINDS)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        shape_of("Who won?").kind = "list"  # type: ignore[misc]
+
+
+def test_empty_and_messy_input_is_factoid_not_an_error():
+    assert shape_of("") == Shape("factoid")
+    assert shape_of("   ?? ") == Shape("factoid")
+    assert shape_of("  summarize   THE   report  ").kind == "summary"
