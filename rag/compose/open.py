@@ -130,7 +130,10 @@ def trim(hits: list[SentenceHit], budget: int = MAX_OPEN_WORDS) -> list[Sentence
 def person_sentences(retriever, person: str, hits: list[SentenceHit]) -> list[SentenceHit]:
     """Where the person is named among the retrieved sentences, and the She/He sentences after it, until another person
     is named: what that person said."""
-    words = [w for w in re.findall(r"[A-Za-z][\w\-]+", person) if w.lower() not in {"dr", "ms", "mr", "mrs", "prof"}]
+    titles = {"dr", "ms", "mr", "mrs", "prof", "the", "a", "an", "of", "and"}
+    words = [w for w in re.findall(r"[A-Za-z][\w\-]+", person) if w.lower() not in titles]
+    named = [w for w in words if w[:1].isupper()]
+    words = named or [w for w in words if len(w) > 3]
     if not words:
         return []
     pattern = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in words) + r")\b", re.I)
@@ -183,7 +186,7 @@ def answer(composer, shape, question: str, hits: list[SentenceHit], qvec) -> Com
     if shape.kind == "summary":
         chosen = _summary(retriever, shape.target, hits)
         if chosen:
-            text, citations = quote_sentences(trim(_with_continuation(retriever, chosen)))
+            text, citations = quote_sentences(trim(_with_continuation(retriever, with_speakers(retriever, chosen))))
             return Composed(text, citations, False, "", 1.0)
     picks, p = rank_sentences(composer, question, hits, qvec)
     threshold = composer.settings.threshold if composer.settings.threshold >= 0 else composer.selector.threshold
@@ -191,9 +194,10 @@ def answer(composer, shape, question: str, hits: list[SentenceHit], qvec) -> Com
         return Composed("", (), True, "nothing in the documents is about this", p)
     if shape.kind == "person" and shape.person:
         said = person_sentences(retriever, shape.person, hits)
-        if said:
-            text, citations = quote_sentences(trim(said))
-            return Composed(text, citations, False, "", p)
+        if not said:  # an open account of someone no retrieved sentence names would be about someone else
+            return Composed("", (), True, f"no passage names {shape.person}", p)
+        text, citations = quote_sentences(trim(said))
+        return Composed(text, citations, False, "", p)
     chosen = [pick.hit for pick in mmr(retriever, picks)]
     chosen = trim(_with_continuation(retriever, with_speakers(retriever, chosen)))
     text, citations = quote_sentences(chosen)
@@ -201,28 +205,21 @@ def answer(composer, shape, question: str, hits: list[SentenceHit], qvec) -> Com
 
 
 def _summary(retriever, target: str | None, hits: list[SentenceHit]) -> list[SentenceHit]:
-    """The summary made at ingest of the document or section the target names (the best-retrieved document when
-    none), as sentences; empty when the target matches no document or section well (answered as an open question)."""
+    """The summary made at ingest of the document or section the target names (the best-retrieved document when it
+    names none), as sentences; empty when the target names no document or section (answered as an open question)."""
+    from index import summaries
+
     table = getattr(retriever.index, "summaries", None) or {}
     if not table:
         return []
-    key = None
-    sources = sorted({source for source, _ in table})
     if target is None:
-        key = (hits[0].chunk.source if hits else sources[0], None) if len(sources) > 1 else (sources[0], None)
+        sources = sorted({source for source, _ in table})
+        key = (hits[0].chunk.source if hits else sources[0], None)
     else:
-        wanted = candidates.term_set(target)
-        best, share = None, 0.0
-        for source, section in table:
-            have = candidates.term_set(f"{section or ''} {source.rsplit('.', 1)[0].replace('_', ' ')}")
-            got = len(wanted & have) / max(1, len(wanted))
-            if got > share or (got == share and section is None and best is not None and best[1] is not None):
-                best, share = (source, section), got
-        if best is None or share < 0.5:
+        key = summaries.find(target, table.keys())
+        if key is None:
             return []
-        key = best
-    rows = table.get(key) or ()
-    return [h for h in (retriever.sentence(j) for j in rows) if h is not None]
+    return [h for h in (retriever.sentence(j) for j in table.get(key) or ()) if h is not None]
 
 
 def _renumber(text: str, citations: tuple[Citation, ...], first: int) -> tuple[str, tuple[Citation, ...]]:
@@ -251,15 +248,30 @@ def _multipart(composer, parts: tuple[str, ...]) -> Composed:
 
 
 def _comparison(composer, question: str, sides: tuple[str, ...]) -> Composed:
-    """Each side's own most relevant sentences, under its name."""
-    texts, citations = [], []
-    for side in sides:
-        passages, qvec = composer.retriever.search(side, 5)
-        picks, _ = rank_sentences(composer, side, composer.retriever.sentences(passages, qvec), qvec)
-        chosen = trim(with_speakers(composer.retriever, [p.hit for p in mmr(composer.retriever, picks, limit=3)]), 70)
+    """Each side under its name: the sentences that name it apart from the other side, then what its section says
+    (the summary made at ingest), so the two sides never share a quote."""
+    retriever = composer.retriever
+    table = getattr(retriever.index, "summaries", None) or {}
+    texts, citations, used = [], [], set()
+    side_terms = [candidates.term_set(side) for side in sides]
+    for i, side in enumerate(sides):
+        own = side_terms[i] - side_terms[1 - i] or side_terms[i]
+        passages, qvec = retriever.search(side, 5)
+        hits = retriever.sentences(passages, qvec)
+        naming = [h for h in hits if own <= candidates.term_set(h.text) and h.row not in used]
+        naming.sort(key=lambda h: -h.similarity)
+        chosen = naming[:1]
+        for h in naming[:1]:
+            for j in table.get((h.chunk.source, h.chunk.section)) or ():
+                extra = retriever.sentence(j)
+                if extra is not None and extra.row not in used and extra.row != h.row:
+                    chosen.append(extra)
+        chosen = [h for h in with_speakers(retriever, chosen) if h.row not in used]
+        chosen = trim(chosen, MAX_OPEN_WORDS // len(sides))
         if not chosen:
             texts.append(f"{side}: the documents say nothing about it.")
             continue
+        used.update(h.row for h in chosen)
         text, cites = quote_sentences(chosen, len(citations) + 1)
         texts.append(f"{side}: {text}")
         citations.extend(cites)
