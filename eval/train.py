@@ -188,23 +188,29 @@ def _starts(question: np.ndarray, n: int) -> np.ndarray:
     return np.searchsorted(question, np.arange(n + 1))
 
 
-def decide(ex: Examples, cols: list[int], candidate, shortlist: int):
-    """Per question, as the composer does: shortlist by cheap features, the best span's index, question row."""
-    from rag.compose.features import REGISTRY
+def decide(ex: Examples, cols: list[int], candidate, shortlist: int, gates=(), which=None):
+    """Per question, as the composer does: shortlist by cheap features, drop spans a gate fails, the best span's
+    index (-1: every span failed a gate, so the composer abstains) and the question row."""
+    from rag.compose.features import GATES, REGISTRY
     from rag.compose.selector import question_row
 
     names = tuple(ex.names[c] for c in cols)
     cheap = np.asarray([REGISTRY[n].cheap for n in names])
+    gated = [(names.index(g), GATES[g]) for g in gates]
     n = len(ex.group)
     starts = _starts(ex.question, n)
     best, qrows = np.full(n, -1), np.zeros((n, 12))
-    for i in range(n):
+    for i in range(n) if which is None else np.flatnonzero(which):
         a, b = starts[i], starts[i + 1]
         if a == b:
             continue
         full = ex.rows[a:b][:, cols]
         pre = candidate.logits(np.where(cheap, full, 0.0))
         short = np.argsort(-pre, kind="stable")[:shortlist]
+        if gated:
+            short = np.asarray([k for k in short if not any(fails(full[k, j]) for j, fails in gated)], dtype=np.int64)
+            if not len(short):
+                continue
         logits = candidate.logits(full[short])
         best[i] = a + short[int(np.argmax(logits))]
         qrows[i] = question_row(logits, full[short], names, str(ex.kind[i]), int(ex.missing[i]), int(ex.n_terms[i]))
@@ -236,61 +242,79 @@ def choose_threshold(ex: Examples, best: np.ndarray, p: np.ndarray) -> tuple[flo
     return chosen, score or outcomes(ex, best, p, 0.0)
 
 
-def fit(ex: Examples, names: tuple[str, ...], shortlist: int = 12) -> tuple[dict, dict]:
-    """Cross-validated figures (leave one article out) and the final models fitted on all of `ex`."""
-    from rag.compose.selector import Linear
+def fit(ex: Examples, names: tuple[str, ...], shortlist: int = 12, gates: tuple[str, ...] | None = None):
+    """Cross-validated figures (leave one article out) and the final models fitted on all of `ex`.
+
+    Gates (a span that fails one, such as no date for "when", is never quoted) are chosen here when not given:
+    each kept only if it raises cross-validated overall within the false-abstention limit.
+    """
+    from rag.compose.features import GATES
 
     cols = [ex.names.index(n) for n in names]
     x = ex.rows[:, cols]
     labels = minimal(ex) if MINIMAL_LABELS else ex.label
     span_group = ex.group[ex.question]
-    n = len(ex.group)
-    oof_best, oof_q = np.full(n, -1), np.zeros((n, 12))
     folds = np.unique(ex.group)
-    for g in folds:
-        train_span, test_q = span_group != g, ex.group == g
-        cand = fit_linear(x[train_span], labels[train_span])
-        best, qrows = decide(ex, cols, cand, shortlist)
-        oof_best[test_q], oof_q[test_q] = best[test_q], qrows[test_q]
-    # Second stage, again out of fold: its inputs are the first stage's out-of-fold outputs. Two targets are tried,
-    # "the documents answer" and "the best span's answer is right"; cross-validated overall picks one.
-    has_best = oof_best >= 0
-    targets = {
-        "answerable": ex.answerable.copy(),
-        "best_is_right": ex.answerable & has_best & ex.correct[np.maximum(oof_best, 0)],
-    }
-    chosen = None
-    for (name, target), (kind, fitter) in itertools.product(targets.items(), QUESTION_MODELS.items()):
-        oof_p = np.zeros(n)
+    fold_models = {g: fit_linear(x[span_group != g], labels[span_group != g]) for g in folds}
+
+    def evaluate(chosen_gates, models):
+        n = len(ex.group)
+        oof_best, oof_q = np.full(n, -1), np.zeros((n, 12))
         for g in folds:
-            tr, te = ex.group != g, ex.group == g
-            qmodel = fitter(oof_q[tr], target[tr])
-            oof_p[te] = 1 / (1 + np.exp(-qmodel.logits(oof_q[te])))
-        threshold, cv = choose_threshold(ex, oof_best, oof_p)
-        print(
-            f"question model {kind} on {name}: {json.dumps({k: round(v, 3) for k, v in cv.items()})}", file=sys.stderr
-        )
-        if chosen is None or cv["overall"] > chosen[2]["overall"] + 0.005:  # trees only if clearly better
-            chosen = (name, threshold, cv, kind)
-    target_name, threshold, cv, kind = chosen
-    cv = {**cv, "question_target": target_name, "question_model": kind}
+            test = ex.group == g
+            best, qrows = decide(ex, cols, fold_models[g], shortlist, chosen_gates, test)
+            oof_best[test], oof_q[test] = best[test], qrows[test]
+        # The second stage, again out of fold, on the first stage's out-of-fold outputs. Two targets are tried,
+        # "the documents answer" and "the best span's answer is right"; cross-validated overall picks one.
+        has_best = oof_best >= 0
+        targets = {
+            "answerable": ex.answerable.copy(),
+            "best_is_right": ex.answerable & has_best & ex.correct[np.maximum(oof_best, 0)],
+        }
+        top = None
+        for (target, y), (kind, fitter) in itertools.product(targets.items(), models.items()):
+            oof_p = np.zeros(n)
+            for g in folds:
+                tr, te = (ex.group != g) & has_best, ex.group == g
+                qmodel = fitter(oof_q[tr], y[tr])
+                oof_p[te] = 1 / (1 + np.exp(-qmodel.logits(oof_q[te])))
+            threshold, cv = choose_threshold(ex, oof_best, oof_p)
+            if top is None or cv["overall"] > top[1]["overall"] + 0.005:  # a later model only if clearly better
+                top = (threshold, cv, target, kind)
+        threshold, cv, target, kind = top
+        cv = {**cv, "top1_correct_when_answerable": float(ex.correct[oof_best[has_best & ex.answerable]].mean())}
+        return threshold, cv, target, kind
+
+    if gates is None:
+        gates = ()
+        base = evaluate(gates, {"logistic": fit_linear})[1]
+        for gate in (g for g in GATES if g in names):
+            trial = evaluate((*gates, gate), {"logistic": fit_linear})[1]
+            keep = trial["overall"] > base["overall"] + 0.001 and trial["false_abstention"] <= MAX_FALSE_ABSTENTION
+            print(
+                f"gate {gate}: overall {base['overall']:.3f} -> {trial['overall']:.3f}, kept: {keep}", file=sys.stderr
+            )
+            if keep:
+                gates, base = (*gates, gate), trial
+    threshold, cv, target, kind = evaluate(gates, QUESTION_MODELS)
+    cv = {**cv, "question_target": target, "question_model": kind, "gates": list(gates)}
     cand = fit_linear(x, labels)
-    best, qrows = decide(ex, cols, cand, shortlist)
+    best, qrows = decide(ex, cols, cand, shortlist, gates)
     in_sample = {
         "answerable": ex.answerable,
         "best_is_right": ex.answerable & (best >= 0) & ex.correct[np.maximum(best, 0)],
     }
-    qmodel = QUESTION_MODELS[kind](qrows, in_sample[target_name])
-    cv["top1_correct_when_answerable"] = float(ex.correct[oof_best[has_best & ex.answerable]].mean())
-    models = {"candidate": cand, "answerable": qmodel, "threshold": threshold}
-    assert isinstance(cand, Linear)
-    return cv, models
+    has = best >= 0
+    qmodel = QUESTION_MODELS[kind](qrows[has], in_sample[target][has])
+    return cv, {"candidate": cand, "answerable": qmodel, "threshold": threshold, "gates": gates}
 
 
 def write(path: Path, names: tuple[str, ...], models: dict, meta: dict) -> None:
     from rag.compose.selector import Selector
 
-    selector = Selector(names, models["candidate"], models["answerable"], models["threshold"], meta)
+    selector = Selector(
+        names, models["candidate"], models["answerable"], models["threshold"], meta, tuple(models.get("gates", ()))
+    )
     path.write_text(json.dumps(selector.to_json(), indent=1) + "\n", encoding="utf-8")
 
 

@@ -109,6 +109,10 @@ class Composer:
         rows = features.matrix(asked, spans, names, cheap_only=True)
         short = shortlist(model, rows, self.settings.shortlist)
         features.fill_costly(asked, spans, names, rows, short)
+        passing = [i for i in short if not any(features.GATES[g](rows[i, names.index(g)]) for g in model.gates)]
+        if not passing:  # every close span lacks what was asked or says something else: nothing to quote
+            return Composed("", (), True, self._reason(q, missing, rows[short[0]]), 0.0)
+        short = passing
         logits = model.candidate.logits(rows[short])
         best = int(np.argmax(logits))
         qrow = question_row(logits, rows[short], names, q.kind, len(missing), len(q.terms))
@@ -126,6 +130,9 @@ class Composer:
         if missing:
             return f"the documents never mention {', '.join(missing)}"
         names = self.selector.features
+        for gate in self.selector.gates:
+            if features.GATES[gate](row[names.index(gate)]) and gate in _REASONS:
+                return _REASONS[gate].format(kind=q.kind_phrase)
         pulls = self.selector.candidate.contributions(row)
         fired = [(pulls[j], name) for j, name in enumerate(names) if name in _REASONS and pulls[j] < -0.25]
         if fired:

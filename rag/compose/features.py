@@ -334,6 +334,17 @@ def rare_name_absent(a: Asked, s: Span) -> float:
 
 NAMES: tuple[str, ...] = tuple(REGISTRY)
 
+# Features that can rule a span out as a gate: the question asks for something the span lacks (-1), or the span
+# says something else than what was asked (1). Which of them do is chosen by cross-validation (eval.train).
+_MISSING, _FIRED = (lambda v: v < -0.5), (lambda v: v > 0.5)
+GATES: dict[str, Callable[[float], bool]] = {
+    **{name: _MISSING for name in ("answer_type", "counted", "expansion", "institution", "title_given", "money")},
+    **{name: _MISSING for name in ("year", "lists", "negation")},
+    **{name: _FIRED for name in ("other_office", "contradicts", "denies", "relative_swapped", "other_owner")},
+    "reversed_roles": _FIRED,
+    "rare_name_absent": lambda v: v > 0.99,
+}
+
 
 def matrix(asked: Asked, spans: list[Span], names: tuple[str, ...], cheap_only: bool = False) -> np.ndarray:
     """One row per span, one column per named feature (columns of costly features are 0 when `cheap_only`)."""

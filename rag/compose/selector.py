@@ -130,6 +130,7 @@ class Selector:
     answerable: Linear | Trees
     threshold: float
     meta: dict
+    gates: tuple[str, ...] = ()  # features whose failing value rules a span out (chosen by CV in eval.train)
 
     @classmethod
     def load(cls, path: Path = DEFAULT_MODEL) -> Selector:
@@ -145,7 +146,8 @@ class Selector:
             Linear.from_json(data["candidate"]),
             model_from_json(data["answerable"]),
             float(data["threshold"]),
-            {k: v for k, v in data.items() if k not in ("candidate", "answerable")},
+            {k: v for k, v in data.items() if k not in ("candidate", "answerable", "gates")},
+            tuple(data.get("gates", ())),
         )
 
     def to_json(self) -> dict:
@@ -157,6 +159,7 @@ class Selector:
             "candidate": self.candidate.to_json(),
             "answerable": self.answerable.to_json(),
             "threshold": round(self.threshold, 6),
+            "gates": list(self.gates),
         }
 
 
