@@ -124,25 +124,9 @@ def test_other_questions_never_quote_a_heading(assistant):
     assert all(c.text != c.section for c in answer.citations)
 
 
-def test_a_question_about_another_office_abstains_naming_it(assistant):
-    for question, office in (
-        ("Who is the Director of UNESCO-ICHEI?", "Deputy Director"),
-        ("Who is the President of Nanjing Polytechnic Institute?", "Vice President"),
-    ):
-        answer = assistant.ask(question)
-        assert answer.abstained and office in answer.answer, (question, answer.answer)
-    deputy = assistant.ask("Who is the Deputy Director of UNESCO-ICHEI?")
-    assert not deputy.abstained and "BI Xiaohan" in deputy.answer
-
-
 def test_a_negated_question_needs_a_sentence_that_negates(assistant):
     answer = assistant.ask("Who did not chair Session II?")
     assert answer.abstained, answer.answer
-
-
-def test_an_acronym_the_report_never_spells_out_abstains(assistant):
-    answer = assistant.ask("What does the acronym ICHEI stand for?")
-    assert answer.abstained and "stands for" in answer.answer
 
 
 def test_title_negation_and_expansion_checks():
@@ -159,54 +143,12 @@ def test_title_negation_and_expansion_checks():
     assert analyse("What does MEXT stand for?").acronym == "MEXT"
 
 
-def test_a_which_university_question_needs_a_university_named(assistant):
-    answer = assistant.ask("What university does TUNGALAG Chimid teach at?")
-    assert answer.abstained, answer.answer
-    osaka = assistant.ask("At which university is the chair of Session II an Associate Professor?")
-    assert "University of Osaka" in osaka.answer
-    assert analyse("Which company developed the platform?").institution == "company"
-    assert names_institution("company", "Ms. W, Head at Jiangxi KMAX Industrial Co. Ltd. in China")
-    assert not names_institution("company", "Mr. W, Dean at Caofeidian College of Technology in China")
-    assert not names_institution("university", "at Okayama University", "In which faculty of Okayama University?")
-
-
 def test_a_which_speaker_question_is_answered_by_a_she_sentence_with_the_sentence_naming_her(assistant):
     question = "Which speaker noted that partnerships with enterprises improved the alignment of curricula?"
     answer = assistant.ask(question)
     assert not answer.abstained, answer.answer
     assert "BAYARMAA Tsogtbaatar" in answer.answer and "She noted that partnerships" in answer.answer
     assert_checkable(answer)
-
-
-def test_an_acronym_spelled_out_in_the_report_is_answered_with_its_expansion(assistant):
-    for question in ("What does MEXT stand for?", "What does MEXT stands for?"):
-        answer = assistant.ask(question)
-        assert not answer.abstained, answer.answer
-        assert "Ministry of Education, Culture, Sports, Science and Technology (MEXT)" in answer.answer
-    assert analyse("What does LGM stands for?").acronym == "LGM"
-
-
-def test_how_many_counts_the_noun_even_when_no_auxiliary_verb_follows_it(assistant):
-    assert counted_thing("How many universities belong to the network?") == "universiti"
-    assert counted_thing("How many piston strokes occur in a cycle?") == "stroke"
-    assert counted_thing("How many phases does the model have?") == "phase"
-    answer = assistant.ask("How many universities joined the IIOE network?")  # "three-phase" counts no university
-    assert answer.abstained, answer.answer
-
-
-def test_a_question_about_a_counted_list_is_answered_by_the_sentence_that_lists_it(assistant):
-    for question in (
-        "What do the four strategic actions of the 1-3-4 framework aim for?",
-        "Which strategic action of Nanjing Polytechnic's framework is about constructing platforms?",
-    ):
-        answer = assistant.ask(question)
-        assert not answer.abstained, answer.answer
-        assert answer.answer.startswith("The four strategic actions—Cultivate AI Mindsets"), (question, answer.answer)
-    names = assistant.ask("What are the names of the three smart platforms?")  # named as a count, never listed
-    assert names.abstained and "lists" in names.answer, names.answer
-    assert enumerates(frozenset({"strateg", "action"}), "The four strategic actions—A, B, C, and D—aim to")
-    assert not enumerates(frozenset({"smart", "platform"}), "framework—One Solution, Three Smart Platforms, and Four")
-    assert analyse("What are the names of the platforms?").wants_list and not analyse("Name of the papyrus?").wants_list
 
 
 def test_where_is_answered_by_where_the_asked_thing_is_put_not_only_by_a_place_name():
@@ -224,58 +166,6 @@ def test_a_decade_is_a_date():
     assert type_satisfied("date", "Injectors became popular in the 1850s but are no longer used.", question)
     assert type_satisfied("date", "In the 2010s the share fell.", "When did the share fall?")
     assert not type_satisfied("date", "Injectors use a steam jet supplied from the boiler.", question)
-
-
-def test_the_title_of_a_report_is_answered_by_the_sentence_that_gives_it(assistant):
-    # The sentence has lost its speaker in the source and shares few words with the question; "report titled" answers.
-    answer = assistant.ask("What is the title of the newly released report introduced in Session II?")
-    assert not answer.abstained, answer.answer
-    assert "report titled Digital Leap in East Asia" in answer.answer and "Session II was chaired" not in answer.answer
-    assert_checkable(answer)
-    framework = assistant.ask("What is the title of the framework presented by Nanjing Polytechnic?")
-    assert framework.abstained, framework.answer  # the framework is described, never given a title
-    assert analyse("What is the title of the report?").wants_title
-    assert not analyse("What was the report about?").wants_title
-    assert not analyse("What was the title of Session II?").wants_title  # a session's title is its heading
-    assert gives_title("What is the title of the book?", 'She wrote a book entitled "Amazonia".')
-    assert not gives_title("What is the title of the book?", "She wrote a report titled Amazonia.")
-
-
-def test_a_rare_name_the_closest_passage_never_mentions_abstains(assistant):
-    # The Secretary-General of the Mongolian National Commission for UNESCO is no one from a ministry.
-    answer = assistant.ask("Which representative of Mongolia's Ministry of Education spoke at the dialogue?")
-    assert answer.abstained and "“Ministry”" in answer.answer, answer.answer
-    # The event's name is the report's title, not repeated in the sentence that answers; that is no reason to abstain.
-    chair = assistant.ask("Who chaired Session II of the 2025 High-Level Policy Dialogue in East Asia?")
-    assert not chair.abstained and "ARIUNAA Enkhtur" in chair.answer, chair.answer
-
-
-def test_an_office_is_answered_where_the_document_introduces_its_holder(assistant):
-    # Both sentences name Ms. BI Xiaohan as Deputy Director; the closing remarks score a little higher.
-    answer = assistant.ask("Who is the Deputy Director of UNESCO-ICHEI?")
-    assert not answer.abstained, answer.answer
-    assert "emphasised that the rapid pace of technological change" in answer.citations[0].text, answer.answer
-    assert "thanked speakers" not in answer.answer
-    assert_checkable(answer)
-
-
-def test_a_question_about_a_cost_needs_an_amount_of_money(assistant):
-    # "a three-phase cascade model" gives a number, but no price.
-    answer = assistant.ask("How much did Mongolia pay for the Micro-Certification Project?")
-    assert answer.abstained, answer.answer
-    assert analyse("How much did it cost to build Harvard Stadium?").wants_money
-    assert not analyse("How much dust falls on the Caribbean each year?").wants_money
-
-
-def test_a_question_whose_word_the_passage_turns_into_its_opposite_abstains(assistant):
-    question = "According to Ms. BI Xiaohan, what creates an urgent need for upskilling lower education professionals?"
-    answer = assistant.ask(question)  # she speaks of higher education professionals
-    assert answer.abstained and "opposite" in answer.answer, answer.answer
-    assert contradicts("Why illegalize imports?", "There has been a push to legalize importation.")
-    assert contradicts("What is productive for a long period?", "Soils are productive for a short period.")
-    assert not contradicts("How long did it take?", "It took a short time.")  # "how long" asks, it does not say
-    assert not contradicts("Which units were built?", "It built units.")  # "units" is no negated "its"
-    assert not contradicts("What is a non-combustion heat source?", "A non-combustion heat source, unlike combustion")
 
 
 def test_a_question_asking_about_the_alternative_a_sentence_sets_aside_abstains():
@@ -297,33 +187,6 @@ def test_opposites_of_direction_and_outcome_are_contradictions():
     assert not contradicts("Which team won the final after it lost the semi-final?", "The home team won the final.")
 
 
-def test_a_person_and_their_relative_are_not_the_same_person(assistant):
-    assert relative_swapped("Who did Robert lead in 1107?", "the Normans under Bohemond, Robert's son, landed") == (
-        "Robert's son, not Robert"
-    )
-    assert relative_swapped("When did Edward's son return?", "When Edward returned from exile in 1041") == (
-        "Edward, not Edward's son"
-    )
-    assert relative_swapped("Who did Bohemond, Robert's son, lead?", "Bohemond, Robert's son, led the Normans") is None
-    assert relative_swapped("Who did Robert lead?", "Robert led the Normans; his son stayed.") is None
-    # Dr. Choi spoke at the dialogue; nobody succeeded her there.
-    answer = assistant.ask("What did Dr. Choi's successor emphasise about regional AI transformation?")
-    assert answer.abstained and "Choi's successor" in answer.answer, answer.answer
-
-
-def test_someone_elses_thing_does_not_answer_a_question_about_ones_own(assistant):
-    assert other_owner("What does Giuga's theorem say?", "Wilson's theorem says that p is prime.") == "Wilson's theorem"
-    assert other_owner("What did Newcomen's engine produce?", "Watt patented an engine that produced motion.") == (
-        "an engine not said to be Newcomen's"
-    )
-    assert other_owner("What did Watt's engine make?", "He patented an engine.", before="Watt was an engineer.") is None
-    assert other_owner("What does Wilson's theorem say?", "Wilson's theorem says that p is prime.") is None
-    assert other_owner("What did Newcomen's engine pump?", "The mine flooded in 1712.") is None  # no engine in it
-    # The report says "Japan's Ministry of Education ... (MEXT)": still Japan's, still answered.
-    answer = assistant.ask("Who elaborated on the layered governance model promoted by Japan's MEXT?")
-    assert not answer.abstained and "FIELARDH Khalifatulloh" in answer.answer, answer.answer
-
-
 def test_a_question_whose_actor_the_sentence_acts_on_abstains():
     assert actor_of("Who did the Normans encourage to come south?") == ("Normans", "encourage")
     assert actor_of("Who encouraged the Normans?") is None
@@ -342,3 +205,40 @@ def test_a_year_question_needs_a_year_not_a_decade():
     assert gives_year("A 1643 publication said the school's purpose was to advance learning.")
     assert not gives_year("During the divestment movement in the late 1980s, students built a shantytown.")
     assert not gives_year("The campus covers 5,076 acres.")
+
+
+def test_language_checks_on_text_written_for_the_test():
+    """The checks the selector's features are made of, each on sentences of no gold set."""
+    assert retitled("Who is the Director of X?", "Ms. B, Deputy Director of X, spoke.") == "Deputy Director"
+    assert retitled("Who is the Deputy Director of X?", "Ms. B, Deputy Director of X, spoke.") is None
+    assert retitled("Who is the President of Y?", "Prof. H, Vice-President of Y, spoke.") == "Vice President"
+    assert expands("NWS", "the National Weather Service (NWS), which issues warnings")
+    assert not expands("ABC", "Ms. Q, Deputy Director of the ABC office, spoke.")
+    assert analyse("What does NWS stand for?").acronym == "NWS"
+    assert names_institution("company", "Mr. P, Head of Sales at Harbor Steel Co. Ltd. in Chile")
+    assert not names_institution("company", "Mr. P, Dean at Lakeside College of Technology")
+    assert not names_institution("university", "at Leeds University", "In which faculty of Leeds University?")
+    assert counted_thing("How many bridges cross the river?") == "bridg"
+    assert counted_thing("How many piston strokes occur in a cycle?") == "stroke"
+    assert analyse("How much did the new bridge cost?").wants_money
+    assert not analyse("How much rain falls each year?").wants_money
+    assert gives_title("What is the title of the study?", "Dr. X presented the study titled Quiet Rivers.")
+    assert not gives_title("What is the title of the study?", "Dr. X presented the study on Quiet Rivers.")
+    assert enumerates(frozenset({"found", "goal"}), "The three founding goals—Trade, Peace, and Learning—were set")
+    assert not enumerates(frozenset({"smart", "bridg"}), "plan—One Road, Three Smart Bridges, and Four Ports")
+
+
+def test_contradiction_and_ownership_checks_on_text_written_for_the_test():
+    assert contradicts("Why was the trade unlawful?", "In that port the trade was lawful.")
+    assert contradicts("What stays dry for a long period?", "The soil stays dry for a short period.")
+    assert relative_swapped("Who did Anna lead in 1510?", "the guild under Piet, Anna's son, grew") == (
+        "Anna's son, not Anna"
+    )
+    assert relative_swapped("Who did Piet, Anna's son, lead?", "Piet, Anna's son, led the guild") is None
+    assert other_owner("What does Smith's law say?", "Jones's law says that n is even.") == "Jones's law"
+    assert other_owner("What does Jones's law say?", "Jones's law says that n is even.") is None
+
+
+def test_a_who_question_about_a_sentence_that_lost_its_subject_is_marked_not_invented(assistant):
+    answer = assistant.ask("Who presented the Digital Leap in East Asia report at the dialogue?")
+    assert answer.abstained or "[speaker not named in the source]" in answer.answer, answer.answer

@@ -120,6 +120,8 @@ class Composer:
         threshold = self.settings.threshold if self.settings.threshold >= 0 else model.threshold
         span = spans[short[best]]
         coverage = asked.covered(span.terms)
+        if q.kind == "person" and not span.text[:1].isalnum():  # DESIGN.md: never invent the speaker the source lost
+            return Composed("", (), True, "the source does not name who", p, coverage)
         if p < threshold:
             return Composed("", (), True, self._reason(q, missing, rows[short[best]]), p, coverage)
         text, citations = quote(with_speaker(self.retriever, span, qvec))

@@ -16,6 +16,7 @@ from rag.answer import Citation
 from rag.compose import candidates, features
 from rag.compose.candidates import SPEAKER_PRONOUN, Span
 from rag.compose.composed import Composed
+from rag.compose.quote import LOST_SPEAKER
 from rag.question import analyse
 from rag.retrieve import SentenceHit
 
@@ -23,7 +24,6 @@ MAX_OPEN_WORDS = 150  # what the nugget metrics read (DESIGN.md); an answer stop
 NOVELTY = 0.3  # MMR: the weight of "unlike what is already said" against relevance
 NEAR_REPEAT = 0.9  # a sentence this close to one already chosen adds nothing
 RELEVANT_MARGIN = 4.0  # a sentence within this many logits of the best is still about the question
-LOST_SPEAKER = "[speaker not named in the source]"
 _NAMED = re.compile(r"\b(?:Dr|Ms|Mr|Mrs|Prof)\.\s+[A-Z][\w\-]*(?:\s+[A-Z][\w\-]*){0,2}")
 
 

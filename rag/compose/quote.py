@@ -8,6 +8,7 @@ from rag.answer import Citation
 from rag.compose.candidates import MAX_WORDS, SPEAKER_PRONOUN, Span, same_paragraph
 from rag.retrieve import Retriever, SentenceHit
 
+LOST_SPEAKER = "[speaker not named in the source]"
 _NAME_LEAD = re.compile(r"^(?:Dr|Ms|Mr|Mrs|Prof)\.\s+[^,]+")
 _SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*$")
 
@@ -44,5 +45,6 @@ def quote(parts: list[Part]) -> tuple[str, tuple[Citation, ...]]:
         text = hit.chunk.sentence_text(start, end)
         citations.append(Citation(n, hit.chunk.source, hit.chunk.section, start, end, text))
         whole = _SENTENCE_END.search(text) or n == len(parts)
-        texts.append(f"{text} [{n}]" if whole else f"{text} [{n}]:")
+        shown = f"{LOST_SPEAKER} {text.lstrip(',; ')}" if text[:1] in ",;" else text  # the source lost its subject
+        texts.append(f"{shown} [{n}]" if whole else f"{shown} [{n}]:")
     return " ".join(texts), tuple(citations)
