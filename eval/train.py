@@ -21,6 +21,7 @@ import numpy as np
 
 from eval.harness import SUITES, Suite, load_gold
 from eval.metrics import hits_any, is_correct
+from rag.compose.selector import QUESTION_FEATURES
 
 MAX_FALSE_ABSTENTION = 0.07  # the product's limit (0.08) with a margin: the threshold may not refuse more than this
 # Pairs positive only when no single sentence of them answers: measured leave-one-article-out, answer accuracy
@@ -71,8 +72,8 @@ def suite_hash(suite: Suite) -> str:
     return h.hexdigest()
 
 
-def examples(suite: Suite, index_root: Path, progress: bool = True) -> Examples:
-    """Run retrieval over every gold question and compute every feature of every candidate span."""
+def examples(suite: Suite, index_root: Path, progress: bool = True, articles: frozenset[str] | None = None) -> Examples:
+    """Run retrieval over every gold question (of `articles` when given) and compute every feature of every span."""
     from tqdm import tqdm
 
     from eval.harness import index_dir_for
@@ -85,15 +86,15 @@ def examples(suite: Suite, index_root: Path, progress: bool = True) -> Examples:
     index_dir = index_dir_for(index_root, suite, suite.corpus.parent / "__none__", settings)
     assistant = Assistant(suite.corpus, index_dir, settings, embedder=SentenceTransformerEmbedder(settings.index.model))
     retriever, composer = assistant.retriever, assistant.composer
-    gold = load_gold(suite.gold)
-    articles: dict[str, int] = {}
+    gold = [row for row in load_gold(suite.gold) if articles is None or row.get("article") in articles]
+    groups: dict[str, int] = {}
     rows, label, correct, qidx, first, last = [], [], [], [], [], []
     group, answerable, kind, missing, n_terms = [], [], [], [], []
     for i, row in enumerate(tqdm(gold, desc="features", unit="q", disable=not progress, file=sys.stderr)):
         text = check_question(row["question"])
         passages, qvec = retriever.search(text, settings.k, settings.retrieval)
         ex = composer.examine(text, retriever.sentences(passages, qvec), qvec)
-        group.append(articles.setdefault(row.get("article") or "", len(articles)))
+        group.append(groups.setdefault(row.get("article") or "", len(groups)))
         answerable.append(bool(row["answerable"]))
         kind.append(ex.question.kind)
         missing.append(len(ex.missing))
@@ -199,7 +200,7 @@ def decide(ex: Examples, cols: list[int], candidate, shortlist: int, gates=(), w
     gated = [(names.index(g), GATES[g]) for g in gates]
     n = len(ex.group)
     starts = _starts(ex.question, n)
-    best, qrows = np.full(n, -1), np.zeros((n, 12))
+    best, qrows = np.full(n, -1), np.zeros((n, len(QUESTION_FEATURES)))
     for i in range(n) if which is None else np.flatnonzero(which):
         a, b = starts[i], starts[i + 1]
         if a == b:
@@ -259,7 +260,7 @@ def fit(ex: Examples, names: tuple[str, ...], shortlist: int = 12, gates: tuple[
 
     def evaluate(chosen_gates, models):
         n = len(ex.group)
-        oof_best, oof_q = np.full(n, -1), np.zeros((n, 12))
+        oof_best, oof_q = np.full(n, -1), np.zeros((n, len(QUESTION_FEATURES)))
         for g in folds:
             test = ex.group == g
             best, qrows = decide(ex, cols, fold_models[g], shortlist, chosen_gates, test)
@@ -318,10 +319,23 @@ def write(path: Path, names: tuple[str, ...], models: dict, meta: dict) -> None:
     path.write_text(json.dumps(selector.to_json(), indent=1) + "\n", encoding="utf-8")
 
 
+def held_out_articles() -> frozenset[str] | None:
+    """The squad-train articles the shipped cross-encoder never saw: the selector is fitted on those alone, so it
+    learns how far to trust the cross-encoder on text it did not train on. None without a cross-encoder."""
+    from rag.compose import cross
+
+    meta = cross.DEFAULT_MODEL.with_suffix(".json")
+    if not cross.DEFAULT_MODEL.exists() or not meta.exists():
+        return None
+    return frozenset(json.loads(meta.read_text(encoding="utf-8"))["held_out_articles"])
+
+
 def cache_path(index_root: Path, suite: Suite) -> Path:
-    from rag.compose import candidates, checks, features
+    from rag.compose import candidates, checks, cross, features
 
     code = b"".join(Path(m.__file__).read_bytes() for m in (candidates, checks, features))
+    if cross.DEFAULT_MODEL.exists():
+        code += hashlib.sha256(cross.DEFAULT_MODEL.read_bytes()).digest()
     key = hashlib.sha256(f"{suite_hash(suite)}{EXAMPLES_VERSION}".encode() + code).hexdigest()[:12]
     return index_root.parent / f"selector-examples-{suite.name}-{key}.npz"
 
@@ -331,7 +345,7 @@ def load_examples(suite: Suite, index_root: Path, progress: bool = True) -> Exam
     path = cache_path(index_root, suite)
     if path.exists():
         return Examples.load(path)
-    ex = examples(suite, index_root, progress)
+    ex = examples(suite, index_root, progress, held_out_articles())
     ex.save(path)
     return ex
 
@@ -378,6 +392,7 @@ def main(argv: list[str] | None = None) -> int:
             "questions": int(len(ex.group)),
             "candidates": int(len(ex.label)),
             "positives": int(ex.label.sum()),
+            "articles": sorted(held_out_articles() or []) or "all",
         },
         "cv": {k: round(v, 4) if isinstance(v, float) else v for k, v in cv.items()},
         "max_false_abstention": MAX_FALSE_ABSTENTION,

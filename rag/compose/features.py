@@ -66,20 +66,22 @@ Fn = Callable[[Asked, Span], float]
 
 @dataclass(frozen=True)
 class Feature:
-    """A named measurement; `cheap` ones are computed for every span, the rest only for the best few."""
+    """A named measurement; `cheap` ones are computed for every span, the rest only for the best few.
+    A `batch` feature scores all the spans of a question in one call (a model run)."""
 
     name: str
     fn: Fn
     cheap: bool
     why: str
+    batch: bool = False
 
 
 REGISTRY: dict[str, Feature] = {}
 
 
-def feature(name: str, cheap: bool = False) -> Callable[[Fn], Fn]:
+def feature(name: str, cheap: bool = False, batch: bool = False) -> Callable[[Fn], Fn]:
     def register(fn: Fn) -> Fn:
-        REGISTRY[name] = Feature(name, fn, cheap, (fn.__doc__ or "").strip().splitlines()[0])
+        REGISTRY[name] = Feature(name, fn, cheap, (fn.__doc__ or "").strip().splitlines()[0], batch)
         return fn
 
     return register
@@ -332,6 +334,19 @@ def rare_name_absent(a: Asked, s: Span) -> float:
     return absent / len(rare)
 
 
+# -- a model that reads the question and the span together -----------------------------------------------------
+
+
+@feature("cross", batch=True)
+def cross(a: Asked, spans: list[Span]) -> list[float]:
+    """The fine-tuned cross-encoder's logit that the span answers the question (rag/compose/cross.py); 0 without it."""
+    from rag.compose import cross as cross_encoder
+
+    if not cross_encoder.DEFAULT_MODEL.exists():
+        return [0.0] * len(spans)
+    return [float(v) for v in cross_encoder.CrossEncoder.load().score(a.q.text, [s.text for s in spans])]
+
+
 NAMES: tuple[str, ...] = tuple(REGISTRY)
 
 # Features that can rule a span out as a gate: the question asks for something the span lacks (-1), or the span
@@ -353,6 +368,9 @@ def matrix(asked: Asked, spans: list[Span], names: tuple[str, ...], cheap_only: 
         feat = REGISTRY[name]
         if cheap_only and not feat.cheap:
             continue
+        if feat.batch:
+            out[:, j] = feat.fn(asked, spans) if spans else []
+            continue
         for i, span in enumerate(spans):
             out[i, j] = feat.fn(asked, span)
     return out
@@ -363,6 +381,10 @@ def fill_costly(asked: Asked, spans: list[Span], names: tuple[str, ...], rows: n
     for j, name in enumerate(names):
         feat = REGISTRY[name]
         if feat.cheap:
+            continue
+        if feat.batch:
+            if which:
+                rows[which, j] = feat.fn(asked, [spans[i] for i in which])
             continue
         for i in which:
             rows[i, j] = feat.fn(asked, spans[i])
