@@ -56,7 +56,9 @@ def score(retriever, questions, model: Path) -> dict:
 
 def main(index_root: Path) -> int:
     from eval.train import fit, load_examples, write
+    from rag.compose.selector import Selector
 
+    shipped = Selector.load()
     ex = load_examples(SUITES["squad-train"], index_root)
     checked = {name: _retrieved(name, index_root) for name in CHECKED}
     configs = [("all features", ex.names)] + [
@@ -66,7 +68,9 @@ def main(index_root: Path) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for label, names in configs:
             print(f"ablation: {label}", file=sys.stderr)
-            cv, models = fit(ex, names)
+            gates = tuple(g for g in shipped.gates if g in names)  # the shipped gates, less the one left out
+            kind, target = shipped.meta["cv"]["question_model"], shipped.meta["cv"]["question_target"]
+            cv, models = fit(ex, names, shipped.shortlist, gates, (kind,), (target,))
             path = Path(tmp) / "selector.json"
             write(path, names, models, {})
             from rag.compose.composer import _load

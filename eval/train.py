@@ -23,6 +23,7 @@ from eval.harness import SUITES, Suite, load_gold
 from eval.metrics import hits_any, is_correct
 from rag.compose.selector import QUESTION_FEATURES
 
+CROSS_SHORTLIST = 4
 MAX_FALSE_ABSTENTION = 0.07  # the product's limit (0.08) with a margin: the threshold may not refuse more than this
 # Pairs positive only when no single sentence of them answers: measured leave-one-article-out, answer accuracy
 # 0.745 -> 0.705 and overall 0.421 -> 0.406 (a pair holds the answer more often), so spans keep plain labels.
@@ -243,7 +244,14 @@ def choose_threshold(ex: Examples, best: np.ndarray, p: np.ndarray) -> tuple[flo
     return chosen, score or outcomes(ex, best, p, 0.0)
 
 
-def fit(ex: Examples, names: tuple[str, ...], shortlist: int = 12, gates: tuple[str, ...] | None = None):
+def fit(
+    ex: Examples,
+    names: tuple[str, ...],
+    shortlist: int = 12,
+    gates: tuple[str, ...] | None = None,
+    question_models: tuple[str, ...] = tuple(QUESTION_MODELS),
+    targets_tried: tuple[str, ...] = ("answerable", "best_is_right"),
+):
     """Cross-validated figures (leave one article out) and the final models fitted on all of `ex`.
 
     Gates (a span that fails one, such as no date for "when", is never quoted) are chosen here when not given:
@@ -272,6 +280,7 @@ def fit(ex: Examples, names: tuple[str, ...], shortlist: int = 12, gates: tuple[
             "answerable": ex.answerable.copy(),
             "best_is_right": ex.answerable & has_best & ex.correct[np.maximum(oof_best, 0)],
         }
+        targets = {k: v for k, v in targets.items() if k in targets_tried}
         top = None
         for (target, y), (kind, fitter) in itertools.product(targets.items(), models.items()):
             oof_p = np.zeros(n)
@@ -297,7 +306,7 @@ def fit(ex: Examples, names: tuple[str, ...], shortlist: int = 12, gates: tuple[
             )
             if keep:
                 gates, base = (*gates, gate), trial
-    threshold, cv, target, kind = evaluate(gates, QUESTION_MODELS)
+    threshold, cv, target, kind = evaluate(gates, {k: QUESTION_MODELS[k] for k in question_models})
     cv = {**cv, "question_target": target, "question_model": kind, "gates": list(gates)}
     cand = fit_linear(x, labels)
     best, qrows = decide(ex, cols, cand, shortlist, gates)
@@ -307,14 +316,21 @@ def fit(ex: Examples, names: tuple[str, ...], shortlist: int = 12, gates: tuple[
     }
     has = best >= 0
     qmodel = QUESTION_MODELS[kind](qrows[has], in_sample[target][has])
-    return cv, {"candidate": cand, "answerable": qmodel, "threshold": threshold, "gates": gates}
+    models = {"candidate": cand, "answerable": qmodel, "threshold": threshold, "gates": gates, "shortlist": shortlist}
+    return cv, models
 
 
 def write(path: Path, names: tuple[str, ...], models: dict, meta: dict) -> None:
     from rag.compose.selector import Selector
 
     selector = Selector(
-        names, models["candidate"], models["answerable"], models["threshold"], meta, tuple(models.get("gates", ()))
+        names,
+        models["candidate"],
+        models["answerable"],
+        models["threshold"],
+        meta,
+        tuple(models.get("gates", ())),
+        models.get("shortlist", 12),
     )
     path.write_text(json.dumps(selector.to_json(), indent=1) + "\n", encoding="utf-8")
 
@@ -378,13 +394,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--index", type=Path, default=DEFAULT_INDEX, help="index root (suites get folders beside it)")
     p.add_argument("--out", type=Path, default=DEFAULT_MODEL, help="where to write the selector JSON")
     p.add_argument("--drop", action="append", default=[], help="leave a feature out (for ablation)")
+    p.add_argument("--shortlist", type=int, default=0, help="spans given the costly features (default: 4 or 12)")
     p.add_argument("--no-val", action="store_true", help="do not measure squad-val after fitting")
     args = p.parse_args(argv)
     started = time.perf_counter()
     suite = SUITES["squad-train"]
     ex = load_examples(suite, args.index)
     names = tuple(n for n in ex.names if n not in args.drop)
-    cv, models = fit(ex, names)
+    # The cross-encoder costs milliseconds a span: it reads only the few best by the other features.
+    shortlist = args.shortlist or (CROSS_SHORTLIST if held_out_articles() else 12)
+    cv, models = fit(ex, names, shortlist)
     meta = {
         "trained_on": {
             "suite": suite.name,

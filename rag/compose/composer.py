@@ -26,7 +26,7 @@ class ComposerSettings:
     """What the composer reads; the defaults are the model fitted on squad-train and its cross-validated threshold."""
 
     threshold: float = -1.0  # abstain below this probability that the documents answer; < 0: the model's own
-    shortlist: int = 12  # spans whose costly features are computed (the best by the cheap features alone)
+    shortlist: int = 0  # spans whose costly features are computed (the best by the cheap ones); 0: the model's own
     model: str = ""  # a selector JSON file; empty: the one shipped in rag/compose/selector.json
     unknown_names: bool = True  # abstain when the question names something no document mentions at all
     open_questions: bool = True  # summaries, lists, comparisons: several sentences (rag/compose/open.py)
@@ -107,7 +107,7 @@ class Composer:
         asked = features.Asked(q, self.retriever, qvec)
         model, names = self.selector, self.selector.features
         rows = features.matrix(asked, spans, names, cheap_only=True)
-        short = shortlist(model, rows, self.settings.shortlist)
+        short = shortlist(model, rows, self.settings.shortlist or model.shortlist)
         features.fill_costly(asked, spans, names, rows, short)
         passing = [i for i in short if not any(features.GATES[g](rows[i, names.index(g)]) for g in model.gates)]
         if not passing:  # every close span lacks what was asked or says something else: nothing to quote

@@ -45,10 +45,14 @@ def rank_sentences(composer, question: str, hits: list[SentenceHit], qvec) -> tu
     if not spans:
         return [], 0.0
     model = composer.selector
-    rows = features.matrix(features.Asked(q, composer.retriever, qvec), spans, model.features)
-    logits = model.candidate.logits(rows)
+    asked = features.Asked(q, composer.retriever, qvec)
+    rows = features.matrix(asked, spans, model.features, cheap_only=True)
+    logits = model.candidate.logits(rows)  # relevance for MMR: the cheap features, the same for every sentence
+    short = np.argsort(-logits, kind="stable")[: model.shortlist].tolist()
+    features.fill_costly(asked, spans, model.features, rows, short)  # the cross-encoder reads only the best few
+    full = model.candidate.logits(rows[short])
     missing = len(q.missing_in(composer.retriever))
-    qrow = question_row(logits, rows, model.features, q.kind, missing, len(q.terms))
+    qrow = question_row(full, rows[short], model.features, q.kind, missing, len(q.terms))
     p = sigmoid(float(model.answerable.logits(qrow[None, :])[0]))
     return [Pick(s.hits[0], float(v)) for s, v in zip(spans, logits, strict=True)], p
 

@@ -133,6 +133,7 @@ class Selector:
     threshold: float
     meta: dict
     gates: tuple[str, ...] = ()  # features whose failing value rules a span out (chosen by CV in eval.train)
+    shortlist: int = 12  # spans whose costly features (the cross-encoder among them) are computed
 
     @classmethod
     def load(cls, path: Path = DEFAULT_MODEL) -> Selector:
@@ -148,8 +149,9 @@ class Selector:
             Linear.from_json(data["candidate"]),
             model_from_json(data["answerable"]),
             float(data["threshold"]),
-            {k: v for k, v in data.items() if k not in ("candidate", "answerable", "gates")},
+            {k: v for k, v in data.items() if k not in ("candidate", "answerable", "gates", "shortlist")},
             tuple(data.get("gates", ())),
+            int(data.get("shortlist", 12)),
         )
 
     def to_json(self) -> dict:
@@ -162,6 +164,7 @@ class Selector:
             "answerable": self.answerable.to_json(),
             "threshold": round(self.threshold, 6),
             "gates": list(self.gates),
+            "shortlist": self.shortlist,
         }
 
 
