@@ -54,9 +54,9 @@ def bigrams(text: str) -> frozenset[tuple[str, str]]:
     return frozenset(zip(found, found[1:], strict=False))
 
 
-def same_paragraph(first: SentenceHit, second: SentenceHit | None) -> bool:
+def same_paragraph(first: SentenceHit | None, second: SentenceHit | None) -> bool:
     """True when `second` follows `first` in the same paragraph (no line break between them)."""
-    if second is None:
+    if first is None or second is None:
         return False
     chunk = first.chunk
     if second.chunk.source != chunk.source or not first.end <= second.start <= chunk.end:

@@ -96,16 +96,18 @@ def mmr(retriever, picks: list[Pick], budget: int = MAX_OPEN_WORDS, limit: int =
 def with_speakers(retriever, hits: list[SentenceHit]) -> list[SentenceHit]:
     """The chosen sentences in document order, a "She ..." sentence preceded by the one naming her when it is in the
     same paragraph and not chosen already."""
-    rows = {h.row: h for h in hits}
-    for h in list(rows.values()):
-        row = h.row
-        while SPEAKER_PRONOUN.match(rows.get(row, h).text) and row - 1 not in rows:
+    out = {(h.row, h.start): h for h in hits}
+    rows = {h.row for h in hits}
+    for h in hits:
+        row, current = h.row, h
+        while SPEAKER_PRONOUN.match(current.text) and row - 1 not in rows:
             prev = retriever.sentence(row - 1)
             if prev is None or not candidates.same_paragraph(prev, retriever.sentence(row)):
                 break
-            rows[row - 1] = prev
-            row -= 1
-    return sorted(rows.values(), key=lambda h: (h.chunk.source, h.start))
+            out[(prev.row, prev.start)] = prev
+            rows.add(prev.row)
+            row, current = row - 1, prev
+    return sorted(out.values(), key=lambda h: (h.chunk.source, h.start))
 
 
 def quote_sentences(hits: list[SentenceHit], first_n: int = 1) -> tuple[str, tuple[Citation, ...]]:
@@ -132,8 +134,8 @@ def trim(hits: list[SentenceHit], budget: int = MAX_OPEN_WORDS) -> list[Sentence
 
 
 def person_sentences(retriever, person: str, hits: list[SentenceHit]) -> list[SentenceHit]:
-    """Where the person is named among the retrieved sentences, and the She/He sentences after it, until another person
-    is named: what that person said."""
+    """Where the person is named among the retrieved sentences, and the rest of that paragraph and the She/He sentences
+    after it, until another person is named: what that person said."""
     titles = {"dr", "ms", "mr", "mrs", "prof", "the", "a", "an", "of", "and"}
     words = [w for w in re.findall(r"[A-Za-z][\w\-]+", person) if w.lower() not in titles]
     named = [w for w in words if w[:1].isupper()]
@@ -154,8 +156,9 @@ def person_sentences(retriever, person: str, hits: list[SentenceHit]) -> list[Se
             named = _NAMED.search(nxt.text)
             if named and not pattern.search(named.group()):
                 break  # another person speaks now
-            if not (SPEAKER_PRONOUN.match(nxt.text) or pattern.search(nxt.text)):
-                break
+            continues = candidates.same_paragraph(retriever.sentence(row - 1), nxt)
+            if not (continues or SPEAKER_PRONOUN.match(nxt.text) or pattern.search(nxt.text)):
+                break  # a new paragraph about someone else: their turn is over
             found[row] = nxt
             row += 1
     return sorted(found.values(), key=lambda h: (h.chunk.source, h.start))
@@ -164,13 +167,14 @@ def person_sentences(retriever, person: str, hits: list[SentenceHit]) -> list[Se
 def _with_continuation(retriever, hits: list[SentenceHit]) -> list[SentenceHit]:
     """A sentence that lost its subject (", introduced the report ...") comes with the next one of its paragraph,
     which says what was introduced."""
-    rows = {h.row: h for h in hits}
-    for h in list(rows.values()):
+    out = {(h.row, h.start): h for h in hits}
+    rows = {h.row for h in hits}
+    for h in hits:
         if h.text[:1] in ",;" and h.row + 1 not in rows:
             nxt = retriever.sentence(h.row + 1)
             if candidates.same_paragraph(h, nxt):
-                rows[nxt.row] = nxt
-    return sorted(rows.values(), key=lambda h: (h.chunk.source, h.start))
+                out[(nxt.row, nxt.start)] = nxt
+    return sorted(out.values(), key=lambda h: (h.chunk.source, h.start))
 
 
 OPEN_THRESHOLD_SHARE = 0.5  # an open question is refused only below this share of the factoid threshold
@@ -209,8 +213,13 @@ def answer(composer, shape, question: str, hits: list[SentenceHit], qvec) -> Com
 
 
 def _summary(retriever, target: str | None, hits: list[SentenceHit]) -> list[SentenceHit]:
-    """The summary made at ingest of the document or section the target names (the best-retrieved document when it
-    names none), as sentences; empty when the target names no document or section (answered as an open question)."""
+    """A summary of the document or section the target names (the best-retrieved document when it names none);
+    empty when the target names neither (then it is answered as an open question).
+
+    A section: the lead sentence of each of its paragraphs (news and reports open a paragraph with who did what),
+    then the ingest-time summary's sentences while words remain. A document: each section's heading with its
+    first lead sentence, so the answer says what the parts are.
+    """
     from index import summaries
 
     table = getattr(retriever.index, "summaries", None) or {}
@@ -223,7 +232,43 @@ def _summary(retriever, target: str | None, hits: list[SentenceHit]) -> list[Sen
         key = summaries.find(target, table.keys())
         if key is None:
             return []
-    return [h for h in (retriever.sentence(j) for j in table.get(key) or ()) if h is not None]
+    source, section = key
+    sections = [s for src, s in table if src == source and s is not None] if section is None else [section]
+    out: list[SentenceHit] = []
+    for name in sections:
+        rows = _section_rows(retriever, table, source, name)
+        leads = [h for h in rows if not candidates.same_paragraph(retriever.sentence(h.row - 1), h)]
+        if section is None:  # the document: each section's heading and what opens it
+            heading = candidates.heading_of(rows[0]) if rows else None
+            out += ([heading] if heading is not None else []) + leads[:1]
+        else:
+            out += leads
+    # Then the ingest-time summary's central sentences, while they fit in what is left of the word budget.
+    words = sum(len(h.text.split()) for h in out)
+    seen = {(h.row, h.start) for h in out}
+    for h in (retriever.sentence(j) for j in table.get(key) or ()):
+        if h is not None and (h.row, h.start) not in seen and words + len(h.text.split()) <= MAX_OPEN_WORDS:
+            out.append(h)
+            words += len(h.text.split())
+    return out
+
+
+def _section_rows(retriever, table, source: str, section: str) -> list[SentenceHit]:
+    """Every sentence of one section, in order (from the first of its stored summary back to where it starts)."""
+    rows = sorted(table.get((source, section)) or ())
+    if not rows:
+        return []
+    row = rows[0]
+    while (prev := retriever.sentence(row - 1)) is not None and (prev.chunk.source, prev.chunk.section) == (
+        source,
+        section,
+    ):
+        row -= 1
+    out = []
+    while (hit := retriever.sentence(row)) is not None and (hit.chunk.source, hit.chunk.section) == (source, section):
+        out.append(hit)
+        row += 1
+    return out
 
 
 def _renumber(text: str, citations: tuple[Citation, ...], first: int) -> tuple[str, tuple[Citation, ...]]:
@@ -252,24 +297,32 @@ def _multipart(composer, parts: tuple[str, ...]) -> Composed:
 
 
 def _comparison(composer, question: str, sides: tuple[str, ...]) -> Composed:
-    """Each side under its name: the sentences that name it apart from the other side, then what its section says
-    (the summary made at ingest), so the two sides never share a quote."""
+    """Each side under its name: the sentence that names it best (by its rarest word the other side lacks) with the
+    rest of that paragraph; a one-sentence paragraph (a session's chair) brings the lead sentences of its section.
+    The two sides never share a quote."""
     retriever = composer.retriever
     table = getattr(retriever.index, "summaries", None) or {}
     texts, citations, used = [], [], set()
     side_terms = [candidates.term_set(side) for side in sides]
+    idf, unknown = retriever.idf, retriever.max_idf
     for i, side in enumerate(sides):
-        own = side_terms[i] - side_terms[1 - i] or side_terms[i]
+        own = (side_terms[i] - side_terms[1 - i]) or side_terms[i]
+        key_term = max(own, key=lambda t: (idf.get(t, unknown), t)) if own else None
         passages, qvec = retriever.search(side, 5)
         hits = retriever.sentences(passages, qvec)
-        naming = [h for h in hits if own <= candidates.term_set(h.text) and h.row not in used]
+        naming = [h for h in hits if key_term in candidates.term_set(h.text) and h.row not in used]
         naming.sort(key=lambda h: -h.similarity)
-        chosen = naming[:1]
-        for h in naming[:1]:
-            for j in table.get((h.chunk.source, h.chunk.section)) or ():
-                extra = retriever.sentence(j)
-                if extra is not None and extra.row not in used and extra.row != h.row:
-                    chosen.append(extra)
+        chosen = []
+        if naming:
+            first = naming[0]
+            chosen = [first]
+            row = first.row
+            while candidates.same_paragraph(retriever.sentence(row), nxt := retriever.sentence(row + 1)):
+                chosen.append(nxt)
+                row += 1
+            if len(chosen) == 1:  # a paragraph of one sentence introduces a part: what its paragraphs open with
+                rows = _section_rows(retriever, table, first.chunk.source, first.chunk.section)
+                chosen += [h for h in rows if not candidates.same_paragraph(retriever.sentence(h.row - 1), h)]
         chosen = [h for h in with_speakers(retriever, chosen) if h.row not in used]
         chosen = trim(chosen, MAX_OPEN_WORDS // len(sides))
         if not chosen:
