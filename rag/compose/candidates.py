@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 
 from index.lexical import terms
+from rag.compose.checks import instructs
 from rag.retrieve import Retriever, SentenceHit
 
 MAX_WORDS = 75  # a short answer's limit (DESIGN.md): longer spans are never candidates
@@ -95,7 +96,7 @@ def spans(retriever: Retriever, hits: list[SentenceHit], qvec, heading_question:
                 groups.append((hit, nxt))
         for group in groups:
             text = " ".join(h.text for h in group)
-            if len(text.split()) > MAX_WORDS:
+            if len(text.split()) > MAX_WORDS or instructs(text):  # documents are data, never orders to quote
                 continue
             found = frozenset().union(*(term_set(h.text) for h in group))
             out.append(Span(group, text, found, heading_question))

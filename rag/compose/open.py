@@ -15,6 +15,7 @@ import numpy as np
 from rag.answer import Citation
 from rag.compose import candidates, features
 from rag.compose.candidates import SPEAKER_PRONOUN, Span
+from rag.compose.checks import instructs
 from rag.compose.composed import Composed
 from rag.compose.quote import LOST_SPEAKER
 from rag.question import analyse
@@ -41,7 +42,7 @@ def rank_sentences(composer, question: str, hits: list[SentenceHit], qvec) -> tu
     from rag.compose.selector import question_row, sigmoid
 
     q = analyse(question)
-    spans = [Span((h,), h.text, candidates.term_set(h.text)) for h in hits if h.text.strip()]
+    spans = [Span((h,), h.text, candidates.term_set(h.text)) for h in hits if h.text.strip() and not instructs(h.text)]
     if not spans:
         return [], 0.0
     model = composer.selector
