@@ -52,10 +52,10 @@ def select(
     v = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
     centroid = v.sum(axis=0)
     relevance = v @ (centroid / max(float(np.linalg.norm(centroid)), 1e-12))
-    pool = [i for i in range(n) if words[i] >= settings.min_words] or list(range(n))
-    if len(pool) > settings.candidates:  # MMR among the most central only: a few numpy calls per summary
-        keep = np.argpartition(-relevance[pool], settings.candidates)[: settings.candidates]
-        pool = sorted(pool[i] for i in keep.tolist())
+    pool = list(range(n))
+    if n > settings.candidates:  # MMR among the most central only: a few numpy calls, a few word counts
+        pool = sorted(np.argpartition(-relevance, settings.candidates)[: settings.candidates].tolist())
+    pool = [i for i in pool if words[i] >= settings.min_words] or pool
     return sorted(_mmr(relevance[pool].tolist(), (v[pool] @ v[pool].T).tolist(), pool, words, limit, settings))
 
 
@@ -105,20 +105,39 @@ def build(
     vectors are the m sentence vectors (may be memory-mapped); words(j) counts the words of sentence j.
     Example: two sections of one file -> {("a.txt", None): (0, 3), ("a.txt", "Intro"): (0,), ("a.txt", "End"): (3,)}
     """
-    table = np.asarray(sentences).reshape(-1, 3)
-    groups: dict[Key, list[int]] = {}
-    for j, (row, _start, _end) in enumerate(table.tolist()):
-        groups.setdefault((sources[row], None), []).append(j)
-        groups.setdefault((sources[row], sections[row]), []).append(j)
-    counts = [words(j) for j in range(len(table))]
+    table = np.asarray(sentences, dtype=np.int64).reshape(-1, 3)
+    doc_ids: dict[Key, int] = {}
+    section_ids: dict[Key, int] = {}
+    doc_of_chunk = np.array([doc_ids.setdefault((src, None), len(doc_ids)) for src in sources], dtype=np.int64)
+    section_of_chunk = np.array(
+        [section_ids.setdefault((src, sec), len(section_ids)) for src, sec in zip(sources, sections, strict=True)],
+        dtype=np.int64,
+    )
     out: dict[Key, tuple[int, ...]] = {}
-    for key, rows in groups.items():
-        ordered = np.array(rows, dtype=np.int64)
-        ordered = ordered[np.argsort(table[ordered, 1], kind="stable")]
-        limit = settings.document_sentences if key[1] is None else settings.section_sentences
-        picked = select(vectors[ordered], [counts[j] for j in ordered], limit, settings)
-        out[key] = tuple(int(ordered[i]) for i in picked)
+    for ids, of_chunk, limit in (
+        (doc_ids, doc_of_chunk, settings.document_sentences),
+        (section_ids, section_of_chunk, settings.section_sentences),
+    ):
+        keys = list(ids)
+        group = of_chunk[table[:, 0]] if len(table) else np.zeros(0, dtype=np.int64)
+        order = np.lexsort((table[:, 1], group))  # by group, then by offset: document order within each
+        for rows in np.split(order, np.flatnonzero(np.diff(group[order])) + 1) if len(order) else ():
+            picked = select(vectors[rows], _Words(rows, words), limit, settings)
+            out[keys[int(group[rows[0]])]] = tuple(int(rows[i]) for i in picked)
     return out
+
+
+class _Words(Sequence[int]):
+    """Word counts of a group's sentences, counted only when asked (a summary reads a few of them)."""
+
+    def __init__(self, rows: np.ndarray, words: Callable[[int], int]) -> None:
+        self.rows, self.words = rows, words
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        return self.words(int(self.rows[i]))
 
 
 def find(target: str | None, keys: Iterable[Key], titles: Mapping[str, str] | None = None) -> Key | None:
