@@ -74,6 +74,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compare", metavar="KEY=V1,V2,...", help="run each value of one setting side by side")
     p.add_argument("--reports", type=Path, default=Path(__file__).resolve().parent.parent / "eval" / "reports")
     p.add_argument("--no-report", action="store_true", help="print the table only")
+    p.add_argument("--squad", type=Path, metavar="FILE.json", help="a SQuAD 1.1/2.0 file: its articles and questions")
+    p.add_argument("--articles", type=int, metavar="N", help="with --squad: the first N articles only")
+    p.add_argument("--max-questions", type=int, metavar="N", help="with --squad or --beir: the first N questions")
+    p.add_argument(
+        "--beir", type=Path, metavar="DIR", help="a BEIR folder (corpus.jsonl, queries.jsonl, qrels/test.tsv)"
+    )
+    p.add_argument("--export", nargs=2, action="append", metavar=("ragas|trec", "FILE"), help="also write the run")
     return parser
 
 
