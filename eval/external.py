@@ -71,6 +71,8 @@ def main(args) -> int:
     check_exports(args.export, len(harness.configurations(args.overrides, args.compare)))  # before any work
     if args.squad and args.beir:
         raise BadInput("give --squad or --beir, not both")
+    if args.beir and args.articles is not None:
+        raise BadInput("--articles is for --squad; a BEIR corpus has no articles (use --max-questions)")
     if args.gold or args.suite:
         raise BadInput("--squad and --beir bring their own questions; drop --gold and --suite")
     for flag in ("articles", "max_questions"):
