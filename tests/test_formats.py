@@ -330,6 +330,8 @@ def test_squad_and_beir_end_to_end_with_exports(tmp_path):
         (["--squad", "{tmp}/bad.json"], "bad.json:2: not valid JSON"),
         (["--beir", "{tmp}/beir"], "test.tsv:3: corpus id 'd9' is not in corpus.jsonl"),
         (["--squad", "{tmp}/ok.json", "--export", "csv", "{tmp}/x"], "--export 'csv': choose one of ragas, trec"),
+        (["--beir", "{tmp}/beir", "--articles", "2"], "--articles is for --squad"),
+        (["--squad", "{tmp}/missing.json"], "cannot read SQuAD file"),
     ],
 )
 def test_bad_files_exit_2_with_one_line(tmp_path, args, message):
