@@ -290,8 +290,8 @@ def read_beir(folder: Path, split: str = "test", max_questions: int | None = Non
         doc_of_file[name] = doc_id
     queries: dict[str, str] = {}
     for no, row in _jsonl(folder / "queries.jsonl", "BEIR queries"):
-        if not isinstance(row.get("text"), str):
-            raise BadInput(f'{folder / "queries.jsonl"}:{no}: expected a "text" string')
+        if not isinstance(row.get("text"), str) or not row["text"].strip():
+            raise BadInput(f'{folder / "queries.jsonl"}:{no}: expected a non-empty "text" string')
         queries[str(row["_id"])] = row["text"]
     qrels: dict[str, dict[str, int]] = {}
     qrels_path = folder / "qrels" / f"{split}.tsv"

@@ -191,11 +191,16 @@ def test_a_bad_qrels_line_is_named(tmp_path, qrels, message):
         read_beir(make_beir(tmp_path / "beir", qrels))
 
 
-def test_a_bad_corpus_line_is_named(tmp_path):
+def test_a_bad_corpus_or_query_line_is_named(tmp_path):
     folder = make_beir(tmp_path / "beir")
     with (folder / "corpus.jsonl").open("a", encoding="utf-8") as handle:
         handle.write('{"_id": "d9", "text": 5}\n')
     with pytest.raises(BadInput, match=r"corpus.jsonl:5: 'text' must be a string"):
+        read_beir(folder)
+    folder = make_beir(tmp_path / "beir2")
+    with (folder / "queries.jsonl").open("a", encoding="utf-8") as handle:
+        handle.write('{"_id": "q9", "text": " "}\n')
+    with pytest.raises(BadInput, match=r'queries.jsonl:4: expected a non-empty "text" string'):
         read_beir(folder)
 
 
