@@ -213,15 +213,19 @@ def configurations(overrides: list[str], compare: str | None):
 
 
 def main(args) -> int:
+    from eval import external  # SQuAD and BEIR in, RAGAS and TREC out, trec_eval's measures (issue #23)
     from index.embed import SentenceTransformerEmbedder
     from rag.assistant import Assistant
 
+    if getattr(args, "squad", None) or getattr(args, "beir", None):
+        return external.main(args)
     if args.gold:
         suites = [Suite(p.stem, p, args.corpus) for p in args.gold]
     else:
         suites = [materialize(SUITES[name], args.index) for name in (args.suite or ["report"])]
     gold = {suite.name: load_gold(suite.gold) for suite in suites}  # all lines checked before any work
     configs = configurations(args.overrides, args.compare)
+    exports = external.check_exports(getattr(args, "export", None), len(configs))
     embedders: dict[str, SentenceTransformerEmbedder] = {}
     loaded: dict[Path, Assistant] = {}
     metrics: dict[str, dict[str, dict]] = {}
@@ -239,6 +243,7 @@ def main(args) -> int:
             print(f"{suite.name} / {label}: {len(gold[suite.name])} questions", file=sys.stderr)
             answers, judged = run_suite(assistant, gold[suite.name])
             metrics.setdefault(suite.name, {})[label] = aggregate(judged)
+            metrics[suite.name][label].update(external.gold_measures(gold[suite.name], answers))
             from eval.report import result_rows
 
             results.extend(result_rows(suite.name, label, gold[suite.name], answers, judged, settings.k))
@@ -247,6 +252,8 @@ def main(args) -> int:
     for suite_name, rows in metrics.items():
         print(f"\n{suite_name}")
         print(format_table(rows))
+        print(format_table(rows, external.IR_COLUMNS))
+    external.export_gold(exports, gold, results, passages)
     if not args.no_report:
         from eval.report import write_report
 

@@ -79,6 +79,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="refit the answer selector without each feature in turn; show what each adds",
     )
     p.add_argument("--no-report", action="store_true", help="print the table only")
+    p.add_argument("--squad", type=Path, metavar="FILE.json", help="a SQuAD 1.1/2.0 file: its articles and questions")
+    p.add_argument("--articles", type=int, metavar="N", help="with --squad: the first N articles only")
+    p.add_argument("--max-questions", type=int, metavar="N", help="with --squad or --beir: the first N questions")
+    p.add_argument(
+        "--beir", type=Path, metavar="DIR", help="a BEIR folder (corpus.jsonl, queries.jsonl, qrels/test.tsv)"
+    )
+    p.add_argument("--export", nargs=2, action="append", metavar=("ragas|trec", "FILE"), help="also write the run")
     p = sub.add_parser("train", help="fit the answer selector on squad-train (python -m eval.train)")
     _common(p)
     p.add_argument("--out", type=Path, help="selector JSON to write (default: the one shipped in rag/compose)")
