@@ -18,9 +18,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# make serve PORT=7861 HOST=0.0.0.0; rag serve builds or updates the index itself, after checking the port.
+HOST ?= 127.0.0.1
+PORT ?= 7860
+
 serve: install
-	$(BIN)/rag ingest
-	$(BIN)/rag serve
+	$(BIN)/rag serve --host "$(HOST)" --port "$(PORT)"
 
 ask: install
 	@test -n "$(Q)" || { echo 'usage: make ask Q="your question"'; exit 2; }
@@ -48,5 +51,6 @@ bench: install
 load: install
 	$(BIN)/python -m eval.load
 
+# data/ (votes on answers) is the user's and is kept.
 clean:
 	rm -rf index/data eval/reports .pytest_cache

@@ -201,15 +201,24 @@ def ingest(
 
         bm25 = bm25s.BM25()
         bm25.index([terms(t) or ["\x00empty"] for t in texts], show_progress=False)
+        built_at = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         manifest = {
             "model": settings.model,
             "dim": int(vectors.shape[1]),
             "tokenizer": TOKENIZER,
             "chunker": dataclasses.asdict(settings.chunker),
             "files": state,
-            "documents": {d.source: {"title": d.title, "sha256": d.sha256, "chars": len(d.text)} for d in documents},
+            "documents": {
+                d.source: {
+                    "title": d.title,
+                    "sha256": d.sha256,
+                    "chars": len(d.text),
+                    "indexed_at": _indexed_at(old_manifest, d.source, d.sha256, built_at),
+                }
+                for d in documents
+            },
             "skipped": [dataclasses.asdict(s) for s in skipped],
-            "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "built_at": built_at,
             "embed_precision": getattr(embedder, "precision", "unknown"),
             "query_encoder": query_encoder.entry,
         }
@@ -228,3 +237,14 @@ def ingest(
         time.perf_counter() - started,
         notes=tuple(notes),
     )
+
+
+def _indexed_at(old_manifest: dict, source: str, sha256: str, now: str) -> str:
+    """When this version of a document was first indexed: kept across rebuilds while its text is unchanged.
+
+    Example: an unchanged file indexed at 09:00 still says 09:00 after another file is added at 10:00.
+    """
+    old = (old_manifest.get("documents") or {}).get(source)
+    if isinstance(old, dict) and old.get("sha256") == sha256 and isinstance(old.get("indexed_at"), str):
+        return old["indexed_at"]
+    return now

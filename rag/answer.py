@@ -32,6 +32,12 @@ class Passage:
             "matched_terms": list(self.matched_terms),
         }
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Passage:
+        """The passage back from its JSON (a chat kept in the browser); the chunk id and token count are not kept."""
+        chunk = Chunk("", data["source"], data["section"], data["start"], data["end"], data["text"], 0)
+        return cls(chunk, data["rank"], data["score"], dict(data.get("scores") or {}), tuple(data["matched_terms"]))
+
 
 @dataclass(frozen=True)
 class Citation:
@@ -53,6 +59,10 @@ class Citation:
             "end": self.end,
             "text": self.text,
         }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Citation:
+        return cls(data["n"], data["source"], data["section"], data["start"], data["end"], data["text"])
 
 
 @dataclass(frozen=True)
@@ -97,3 +107,22 @@ class Answer:
         if self.notice is not None:
             out["notice"] = self.notice
         return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Answer:
+        """An answer back from `to_json` (the UI keeps chats in the browser as JSON).
+
+        Example: Answer.from_json(a.to_json()).to_json() == a.to_json(), apart from rounded timings
+        """
+        unverified = data.get("unverified")
+        return cls(
+            data["question"],
+            data["answer"],
+            bool(data["abstained"]),
+            tuple(Citation.from_json(c) for c in data["citations"]),
+            tuple(Passage.from_json(p) for p in data["passages"]),
+            dict(data.get("timings_ms") or {}),
+            data.get("standalone_question"),
+            None if unverified is None else tuple(Unverified(u["text"], u["reason"]) for u in unverified),
+            data.get("notice"),
+        )

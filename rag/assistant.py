@@ -195,11 +195,13 @@ class Assistant:
         k: int | None = None,
         retrieval: str | None = None,
         composer: str = "extractive",
+        sources: Sequence[str] | None = None,
     ) -> Answer:
         """Answer one question with exact citations, or abstain saying why.
 
         `history` holds earlier (question, answer) turns; a follow-up is rewritten into a standalone
         question, which is what gets searched (and is shown in the JSON as "standalone_question").
+        `sources` limits the search, and so the citations, to those indexed documents (None: all).
         """
         started = time.perf_counter()
         text = standalone(check_question(question), history)
@@ -209,8 +211,9 @@ class Assistant:
             raise BadInput(f"unknown retrieval mode {mode!r}; choose one of {', '.join(MODES)}")
         if composer not in ("extractive", "llm"):
             raise BadInput(f"unknown composer {composer!r}; choose extractive or llm")
+        scope = self.check_sources(sources)
         timings: dict[str, float] = {}
-        passages, qvec = self.retriever.search(text, k, mode, timings)
+        passages, qvec = self.retriever.search(text, k, mode, timings, sources=scope)
         t_retrieved = time.perf_counter()
         hits = self.retriever.sentences(passages, qvec)
         composed = self.composer.compose(text, hits, qvec)
@@ -230,6 +233,24 @@ class Assistant:
 
             return compose_with_llm(self.retriever, answer)
         return answer
+
+    def check_sources(self, sources: Sequence[str] | None) -> frozenset[str] | None:
+        """The indexed documents a question may search, or BadInput naming what is not indexed.
+
+        Example: check_sources(["report.txt"]) -> frozenset({"report.txt"}); check_sources(None) -> None
+        """
+        if sources is None:
+            return None
+        if isinstance(sources, str) or not all(isinstance(s, str) for s in sources):
+            raise BadInput("sources must be a list of document names")
+        wanted = frozenset(s.strip() for s in sources if s.strip())
+        if not wanted:
+            raise BadInput("sources is empty; leave it out to search every document")
+        indexed = self.index.manifest.get("documents") or {}
+        unknown = sorted(wanted - set(indexed))
+        if unknown:
+            raise BadInput(f"not an indexed document: {', '.join(unknown)}; indexed: {', '.join(sorted(indexed))}")
+        return wanted
 
     def document_text(self, source: str) -> str:
         """The text of one indexed document, the one citation offsets point into.

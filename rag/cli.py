@@ -28,6 +28,11 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--index", type=Path, default=DEFAULT_INDEX, help="index folder (default: %(default)s)")
 
 
+def _source_list(value: str) -> list[str]:
+    """--sources "a.txt, b.md" -> ["a.txt", "b.md"]; an empty list is refused by the Assistant."""
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="rag", description="Cited answers from your documents, offline.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -40,6 +45,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the JSON object of the contract")
     p.add_argument("-k", type=int, default=None, help="passages to retrieve (1-50, default 5)")
     p.add_argument("--retrieval", choices=["hybrid", "dense", "bm25"], default=None)
+    p.add_argument(
+        "--sources",
+        type=_source_list,
+        default=None,
+        metavar="A.txt,B.md",
+        help="search and cite only these indexed documents (comma-separated; default: all)",
+    )
     p.add_argument("--batch", type=Path, help='JSON lines of {"id", "question"}; one answer per line')
     p.add_argument(
         "--composer",
@@ -53,11 +65,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=7860)
     p.add_argument("--auth", metavar="USER:PASSWORD", help="require a login (default: env RAG_AUTH, else none)")
     p.add_argument("--share", action="store_true", help="also serve through a public Gradio link (needs --auth)")
-    p.add_argument("--feedback", type=Path, help="votes file (default: feedback.jsonl beside the index folder)")
+    p.add_argument("--feedback", type=Path, help="votes file (default: data/feedback.jsonl, kept by make clean)")
     p = sub.add_parser("feedback", help="use the votes given in the chat UI")
     actions = p.add_subparsers(dest="action", required=True, parser_class=_Parser)
-    p = actions.add_parser("export", help="draft gold pairs (JSON lines, eval format) from the answers voted up")
-    p.add_argument("--feedback", type=Path, help="votes file (default: feedback.jsonl beside the default index)")
+    p = actions.add_parser("export", help="the votes as JSON lines: answers voted up as draft gold pairs (eval format)")
+    p.add_argument("--feedback", type=Path, help="votes file (default: data/feedback.jsonl)")
+    p.add_argument(
+        "--votes",
+        choices=["up", "down", "all"],
+        default="up",
+        help="which latest votes to export, each with its comment (default: up, the draft gold pairs)",
+    )
     p.add_argument("--out", type=Path, help="write the pairs here instead of to stdout")
     p = sub.add_parser("eval", help="score the assistant on gold question/answer pairs")
     _common(p)
@@ -162,7 +180,9 @@ def cmd_ask(args) -> int:
         assistant = _assistant(args)
         for qid, question in rows:
             try:
-                answer = assistant.ask(question, k=args.k, retrieval=args.retrieval, composer=args.composer)
+                answer = assistant.ask(
+                    question, k=args.k, retrieval=args.retrieval, composer=args.composer, sources=args.sources
+                )
                 out = answer.to_json(qid)
             except BadInput as exc:
                 out = {"id": qid, "question": question, "error": str(exc)}
@@ -171,7 +191,9 @@ def cmd_ask(args) -> int:
     if args.question is None:
         raise BadInput('no question given; try: rag ask "Who chaired Session II?"')
     check_question(args.question)
-    answer = _assistant(args).ask(args.question, k=args.k, retrieval=args.retrieval, composer=args.composer)
+    answer = _assistant(args).ask(
+        args.question, k=args.k, retrieval=args.retrieval, composer=args.composer, sources=args.sources
+    )
     if args.json:
         print(json.dumps(answer.to_json("q1"), ensure_ascii=False))
     else:
@@ -189,26 +211,56 @@ def _auth(value: str | None) -> tuple[str, str] | None:
     return user, password
 
 
+def port_busy(host: str, port: int) -> str | None:
+    """Why (host, port) cannot be served on, in words, or None when it is free (checked before the model loads)."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        return f"cannot serve on {host}: {exc.strerror or exc}"
+    family, _, _, _, address = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: a closing socket is no obstacle
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            return f"port {port} on {host} is busy ({exc.strerror or exc})"
+    return None
+
+
+def _other_port(port: int) -> str:
+    other = port + 1 if port < 65535 else 7861
+    return f"use another port: make serve PORT={other} (or rag serve --port {other})"
+
+
 def cmd_serve(args) -> int:
     auth = _auth(args.auth or os.environ.get("RAG_AUTH"))
     if args.share and auth is None:
         raise BadInput("--share makes the app public; add --auth USER:PASSWORD (or set RAG_AUTH) first")
     if not 0 < args.port < 65536:
         raise BadInput(f"--port must be from 1 to 65535, not {args.port}")
+    busy = port_busy(args.host, args.port)
+    if busy:
+        raise BadInput(f"{busy}; {_other_port(args.port)}")
     from ui.app import serve
 
-    serve(_assistant(args), host=args.host, port=args.port, auth=auth, share=args.share, feedback_path=args.feedback)
+    assistant = _assistant(args)
+    try:
+        serve(assistant, host=args.host, port=args.port, auth=auth, share=args.share, feedback_path=args.feedback)
+    except OSError as exc:  # taken while the index loaded: Gradio says "Cannot find empty port"
+        if "empty port" not in str(exc):
+            raise
+        raise BadInput(f"port {args.port} on {args.host} is busy; {_other_port(args.port)}") from None
     return 0
 
 
 def cmd_feedback(args) -> int:
-    from rag.assistant import DEFAULT_INDEX
-    from ui.app import default_feedback_path
-    from ui.feedback import draft_gold, read
+    from ui.feedback import DEFAULT_PATH, export, read
 
-    source = args.feedback or default_feedback_path(DEFAULT_INDEX)
+    source = args.feedback or DEFAULT_PATH
     votes = read(source)
-    lines = "".join(json.dumps(pair, ensure_ascii=False) + "\n" for pair in draft_gold(votes))
+    lines = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in export(votes, args.votes))
     if args.out is None:
         sys.stdout.write(lines)
     else:
@@ -216,7 +268,8 @@ def cmd_feedback(args) -> int:
             args.out.write_text(lines, encoding="utf-8")
         except OSError as exc:
             raise BadInput(f"cannot write {args.out}: {exc}") from None
-    print(f"{lines.count(chr(10))} draft gold pair(s) from {len(votes)} vote(s) in {source}", file=sys.stderr)
+    what = "draft gold pair(s)" if args.votes == "up" else f"question(s) with a latest vote of {args.votes}"
+    print(f"{lines.count(chr(10))} {what} from {len(votes)} vote(s) in {source}", file=sys.stderr)
     return 0
 
 

@@ -71,6 +71,7 @@ class Retriever:
         # evicts the query encoder from cache (warm ask at 10k chunks: 13 ms without it, 17-54 ms with it).
         flat = (index.manifest.get("dense_index") or {}).get("kind", "flat") == "flat"
         self.scan_sentences = flat and len(index.sentences) <= SENTENCE_SCAN_MAX
+        self._scopes: dict[frozenset[str], np.ndarray] = {}  # allowed_rows per search scope
 
     @functools.cached_property
     def sentence_chunks(self) -> tuple[np.ndarray, np.ndarray]:
@@ -129,14 +130,32 @@ class Retriever:
     def embed_question(self, question: str) -> np.ndarray:
         return self.embedder.embed([question])[0]
 
+    def allowed_rows(self, sources: frozenset[str]) -> np.ndarray:
+        """A mask over searchable rows: True where the chunk comes from one of `sources` (cached per scope)."""
+        cache = self._scopes
+        if sources not in cache:
+            if len(cache) > 32:  # a few scopes are in use at a time; a million-row mask is 1 MB
+                cache.clear()
+            cache[sources] = np.fromiter((c.source in sources for c in self.index.searchable), dtype=bool)
+        return cache[sources]
+
     def search(
-        self, question: str, k: int, mode: str = "hybrid", timings: dict[str, float] | None = None
+        self,
+        question: str,
+        k: int,
+        mode: str = "hybrid",
+        timings: dict[str, float] | None = None,
+        sources: frozenset[str] | None = None,
     ) -> tuple[list[Passage], np.ndarray]:
-        """Top-k passages and the question vector (reused to score sentences)."""
+        """Top-k passages and the question vector (reused to score sentences).
+
+        `sources` limits every list to chunks of those documents (None: all of them).
+        """
         if mode not in MODES:
             raise ValueError(f"unknown retrieval mode {mode!r}; choose one of {', '.join(MODES)}")
         timings = timings if timings is not None else {}
-        n = len(self.index.searchable)
+        allowed = None if sources is None else self.allowed_rows(frozenset(sources))
+        n = len(self.index.searchable) if allowed is None else int(allowed.sum())
         depth = min(n, max(50, 4 * k))
         t0 = time.perf_counter()
         qvec = self.embed_question(question)
@@ -144,7 +163,7 @@ class Retriever:
         timings["embed"] = (t1 - t0) * 1000
         dense: dict[int, tuple[int, float]] = {}
         if mode in ("dense", "hybrid"):
-            sims, rows = self.index.dense.search(qvec[None, :].astype(np.float32), depth)
+            sims, rows = self._dense_search(qvec, depth, allowed)
             dense = {
                 int(r): (rank, float(s)) for rank, (r, s) in enumerate(zip(rows[0], sims[0], strict=True)) if r >= 0
             }
@@ -152,9 +171,13 @@ class Retriever:
         if mode == "hybrid" and len(self.index.sentences) and self.scan_sentences:
             # A passage is also as good as its best sentence: long chunks dilute their own vector.
             sims = self.index.sentence_vectors @ qvec
+            if allowed is not None:  # a sentence of another document can never stand for a passage
+                sims = np.where(allowed[np.asarray(self.index.sentences)[:, 0]], sims, -np.inf)
             best: dict[int, float] = {}
             ptr, owners = self.sentence_chunks
             for j in _top(sims, depth * 3).tolist():
+                if sims[j] == -np.inf:  # past the last sentence of the scope's documents
+                    break
                 for row in owners[ptr[j] : ptr[j + 1]].tolist():
                     best.setdefault(row, float(sims[j]))
             ordered = sorted(best, key=lambda r: -best[r])[:depth]
@@ -167,6 +190,8 @@ class Retriever:
             ids = [self.vocab[t] for t in qterms if t in self.vocab]
             if ids:
                 scores = self.index.bm25.get_scores(ids)
+                if allowed is not None:
+                    scores = np.where(allowed, scores, 0.0)
                 top = _top(scores, depth)
                 lexical = {int(r): (rank, float(scores[r])) for rank, r in enumerate(top) if scores[r] > 0}
         t3 = time.perf_counter()
@@ -198,6 +223,23 @@ class Retriever:
             passages.append(Passage(chunk, rank, fused[row], scores, matched, row))
         timings["fusion"] = (time.perf_counter() - t3) * 1000
         return passages, qvec
+
+    def _dense_search(self, qvec: np.ndarray, depth: int, allowed: np.ndarray | None):
+        """FAISS top-`depth` (similarities, rows), only over the allowed rows when a scope is set."""
+        query = qvec[None, :].astype(np.float32)
+        if depth <= 0:
+            return np.zeros((1, 0), np.float32), np.zeros((1, 0), np.int64)
+        if allowed is None:
+            return self.index.dense.search(query, depth)
+        import faiss
+
+        dense = self.index.dense
+        selector = faiss.IDSelectorBatch(np.flatnonzero(allowed).astype(np.int64))
+        if hasattr(dense, "hnsw"):
+            params = faiss.SearchParametersHNSW(sel=selector, efSearch=max(dense.hnsw.efSearch, depth))
+        else:
+            params = faiss.SearchParameters(sel=selector)
+        return dense.search(query, depth, params=params)
 
     def _coverage(self, qterms: list[str], rows: set[int]) -> dict[int, tuple[int, float]]:
         """Candidates ranked by the idf-weighted share of the question's terms they hold.

@@ -2,17 +2,36 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT / "corpus"
-REPORT = CORPUS / "2025-high-level-policy-dialogue-east-asia.txt"
+REPORT_NAME = "2025-high-level-policy-dialogue-east-asia.txt"
+
+
+def _own_corpus() -> Path:
+    """A private copy of the committed report as the tests' corpus: documents a user adds to corpus/ (or an
+    index they build in index/data) never change what the tests see, and no test writes there."""
+    root = Path(tempfile.mkdtemp(prefix="rag-tests-"))
+    atexit.register(shutil.rmtree, root, True)
+    corpus = root / "corpus"
+    corpus.mkdir()
+    shutil.copy(ROOT / "corpus" / REPORT_NAME, corpus / REPORT_NAME)
+    return corpus
+
+
+CORPUS = _own_corpus()
+REPORT = CORPUS / REPORT_NAME
+INDEX = CORPUS.parent / "index" / "main"  # where `rag` run by a test builds its index unless given --index
+CORPUS_COMMANDS = ("ask", "ingest", "eval", "serve")
 NETGUARD = Path(__file__).resolve().parent / "netguard"
 RAG = Path(sys.executable).parent / "rag"
 
@@ -46,8 +65,21 @@ def subprocess_env() -> dict[str, str]:
     return env
 
 
+def own_folders(args: tuple[str, ...]) -> list[str]:
+    """A command's arguments with the tests' own --corpus and --index added where the test gave none.
+
+    Example: ("ask", "Who?") -> ["ask", "--corpus", str(CORPUS), "--index", str(INDEX), "Who?"]
+    """
+    if not args or args[0] not in CORPUS_COMMANDS:
+        return list(args)
+    extra = [] if "--corpus" in args else ["--corpus", str(CORPUS)]
+    extra += [] if "--index" in args else ["--index", str(INDEX)]
+    return [args[0], *extra, *args[1:]]
+
+
 def run_rag(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    """Run the installed `rag` command as a user would."""
+    """Run the installed `rag` command as a user would, on the tests' own corpus and index folders."""
+    args = tuple(own_folders(args))
     return subprocess.run(
         [str(RAG), *args], capture_output=True, text=True, env=subprocess_env(), timeout=timeout, cwd=ROOT
     )

@@ -7,6 +7,7 @@ but the server itself. Screenshots go to tests/artifacts/ (gitignored).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 from pathlib import Path
@@ -75,18 +76,35 @@ class Watched:
         return [u for u in self.requests if not u.startswith((self.origin + "/", "data:", "blob:"))]
 
 
-@pytest.fixture
-def ui(server, browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 860})
+DESKTOP, PHONE = {"width": 1280, "height": 900}, {"width": 390, "height": 844}
+
+
+@contextlib.contextmanager
+def opened(server, browser, viewport=DESKTOP):
+    """A fresh browser profile (no kept chat) on the app at one screen size, watched for dialogs and requests."""
+    context = browser.new_context(viewport=viewport, accept_downloads=True)
     page = context.new_page()
     page.set_default_timeout(WAIT_MS)
     watched = Watched(page, server.url)
     page.goto(server.url)
     page.locator("#question textarea").wait_for()
     yield watched
-    assert watched.dialogs == [], "a document's markup ran as script"
+    assert watched.dialogs == [], "a document's markup ran as script (or the page asked a question in a dialog)"
     assert watched.external() == [], "the page loaded something from outside the server"
     context.close()
+
+
+@pytest.fixture
+def ui(server, browser):
+    with opened(server, browser) as watched:
+        yield watched
+
+
+@pytest.fixture(params=[DESKTOP, PHONE], ids=["desktop", "phone"])
+def sized(request, server, browser):
+    with opened(server, browser, request.param) as watched:
+        watched.name = request.node.callspec.id
+        yield watched
 
 
 def ask(page, question: str) -> None:
@@ -161,7 +179,7 @@ def test_document_markup_is_shown_as_text_and_never_run(ui):
     shot(page, "markup-as-text.png")
 
 
-def test_abstention_is_shown_as_such_and_clear_chat_empties_everything(ui):
+def test_abstention_is_shown_as_such_and_new_chat_empties_everything(ui):
     page = ui.page
     ask(page, "What is the population of Tokyo?")
     abstained = page.locator("#chat .abstained")
@@ -170,7 +188,7 @@ def test_abstention_is_shown_as_such_and_clear_chat_empties_everything(ui):
     assert "related reading" in page.locator("#sources").inner_text()
     assert page.locator("#sources .cite-card.related").count() >= 1
     shot(page, "abstention.png")
-    page.get_by_role("button", name="Clear chat").click()
+    page.get_by_role("button", name="New chat").click()
     page.locator("#chat .message-content").first.wait_for(state="detached")
     assert "Ask a question" in page.locator("#sources").inner_text()
 
@@ -184,29 +202,111 @@ def test_settings_change_the_number_of_passages_and_the_retriever(ui):
     page.locator("#mode").get_by_label("bm25").check()
     ask(page, "Who chaired Session II?")
     page.locator("#chat a.cite-link").first.wait_for()
-    assert "2 retrieved passages" in page.locator("#sources details.retrieved summary").inner_text()
+    assert "2 retrieved passages" in page.locator("#sources details.retrieved > summary").inner_text()
     scores = page.locator("#sources details.scores").first
     scores.locator("summary").click()
     table = scores.inner_text()
     assert "bm25" in table and "dense" not in table
 
 
-def test_upload_a_document_ask_about_it_then_remove_it(ui, tmp_path):
+def on_screen(page, selector: str) -> bool:
+    """The element is at least partly inside the browser window (the page itself may have scrolled)."""
+    return page.evaluate(
+        """(sel) => {
+            const el = document.querySelector(sel);
+            if (!el) return false;
+            const r = el.getBoundingClientRect();
+            return r.bottom > 0 && r.top < window.innerHeight && r.height > 0;
+        }""",
+        selector,
+    )
+
+
+def test_tapping_a_citation_brings_its_source_and_span_into_view(sized):
+    page = sized.page
+    ask(page, "Who delivered the closing remarks?")
+    page.locator("#chat a.cite-link").first.wait_for()
+    link = page.locator("#chat a.cite-link").last
+    n = link.inner_text().strip("[]")
+    link.click()
+    page.locator("#document #doc-mark").wait_for()
+    page.wait_for_function(
+        """() => {
+            const inWindow = (el) => { if (!el) return false; const r = el.getBoundingClientRect();
+                                       return r.top >= 0 && r.bottom <= window.innerHeight + 1; };
+            return inWindow(document.querySelector("#sources .cite-card.active")) &&
+                   inWindow(document.getElementById("doc-mark"));
+        }"""
+    )  # a wait for the page's scrolling, with WAIT_MS as its limit; the checks follow
+    assert page.locator("#sources .cite-card.active").get_attribute("id") == f"cite-card-{n}"
+    assert in_view(page, "#doc-mark", "#doc-view") and in_view(page, "#sources .cite-card.active", "#sources-scroll")
+    if sized.name == "desktop":  # side by side: the chat stays where it was
+        assert on_screen(page, "#question") and on_screen(page, "#chat a.cite-link")
+    else:  # stacked: the page moved down to the sources
+        assert page.evaluate("window.scrollY") > 0
+    shot(page, f"citation-{sized.name}.png")
+
+
+def test_retrieved_passages_are_readable_and_open_in_the_document_viewer(sized):
+    page = sized.page
+    ask(page, "Who chaired Session II?")
+    page.locator("#chat a.cite-link").first.wait_for()
+    page.locator("#sources details.retrieved > summary").click()
+    legend = page.locator("#sources .score-legend")
+    assert legend.is_visible() and "dense" in legend.inner_text() and "BM25" in legend.inner_text()
+    first = page.locator("#sources li.retrieved-passage").first
+    assert first.locator(".passage mark.term").count() >= 1  # the question's words, marked in the text
+    assert len(first.locator(".passage").inner_text()) > 80  # the text itself, not only where it is
+    raw = first.locator("details.scores table")
+    assert not raw.is_visible()
+    first.locator("details.scores > summary").click()
+    assert raw.is_visible() and "fused" in raw.inner_text()
+    first.locator("a.passage-link").click()
+    mark = page.locator("#document #doc-mark[data-kind=passage]")
+    mark.wait_for()
+    assert (
+        mark.inner_text().strip() in first.locator(".passage").inner_text()
+        or first.locator(".passage").inner_text().strip() in mark.inner_text()
+    )
+    page.wait_for_function(
+        "() => { const r = document.getElementById('doc-mark').getBoundingClientRect();"
+        " return r.top >= 0 && r.top < window.innerHeight; }"
+    )
+    shot(page, f"passages-{sized.name}.png")
+
+
+def test_documents_tab_adds_several_refuses_duplicates_confirms_removal_and_undoes_it(ui, tmp_path):
     page = ui.page
-    upload = tmp_path / "Lighthouse notes.md"
-    upload.write_text(
+    notes = tmp_path / "Lighthouse notes.md"
+    notes.write_text(
         "# Lighthouse notes\n\nThe Skerry lighthouse is kept by Ingrid Solberg, who rows out every Monday.\n",
         encoding="utf-8",
     )
+    ferry = tmp_path / "ferry.txt"
+    ferry.write_text("Ferry timetable\n\nThe ferry to Grimsey leaves at nine every morning.\n", encoding="utf-8")
+    twin = tmp_path / "twin.txt"
+    twin.write_text(MARKUP_DOC, encoding="utf-8")  # the same bytes as harbour-notes.txt
     page.get_by_role("tab", name="Documents").click()
     table = page.locator("#documents-table")
     table.wait_for()
-    assert "harbour-notes.txt" in table.inner_text() and "Lighthouse" not in table.inner_text()
-    page.locator("#upload input[type=file]").set_input_files(str(upload))
-    page.locator("#upload").get_by_text("Lighthouse notes.md").wait_for()
+    status = page.locator("#documents-status")
+    report_row = page.locator("#documents-table tr", has_text=REPORT.name)
+    indexed_at = report_row.locator("td").nth(4).inner_text()
+
+    page.locator("#remove-document").click()
+    status.get_by_text("Select a document to remove.").wait_for()
+    assert not page.locator("#confirm-remove").is_visible()
     page.locator("#add-document").click()
-    page.locator("#documents-status .doc-ok").wait_for()
-    assert "Lighthouse-notes.md" in table.inner_text()  # saved under a safe name, and indexed
+    status.get_by_text("Choose one or more files first (.txt, .md, .html, .htm or .pdf).").wait_for()
+
+    page.locator("#upload input[type=file]").set_input_files([str(notes), str(ferry), str(twin)])
+    page.locator("#upload").get_by_text("twin.txt").wait_for()
+    page.locator("#add-document").click()
+    status.locator(".doc-ok").wait_for()
+    assert "Added Lighthouse-notes.md, ferry.txt" in status.inner_text()
+    assert "twin.txt is already in the corpus as harbour-notes.txt" in status.inner_text()
+    assert "Lighthouse-notes.md" in table.inner_text() and "ferry.txt" in table.inner_text()
+    assert report_row.locator("td").nth(4).inner_text() == indexed_at  # unchanged document, same "indexed at"
     shot(page, "documents.png")
 
     page.get_by_role("tab", name="Chat").click()
@@ -218,9 +318,69 @@ def test_upload_a_document_ask_about_it_then_remove_it(ui, tmp_path):
     page.get_by_role("tab", name="Documents").click()
     page.locator("#remove-choice input").click()
     page.get_by_role("option", name="Lighthouse-notes.md").click()
+    page.locator("#view-document").click()
+    page.locator("#documents-viewer").get_by_text("rows out every Monday").wait_for()
     page.locator("#remove-document").click()
-    page.locator("#documents-status .doc-ok", has_text="Removed").wait_for()
+    confirm = page.locator("#confirm-remove")
+    confirm.get_by_text("Lighthouse-notes.md").wait_for()
+    page.locator("#confirm-remove-no").click()
+    confirm.wait_for(state="hidden")
+    assert "Lighthouse-notes.md" in table.inner_text()  # cancelled: nothing removed
+    page.locator("#remove-document").click()
+    page.locator("#confirm-remove-yes").click()
+    status.locator(".doc-ok", has_text="Removed Lighthouse-notes.md").wait_for()
     assert "Lighthouse-notes.md" not in table.inner_text()
+    undo = page.locator("#undo-remove")
+    assert "Lighthouse-notes.md" in undo.inner_text()
+    undo.click()
+    status.locator(".doc-ok", has_text="Restored Lighthouse-notes.md").wait_for()
+    assert "Lighthouse-notes.md" in table.inner_text()
+    for name in ("Lighthouse-notes.md", "ferry.txt"):  # leave the corpus as the other tests expect it
+        page.locator("#remove-choice input").click()
+        page.get_by_role("option", name=name).click()
+        page.locator("#remove-document").click()
+        page.locator("#confirm-remove-yes").click()
+        status.locator(".doc-ok", has_text=f"Removed {name}").wait_for()
+
+
+def test_search_scope_limits_the_next_questions_to_the_chosen_documents(ui):
+    page = ui.page
+    page.locator("#scope input").click()
+    page.get_by_role("option", name=REPORT.name).click()
+    page.keyboard.press("Escape")
+    ask(page, "Who led the harbour visit in Reykjavik?")
+    page.locator("#chat .message-content").nth(1).wait_for()
+    page.wait_for_function("!document.querySelector('.pending')")
+    assert "harbour-notes.txt" not in page.locator("#sources").inner_text()
+    assert "Maria Lindqvist" not in page.locator("#chat").inner_text()
+
+
+def test_a_conversation_survives_a_reload_exports_as_markdown_and_new_chat_clears_it(ui):
+    page = ui.page
+    ask(page, "Who chaired Session II?")
+    page.locator("#chat a.cite-link").first.wait_for()
+    page.wait_for_function("!document.querySelector('.pending')")
+    page.reload()
+    page.locator("#chat a.cite-link").first.wait_for()  # back from the browser's storage
+    assert "ARIUNAA Enkhtur" in page.locator("#chat").inner_text()
+    assert "ARIUNAA Enkhtur" in page.locator("#sources").inner_text()
+    page.locator("#chat a.cite-link").first.click()  # the restored chat still opens its citations
+    page.locator("#document #doc-mark").wait_for()
+    page.locator("#export-chat").click()
+    link = page.locator('#export-file a[download="conversation.md"]')
+    link.wait_for()
+    with page.expect_download() as download:
+        link.click()
+    text = Path(download.value.path()).read_text(encoding="utf-8")
+    assert text.startswith("# Conversation") and "## Who chaired Session II?" in text
+    assert "ARIUNAA Enkhtur" in text and f"- [1] {REPORT.name} §" in text and ", chars " in text
+    page.locator("#new-chat").click()
+    page.locator("#chat .message-content").first.wait_for(state="detached")
+    page.wait_for_function("!document.querySelector('.pending')")
+    page.reload()
+    page.locator("#question textarea").wait_for()
+    page.wait_for_function("!document.querySelector('.pending')")
+    assert page.locator("#chat .message-content").count() == 0
 
 
 def test_a_thumbs_up_with_a_comment_is_saved_for_that_answer(ui, server):
@@ -231,6 +391,7 @@ def test_a_thumbs_up_with_a_comment_is_saved_for_that_answer(ui, server):
     page.locator("#feedback-comment textarea").fill("Exactly what the report says.")
     page.locator("#chat button[aria-label='Like']").last.click()
     page.locator("#feedback-status .doc-ok").wait_for()
+    assert "rag feedback export --votes all" in page.locator("#feedback-help").inner_text()
     votes = [json.loads(line) for line in server.votes.read_text(encoding="utf-8").splitlines()]
     vote = next(v for v in votes if v["comment"] == "Exactly what the report says.")
     assert vote["vote"] == "up" and vote["question"] == "Who chaired Session II?"

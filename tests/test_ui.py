@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import json
 import shutil
 import socket
 import threading
@@ -82,7 +84,7 @@ def test_document_view_escapes_everything_and_highlights_the_span():
 
     out = document_html("evil<1>.txt", EVIL, 6, 31, token="9")
     assert "<script>" not in out and "<img" not in out and "evil&lt;1&gt;.txt" in out
-    assert '<mark id="doc-mark" data-token="9">&lt;script&gt;alert(1)&lt;/script&gt;</mark>' in out
+    assert '<mark id="doc-mark" data-token="9" data-kind="citation">&lt;script&gt;alert(1)&lt;/script&gt;</mark>' in out
 
 
 def test_k_from_the_api_or_slider_must_be_whole():
@@ -199,7 +201,7 @@ class BlockingAssistant:
         self.lock = threading.Lock()
         self.release = threading.Event()
 
-    def ask(self, question, history=None, k=None, retrieval=None) -> Answer:
+    def ask(self, question, history=None, k=None, retrieval=None, sources=None) -> Answer:
         with self.lock:
             self.running += 1
         self.release.wait(120)
@@ -289,8 +291,6 @@ def test_documents_tab_lists_what_is_indexed(assistant):
 
 
 def test_votes_are_appended_and_approved_answers_export_as_draft_gold_pairs(tmp_path):
-    import json
-
     from ui.feedback import draft_gold, read, record
 
     votes = tmp_path / "feedback.jsonl"
@@ -315,7 +315,142 @@ def test_votes_are_appended_and_approved_answers_export_as_draft_gold_pairs(tmp_
     out = tmp_path / "drafts.jsonl"
     result = run_rag("feedback", "export", "--feedback", str(votes), "--out", str(out), timeout=60)
     assert result.returncode == 0, result.stderr
-    assert [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()] == pairs
+    exported = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [{k: v for k, v in row.items() if k not in ("vote", "comment")} for row in exported] == pairs
+    assert exported[0]["comment"] == "right, and the citation is exact" and exported[0]["vote"] == "up"
     assert "2 draft gold pair(s) from 4 vote(s)" in result.stderr
+
+    result = run_rag("feedback", "export", "--feedback", str(votes), "--votes", "down", timeout=60)
+    assert result.returncode == 0, result.stderr
+    (down,) = [json.loads(line) for line in result.stdout.splitlines()]
+    assert down["question"] == "Who won?" and down["vote"] == "down" and down["answer"] == "Bob. [1]"
+    assert down["citations"][0]["start"] == 6 and down["comment"] == ""
+    result = run_rag("feedback", "export", "--feedback", str(votes), "--votes", "all", timeout=60)
+    assert [json.loads(line)["vote"] for line in result.stdout.splitlines()] == ["up", "up", "down"]
     missing = run_rag("feedback", "export", "--feedback", str(tmp_path / "none.jsonl"), timeout=60)
     assert missing.returncode == 2 and "no feedback yet" in missing.stderr
+
+
+def test_retrieved_passages_show_their_text_with_the_question_words_marked_and_open_in_the_viewer():
+    from ui.render import SCORE_LEGEND, mark_terms, retrieved_html
+
+    assert mark_terms("Sessions <b> chaired", ("session", "chair")) == (
+        '<mark class="term">Sessions</mark> &lt;b&gt; <mark class="term">chaired</mark>'
+    )
+    out = retrieved_html(evil_answer().passages, turn=3)
+    assert '<a class="passage-link" href="#passage-3-1"' in out
+    assert '<mark class="term">Intro</mark> &lt;script&gt;' in out and "<script>" not in out
+    assert out.count(html.escape(SCORE_LEGEND)) == 1 and "dense (closest in meaning" in out
+    raw = out[out.index('<details class="scores">') :]
+    assert "<summary>raw scores</summary>" in raw and "0.6100" in raw  # the numbers, folded
+
+
+def test_a_click_names_the_span_to_open_for_a_citation_or_a_passage():
+    from ui.app import Target, open_target
+
+    answer = evil_answer()
+    assert open_target("c:1:1:7", [None, answer]) == Target("c", 1, 1, "evil.txt", 6, 31, "7")
+    assert open_target("p:1:1:8", [None, answer]) == Target("p", 1, 1, "evil.txt", 0, len(EVIL), "8")
+    for gone in ("c:1:2:9", "p:1:5:9", "c:0:1:9", "c:7:1:9", "x:1:1:9", "", "c:1", "c:a:1:2"):
+        with pytest.raises(ValueError):
+            open_target(gone, [None, answer])
+
+
+def test_a_chat_survives_its_json_and_exports_as_markdown_with_its_citations():
+    from ui.conversation import restored, saved, to_markdown
+
+    answer = evil_answer("Intro <script> [1]")
+    messages = [{"role": "user", "content": "q"}, {"role": "assistant", "content": "<div>a</div>"}]
+    data = json.loads(json.dumps(saved(messages, [None, answer])))  # what the browser keeps
+    back_messages, back_answers = restored(data)
+    assert back_messages == messages and back_answers[0] is None
+    assert back_answers[1].to_json() == answer.to_json()
+    for junk in (None, "junk", {"messages": [], "answers": [None]}, {"messages": 1, "answers": []}):
+        assert restored(junk) == ([], [])
+    md = to_markdown([None, answer])
+    assert md.startswith("# Conversation") and "## q\n" in md and "Intro <script> [1]" in md
+    assert f"- [1] evil.txt § S <b>, chars 6-31\n\n  > {EVIL[6:31]}" in md
+
+
+def test_the_slider_reaches_the_same_limit_as_the_cli_and_api():
+    from rag.assistant import MAX_K
+    from ui.app import MAX_UI_K
+
+    assert MAX_UI_K == MAX_K == 50
+
+
+def test_documents_removed_go_to_the_trash_and_come_back_and_duplicates_are_refused(tmp_path):
+    from ui.documents import accepted_types, in_trash, restore, save_upload, to_trash
+
+    assert accepted_types() == ".txt, .md, .html, .htm or .pdf"
+    corpus = tmp_path / "corpus"
+    (corpus / "sub").mkdir(parents=True)
+    first = corpus / "sub" / "a.txt"
+    first.write_text("Alpha text.\n", encoding="utf-8")
+    (corpus / "b.txt").write_text("Beta text.\n", encoding="utf-8")
+    with pytest.raises(BadInput, match="already in the corpus as sub/a.txt"):
+        save_upload(corpus, "copy.txt", b"Alpha text.\n")
+    assert in_trash(corpus) is None
+    with pytest.raises(BadInput, match="Nothing to undo"):
+        restore(corpus)
+    to_trash(corpus, first)
+    assert not first.exists() and in_trash(corpus) == "sub/a.txt"
+    to_trash(corpus, corpus / "b.txt")  # the trash keeps the last removal only
+    assert in_trash(corpus) == "b.txt" and not (corpus / ".trash" / "sub" / "a.txt").exists()
+    (corpus / "b.txt").write_text("A new b.\n", encoding="utf-8")
+    with pytest.raises(BadInput, match="exists again"):
+        restore(corpus)
+    (corpus / "b.txt").unlink()
+    assert restore(corpus) == corpus / "b.txt" and (corpus / "b.txt").read_text(encoding="utf-8") == "Beta text.\n"
+    assert in_trash(corpus) is None
+
+
+def test_remove_with_nothing_selected_says_what_to_do(assistant):
+    from ui.documents import indexed_source
+
+    for nothing in (None, ""):
+        with pytest.raises(BadInput, match="^Select a document to remove.$"):
+            indexed_source(assistant, nothing)
+
+
+def test_indexed_at_is_kept_for_a_document_that_did_not_change(tmp_path, embedder, monkeypatch):
+    import index.build
+    from index.build import ingest
+    from index.store import read_manifest
+
+    corpus, index_dir = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("The lighthouse is kept by Ingrid.\n", encoding="utf-8")
+    (corpus / "c.txt").write_text("The ferry is run by Olaf.\n", encoding="utf-8")
+    for day, change in [("01", None), ("02", "b.txt"), ("03", "c.txt")]:
+        if change:
+            (corpus / change).write_text(f"The harbour is run by Maria, day {day}.\n", encoding="utf-8")
+        monkeypatch.setattr(index.build.time, "strftime", lambda fmt, *a, day=day: f"2026-01-{day}T00:00:00+0000")
+        ingest(corpus, index_dir, embedder=embedder, progress=False, log=lambda _: None)
+    documents = read_manifest(index_dir)["documents"]
+    assert documents["a.txt"]["indexed_at"] == "2026-01-01T00:00:00+0000"  # unchanged since the first build
+    assert documents["b.txt"]["indexed_at"] == "2026-01-02T00:00:00+0000"  # added on the second
+    assert documents["c.txt"]["indexed_at"] == "2026-01-03T00:00:00+0000"  # edited on the third
+
+
+def test_serve_on_a_busy_port_says_so_in_one_line_with_the_command_for_another():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_rag("serve", "--port", str(port), timeout=60)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert f"port {port} on 127.0.0.1 is busy" in line and f"make serve PORT={port + 1}" in line
+
+
+def test_make_serve_passes_port_and_host():
+    import subprocess
+
+    from tests.conftest import ROOT
+
+    out = subprocess.run(
+        ["make", "-n", "serve", "PORT=7861", "HOST=0.0.0.0"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert 'rag serve --host "0.0.0.0" --port "7861"' in out.stdout

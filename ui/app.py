@@ -12,14 +12,26 @@ from __future__ import annotations
 
 import html
 import os
+import tempfile
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rag.answer import Answer
 from rag.errors import BadInput
+from ui import conversation
 from ui.documents import MAX_UPLOAD_BYTES
-from ui.render import chat_message, chat_text, document_html, error_html, sources_html
+from ui.render import (
+    chat_message,
+    chat_text,
+    citation_cards,
+    document_html,
+    error_html,
+    plain_document_html,
+    retrieved_html,
+    sources_html,
+)
 from ui.web import checks_host, guarded_app
 
 __all__ = ["EXAMPLES", "build_app", "serve", "sources_html"]
@@ -33,7 +45,7 @@ EXAMPLES = [
     "Which AI tools did Ms. BAYARMAA's institute use in teaching?",
     "What is the K-Digital Training programme?",
 ]
-DEFAULT_K, MAX_UI_K = 5, 20
+DEFAULT_K, MAX_UI_K = 5, 50  # the slider reaches rag.assistant.MAX_K, as the CLI and the API (a test holds them equal)
 QUEUE_SIZE = 64
 # Gradio rebuilds a pandas summary of its last 10,000 events after every event, for a monitoring page this
 # app leaves off; with 10,000 events held that took ~13 ms of CPU per answer, about as much as answering.
@@ -44,56 +56,85 @@ CSS = """
 .cite-card {border: 1px solid #d0d7de; border-radius: 6px; padding: 8px 10px; margin-bottom: 8px;}
 .cite-card.active {border-color: #0969da; box-shadow: 0 0 0 2px #54aeff66;}
 .cite-card mark, #doc-mark {background: #fff3a3; color: #1f2328; padding: 0 2px;}
+mark.term {background: #ddf4ff; color: #1f2328; padding: 0 1px;}
 .cite-meta {font-size: 0.85em; color: #57606a; margin-bottom: 4px;}
 .passage {white-space: pre-wrap;}
 .scores {font-size: 0.8em; margin-top: 4px;} .scores td {padding: 0 8px 0 0;}
-a.cite-link {font-weight: 600; text-decoration: none; color: #0969da; cursor: pointer;}
+a.cite-link, a.passage-link {font-weight: 600; text-decoration: none; color: #0969da; cursor: pointer;}
 .abstained {border-left: 4px solid #bf8700; background: #fff8c5; color: #3b2300; padding: 6px 10px;}
 .standalone {color: #57606a;}
 #sources-scroll {position: relative; max-height: 320px; overflow-y: auto; padding-right: 4px;}
+details.retrieved {margin-top: 6px;}
+.score-legend {font-size: 0.85em; color: #57606a; margin: 4px 0;}
+ol.retrieved-list {max-height: 360px; overflow-y: auto; padding-left: 1.6em;}
+li.retrieved-passage {margin-bottom: 8px;}
 .doc-head {font-size: 0.85em; color: #57606a; margin-bottom: 4px;}
 .doc-view {position: relative; max-height: 340px; overflow-y: auto; white-space: pre-wrap;
            border: 1px solid #d0d7de; border-radius: 6px; padding: 8px 10px; font-size: 0.9em;}
 .sources-empty, .doc-error {color: #57606a; font-style: italic;}
 .doc-ok {color: #1a7f37;}
 table.documents td, table.documents th {padding: 2px 10px 2px 0; text-align: left;}
+@media (min-width: 700px) {
+  #side-col {position: sticky; top: 8px; align-self: flex-start; max-height: calc(100vh - 16px); overflow-y: auto;}
+}
+@media (max-width: 699px) {
+  #sources-scroll {max-height: 220px;} .doc-view {max-height: 300px;}
+}
 """
 
-# Runs once on page load. Clicks on [n] links go to the server via the hidden #cite-target textbox
-# (event delegation, so re-rendered messages need nothing); when a new highlighted span or active
-# card appears, it is scrolled into view inside its own panel.
+# Runs once on page load. Clicks on [n] links and on retrieved passages go to the server via the hidden
+# #cite-target textbox (event delegation, so re-rendered messages need nothing); when a new highlighted span
+# or active card appears, it is scrolled into view inside its own panel, and the panel into the screen:
+# the page scrolls when the columns are stacked (a phone), only the side column when they are side by side.
 JS = """
 () => {
   if (window.__ragUi) return;
   window.__ragUi = true;
   let seq = 0;
   document.addEventListener("click", (ev) => {
-    const link = ev.target.closest ? ev.target.closest("a.cite-link") : null;
+    const link = ev.target.closest ? ev.target.closest("a.cite-link, a.passage-link") : null;
     if (!link) return;
-    const m = /^#cite-(\\d+)-(\\d+)$/.exec(link.getAttribute("href") || "");
+    const m = /^#(cite|passage)-(\\d+)-(\\d+)$/.exec(link.getAttribute("href") || "");
     if (!m) return;
     ev.preventDefault();
     ev.stopPropagation();
     const box = document.querySelector("#cite-target textarea, #cite-target input");
     if (!box) return;
     seq += 1;
-    box.value = `${m[1]}:${m[2]}:${seq}`;
+    box.value = `${m[1][0]}:${m[2]}:${m[3]}:${seq}`;
     box.dispatchEvent(new Event("input", {bubbles: true}));
   }, true);
+  const reveal = (el) => {
+    const chat = document.getElementById("chat"), side = document.getElementById("side-col");
+    if (!el || !chat || !side) return;
+    const stacked = side.getBoundingClientRect().top >= chat.getBoundingClientRect().bottom - 1;
+    if (stacked) {
+      window.scrollBy({top: el.getBoundingClientRect().top - 8, behavior: "instant"});
+      return;
+    }
+    if (side.scrollHeight > side.clientHeight + 1)
+      side.scrollTop += el.getBoundingClientRect().top - side.getBoundingClientRect().top - 8;
+    const r = el.getBoundingClientRect();
+    if (r.top < 0) window.scrollBy({top: r.top - 8, behavior: "instant"});
+  };
   let markToken = null, cardToken = null;
   new MutationObserver(() => {
+    let target = null;
     const mark = document.getElementById("doc-mark");
     if (mark && mark.dataset.token !== markToken) {
       markToken = mark.dataset.token;
       const view = document.getElementById("doc-view");
       if (view) view.scrollTop = Math.max(0, mark.offsetTop - view.clientHeight / 3);
+      target = document.getElementById(mark.dataset.kind === "passage" ? "document" : "sources");
     }
     const card = document.querySelector("#sources .cite-card.active");
     if (card && card.dataset.token !== cardToken) {
       cardToken = card.dataset.token;
       const panel = document.getElementById("sources-scroll");
       if (panel) panel.scrollTop = Math.max(0, card.offsetTop - 8);
+      target = target || document.getElementById("sources");
     }
+    if (target) requestAnimationFrame(() => reveal(target));
   }).observe(document.body, {childList: true, subtree: true});
 }
 """
@@ -114,13 +155,19 @@ def parse_k(k: object) -> int | None:
 
 
 def sources_panel(answer: Answer | None, turn: int = 0, active: int | None = None, token: str = "") -> str:
-    """The sources of one answer in their own scrolling box, so a long list never covers the document viewer."""
-    return f'<div id="sources-scroll">{sources_html(answer, turn, active, token)}</div>'
+    """The citations of one answer in their own scrolling box, so a long list never covers the document viewer;
+    the retrieved passages follow, folded, outside it."""
+    cards = f'<div id="sources-scroll">{citation_cards(answer, turn, active, token)}</div>'
+    return cards if answer is None else cards + retrieved_html(answer.passages, turn)
 
 
 def _history(answers: list[Answer | None]) -> list[tuple[str, str]]:
     """Earlier (question, answer) turns, for follow-up questions."""
     return [(a.question, a.answer) for a in answers if a is not None]
+
+
+def _ok(text: str) -> str:
+    return f'<div class="doc-ok">{html.escape(text)}</div>'
 
 
 class Live:
@@ -132,55 +179,94 @@ class Live:
         self.updating = threading.Lock()  # one corpus change at a time
 
 
-def default_feedback_path(index_dir: Path) -> Path:
-    """Where votes go unless told otherwise: beside the index folder (index/data/ is not committed)."""
-    return Path(index_dir).parent / "feedback.jsonl"
-
-
 def llm_configured() -> bool:
     """Offer the LLM composer only when an endpoint is configured (it is optional and off by default)."""
     return bool(os.environ.get("RAG_LLM_BASE_URL", "").strip())
 
 
+def scope_of(chosen: list[str] | None) -> list[str] | None:
+    """The documents picked in "Search in" as the `sources` of a question: nothing picked searches them all."""
+    return list(chosen) if chosen else None
+
+
+@dataclass(frozen=True)
+class Target:
+    """A span a click asks to open: citation n ("c") or retrieved passage n ("p") of the answer at message `turn`."""
+
+    kind: str
+    turn: int
+    n: int
+    source: str
+    start: int
+    end: int
+    seq: str  # the click's sequence number: the page scrolls again for every click, even on the same span
+
+
+def open_target(target: str, answers: list[Answer | None]) -> Target:
+    """Read "c:turn:n:seq" (citation n) or "p:turn:rank:seq" (a retrieved passage) from the page script;
+    ValueError when that answer or span is no longer in the chat.
+
+    Example: "c:3:1:7", citation [1] of message 3 at report.txt chars 127-226 -> Target("c", 3, 1, "report.txt",
+    127, 226, "7")
+    """
+    kind, *numbers = (target or "").split(":")
+    turn, n, seq = (int(x) for x in numbers)
+    answer = (answers or [])[turn] if 0 <= turn < len(answers or []) else None
+    if answer is None or kind not in ("c", "p"):
+        raise ValueError(target)
+    if kind == "c":
+        spans = [(c.source, c.start, c.end) for c in answer.citations if c.n == n]
+    else:
+        spans = [(p.chunk.source, p.chunk.start, p.chunk.end) for p in answer.passages if p.rank == n]
+    if not spans:
+        raise ValueError(target)
+    return Target(kind, turn, n, *spans[0], str(seq))
+
+
 def build_app(assistant, feedback_path: Path | None = None):
     """The Blocks app over one loaded Assistant (the model and index are loaded once, before this).
 
-    Votes on answers are appended to `feedback_path` (default: feedback.jsonl beside the index folder).
+    Votes on answers are appended to `feedback_path` (default: data/feedback.jsonl, which `make clean` keeps).
     """
     import gradio as gr
 
-    from index.errors import IngestError
     from rag.retrieve import MODES
     from ui import documents as docs
     from ui import feedback
 
     live = Live(assistant)
-    if feedback_path is None and hasattr(assistant, "index_dir"):
-        feedback_path = default_feedback_path(assistant.index_dir)
+    feedback_path = feedback.DEFAULT_PATH if feedback_path is None else feedback_path
+    nothing = sources_panel(None)
 
-    def respond(
-        question: str,
-        messages: list[dict[str, Any]],
-        answers: list[Answer | None],
-        k: float,
-        mode: str,
-        composer: str = "extractive",
-    ):
+    def respond(question, messages, answers, k, mode, composer="extractive", scope=None):
         messages, answers = list(messages or []), list(answers or [])
         user = {"role": "user", "content": chat_text(question or "")}
         try:
             if composer not in ("extractive", "llm"):
                 raise BadInput(f"unknown composer {composer!r}")
             answer = live.assistant.ask(
-                question, history=_history(answers), k=parse_k(k), retrieval=mode, composer=composer
+                question,
+                history=_history(answers),
+                k=parse_k(k),
+                retrieval=mode,
+                composer=composer,
+                sources=scope_of(scope),
             )
         except BadInput as exc:
             messages += [user, {"role": "assistant", "content": chat_text(f"⚠️ {exc}", "error")}]
-            return "", messages, answers + [None, None], gr.skip(), gr.skip()
+            answers += [None, None]
+            return "", messages, answers, gr.skip(), gr.skip(), conversation.saved(messages, answers)
         turn = len(messages) + 1
         messages += [user, {"role": "assistant", "content": chat_message(answer, turn)}]
         answers += [None, answer]
-        return "", messages, answers, sources_panel(answer, turn), DOC_PLACEHOLDER
+        saved = conversation.saved(messages, answers)
+        return "", messages, answers, sources_panel(answer, turn), DOC_PLACEHOLDER, saved
+
+    def restore(saved):
+        messages, answers = conversation.restored(saved)
+        last = next((i for i in range(len(answers) - 1, -1, -1) if answers[i] is not None), None)
+        panel = nothing if last is None else sources_panel(answers[last], last)
+        return messages, answers, panel, DOC_PLACEHOLDER
 
     def select_answer(answers: list[Answer | None], evt: gr.SelectData):
         index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
@@ -191,96 +277,164 @@ def build_app(assistant, feedback_path: Path | None = None):
     select_answer.__annotations__["evt"] = gr.SelectData  # a real class, not the postponed string
 
     def open_citation(target: str, answers: list[Answer | None]):
-        """`target` is "turn:n:seq" from the page script: show citation n of that answer in its document."""
+        """Show a clicked citation (its card active) or retrieved passage in its document, at its span."""
         try:
-            turn, n, seq = (int(x) for x in (target or "").split(":"))
-            answer = (answers or [])[turn]
-            citation = next(c for c in answer.citations if c.n == n)
-        except (ValueError, IndexError, AttributeError, StopIteration):
+            at = open_target(target, answers)
+        except ValueError:
             return gr.skip(), error_html("That citation is no longer in this chat.")
-        panel = sources_panel(answer, turn, active=n, token=str(seq))
+        citation = at.kind == "c"
+        panel = sources_panel(answers[at.turn], at.turn, active=at.n, token=at.seq) if citation else gr.skip()
         try:
-            text = live.assistant.document_text(citation.source)
+            text = live.assistant.document_text(at.source)
         except BadInput as exc:
             return panel, error_html(str(exc))
-        return panel, document_html(citation.source, text, citation.start, citation.end, token=str(seq))
+        kind = "citation" if citation else "passage"
+        return panel, document_html(at.source, text, at.start, at.end, token=at.seq, kind=kind)
 
     def vote(answers: list[Answer | None], comment: str, evt: gr.LikeData):
         index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
         answer = answers[index] if isinstance(index, int) and 0 <= index < len(answers or []) else None
-        if answer is None or evt.liked not in (True, False) or feedback_path is None:
+        if answer is None or evt.liked not in (True, False):
             return gr.skip(), error_html("Only answers can be rated.")
         entry = feedback.record(feedback_path, answer, "up" if evt.liked else "down", comment)
         thumb = "👍" if entry["vote"] == "up" else "👎"
-        return "", f'<div class="doc-ok">{thumb} saved for “{html.escape(answer.question)}”. Thank you.</div>'
+        return "", _ok(f"{thumb} saved for “{answer.question}”. Thank you.")
 
     vote.__annotations__["evt"] = gr.LikeData
 
-    def clear():
-        return "", [], [], sources_panel(None), DOC_PLACEHOLDER
+    def new_chat():
+        return "", [], [], nothing, DOC_PLACEHOLDER, conversation.saved([], []), gr.update(value=None, visible=False)
 
-    def ask_api(question: str, k: int | None = DEFAULT_K, retrieval: str | None = None) -> dict[str, Any]:
-        """Answer a question about the documents; returns the JSON object of the contract (DESIGN.md)."""
+    def export_chat(answers: list[Answer | None]):
+        if not any(a is not None for a in answers or []):
+            return gr.update(value=None, visible=False), error_html("Nothing to export yet: ask a question first.")
+        folder = Path(tempfile.mkdtemp(prefix="rag-chat-"))
+        path = folder / "conversation.md"
+        path.write_text(conversation.to_markdown(answers), encoding="utf-8")
+        return gr.update(value=str(path), visible=True), ""
+
+    def ask_api(
+        question: str, k: int | None = DEFAULT_K, retrieval: str | None = None, sources: list[str] | None = None
+    ) -> dict[str, Any]:
+        """Answer a question about the documents; returns the JSON object of the contract (DESIGN.md).
+
+        `sources` (optional) limits the search and the citations to those indexed documents.
+        """
         try:
-            return live.assistant.ask(question, k=parse_k(k), retrieval=retrieval or None).to_json()
+            scope = sources.split(",") if isinstance(sources, str) else sources
+            return live.assistant.ask(question, k=parse_k(k), retrieval=retrieval or None, sources=scope).to_json()
         except BadInput as exc:  # the caller's mistake, said to the caller: no traceback in the server log
             raise gr.Error(str(exc), print_exception=False) from None
 
-    def list_documents():
+    def list_documents(scope=None):
         rows = docs.documents(live.assistant) if hasattr(live.assistant, "index") else []
-        return docs.documents_html(rows), gr.update(choices=[r["source"] for r in rows], value=None)
+        names = [r["source"] for r in rows]
+        kept = [s for s in (scope or []) if s in names]
+        trashed = docs.in_trash(live.assistant.corpus_dir) if hasattr(live.assistant, "corpus_dir") else None
+        return (
+            docs.documents_html(rows),
+            gr.update(choices=names, value=None),
+            gr.update(choices=names, value=kept),
+            gr.update(value=f"Undo: restore {trashed}" if trashed else "Undo", visible=trashed is not None),
+        )
 
-    def change_corpus(change, done):
+    def change_corpus(change, done, scope):
         """Apply `change` to the corpus and update the index; the new Assistant replaces the old one."""
+        from index.errors import IngestError
+
         if not live.updating.acquire(blocking=False):
-            return (
-                error_html("Another document change is being indexed; try again when it is done."),
-                *list_documents(),
-            )
+            message = error_html("Another document change is being indexed; try again when it is done.")
+            return message, *list_documents(scope)
         try:
             undo = change()
             try:
                 live.assistant = docs.reload(live.assistant)
             except IngestError as exc:
                 undo()
-                return error_html(f"The index was not updated: {exc}"), *list_documents()
-            return f'<div class="doc-ok">{html.escape(done())}</div>', *list_documents()
+                return error_html(f"The index was not updated: {exc}"), *list_documents(scope)
+            return done(), *list_documents(scope)
         except BadInput as exc:
-            return error_html(str(exc)), *list_documents()
+            return error_html(str(exc)), *list_documents(scope)
         finally:
             live.updating.release()
 
-    def add_document(upload: str | None, progress=gr.Progress(track_tqdm=True)):
-        if not upload:
-            return error_html("Choose a .txt or .md file first."), *list_documents()
-        path = Path(upload)
+    def add_documents(uploads, scope, progress=gr.Progress(track_tqdm=True)):
+        paths = [Path(u) for u in (uploads or [])] if isinstance(uploads, list) else [Path(uploads)] if uploads else []
+        if not paths:
+            return error_html(f"Choose one or more files first ({docs.accepted_types()})."), *list_documents(scope)
         saved: list[Path] = []
+        refused: list[str] = []
 
         def change():
-            progress(0, desc="saving")
-            saved.append(docs.save_upload(live.assistant.corpus_dir, path.name, path.read_bytes()))
-            progress(0.1, desc="updating the index")
-            return lambda: saved[0].unlink(missing_ok=True)
+            for i, path in enumerate(paths):
+                progress((i, len(paths)), desc=f"checking {path.name}")
+                try:
+                    saved.append(docs.save_upload(live.assistant.corpus_dir, path.name, path.read_bytes()))
+                except BadInput as exc:
+                    refused.append(str(exc))
+            if not saved:
+                raise BadInput("Nothing was added. " + " ".join(refused))
+            progress((len(paths), len(paths)), desc="updating the index")
+            return lambda: [p.unlink(missing_ok=True) for p in saved]
 
-        return change_corpus(change, lambda: f"Added {path.name} as {saved[0].name}; the index is up to date.")
+        def done():
+            names = ", ".join(p.name for p in saved)
+            message = _ok(f"Added {names}; the index is up to date.")
+            return message + "".join(error_html(f"Not added: {why}") for why in refused)
 
-    def remove_document(source: str | None, progress=gr.Progress(track_tqdm=True)):
+        return change_corpus(change, done, scope)
+
+    def ask_to_remove(source: str | None):
+        """The first click on Remove: name the document and wait for a confirmation."""
+        try:
+            docs.indexed_source(live.assistant, source)
+        except BadInput as exc:
+            return gr.update(visible=False), "", error_html(str(exc))
+        question = f"Remove **{source}** from the corpus? It goes to the trash; Undo puts it back."
+        return gr.update(visible=True), question, ""
+
+    def remove_document(source: str | None, scope, progress=gr.Progress(track_tqdm=True)):
         def change():
             target = docs.indexed_source(live.assistant, source)
             if len(live.assistant.index.manifest.get("documents") or {}) <= 1:
                 raise BadInput("This is the only document; add another before removing it.")
-            raw = target.read_bytes()
-            target.unlink()
+            docs.to_trash(live.assistant.corpus_dir, target)
             progress(0.1, desc="updating the index")
-            return lambda: target.write_bytes(raw)
+            return lambda: docs.restore(live.assistant.corpus_dir)
 
-        return change_corpus(change, lambda: f"Removed {source}; the index is up to date.")
+        def done():
+            return _ok(f"Removed {source} (kept in the trash until the next removal); the index is up to date.")
+
+        return gr.update(visible=False), *change_corpus(change, done, scope)
+
+    def undo_removal(scope, progress=gr.Progress(track_tqdm=True)):
+        restored: list[Path] = []
+
+        def change():
+            restored.append(docs.restore(live.assistant.corpus_dir))
+            progress(0.1, desc="updating the index")
+            return lambda: docs.to_trash(live.assistant.corpus_dir, restored[0])
+
+        def done():
+            name = restored[0].relative_to(live.assistant.corpus_dir).as_posix()
+            return _ok(f"Restored {name}; the index is up to date.")
+
+        return change_corpus(change, done, scope)
+
+    def view_document(source: str | None):
+        if not source:
+            return error_html("Select a document to read.")
+        try:
+            return plain_document_html(source, live.assistant.document_text(source))
+        except BadInput as exc:
+            return error_html(str(exc))
 
     with gr.Blocks(title="rag: cited answers") as app:
         answers = gr.State([])
+        kept = gr.BrowserState(conversation.EMPTY, storage_key="rag-chat")
         gr.Markdown("## Ask the documents\nAnswers quote the documents; every sentence carries its source.")
         with gr.Tab("Chat", elem_id="chat-tab"), gr.Row():
-            with gr.Column(scale=3):
+            with gr.Column(scale=3, elem_id="chat-col"):
                 chat = gr.Chatbot(
                     label="Chat",
                     elem_id="chat",
@@ -298,7 +452,16 @@ def build_app(assistant, feedback_path: Path | None = None):
                 )
                 with gr.Row():
                     ask_button = gr.Button("Ask", variant="primary")
-                    clear_button = gr.Button("Clear chat", elem_id="clear-chat")
+                    new_button = gr.Button("New chat", elem_id="new-chat")
+                    export_button = gr.Button("Export as Markdown", elem_id="export-chat")
+                exported = gr.File(label="Conversation", visible=False, elem_id="export-file", interactive=False)
+                export_status = gr.HTML(elem_id="export-status")
+                scope = gr.Dropdown(
+                    label="Search in (nothing picked: every document)",
+                    choices=[],
+                    multiselect=True,
+                    elem_id="scope",
+                )
                 gr.Examples(EXAMPLES, inputs=box, label="Example questions")
                 with gr.Accordion("Feedback", open=False):
                     comment = gr.Textbox(
@@ -307,6 +470,11 @@ def build_app(assistant, feedback_path: Path | None = None):
                         elem_id="feedback-comment",
                     )
                     voted = gr.HTML(elem_id="feedback-status")
+                    gr.Markdown(
+                        f"Votes are kept in `{feedback_path}`. Export them with "
+                        "`rag feedback export --votes all` (or `up`: draft gold pairs, `down`), comments included.",
+                        elem_id="feedback-help",
+                    )
                 with gr.Accordion("Settings", open=False):
                     k = gr.Slider(1, MAX_UI_K, value=DEFAULT_K, step=1, label="Number of passages", elem_id="k")
                     mode = gr.Radio(list(MODES), value="hybrid", label="Retrieval mode", elem_id="mode")
@@ -316,9 +484,9 @@ def build_app(assistant, feedback_path: Path | None = None):
                         label="Composer (llm when RAG_LLM_BASE_URL is set; its sentences are verified)",
                         elem_id="composer",
                     )
-            with gr.Column(scale=2):
+            with gr.Column(scale=2, elem_id="side-col"):
                 gr.Markdown("### Sources")
-                sources = gr.HTML(sources_panel(None), elem_id="sources")
+                sources = gr.HTML(nothing, elem_id="sources")
                 gr.Markdown("### Document")
                 document = gr.HTML(DOC_PLACEHOLDER, elem_id="document")
         with gr.Tab("Documents", elem_id="documents-tab"):
@@ -326,31 +494,54 @@ def build_app(assistant, feedback_path: Path | None = None):
             with gr.Row():
                 with gr.Column():
                     upload = gr.File(
-                        label=f"Add a document ({', '.join(docs.UPLOAD_SUFFIXES)}; up to "
-                        f"{docs.MAX_UPLOAD_BYTES // (1024 * 1024)} MiB)",
+                        label=f"Add documents ({docs.accepted_types()}; up to "
+                        f"{docs.MAX_UPLOAD_BYTES // (1024 * 1024)} MiB each; drop several at once)",
                         file_types=list(docs.UPLOAD_SUFFIXES),
+                        file_count="multiple",
                         type="filepath",
                         elem_id="upload",
                     )
-                    add_button = gr.Button("Add to the corpus and index it", elem_id="add-document")
+                    add_button = gr.Button("Add to the corpus and index them", elem_id="add-document")
                 with gr.Column():
                     chosen = gr.Dropdown(label="Indexed document", choices=[], elem_id="remove-choice")
-                    remove_button = gr.Button("Remove from the corpus", variant="stop", elem_id="remove-document")
+                    with gr.Row():
+                        view_button = gr.Button("Read it", elem_id="view-document")
+                        remove_button = gr.Button("Remove…", variant="stop", elem_id="remove-document")
+                    with gr.Group(visible=False, elem_id="confirm-remove") as confirm_box:
+                        confirm_text = gr.Markdown(elem_id="confirm-text")
+                        with gr.Row():
+                            confirm_button = gr.Button("Yes, remove it", variant="stop", elem_id="confirm-remove-yes")
+                            cancel_button = gr.Button("Cancel", elem_id="confirm-remove-no")
+                    undo_button = gr.Button("Undo", visible=False, elem_id="undo-remove")
             status = gr.HTML(elem_id="documents-status")
+            viewer = gr.HTML(elem_id="documents-viewer")
         cite_target = gr.Textbox(visible="hidden", elem_id="cite-target")
 
-        inputs, outputs = [box, chat, answers, k, mode, composer], [box, chat, answers, sources, document]
+        inputs = [box, chat, answers, k, mode, composer, scope]
+        outputs = [box, chat, answers, sources, document, kept]
         box.submit(respond, inputs, outputs, api_name=False)
         ask_button.click(respond, inputs, outputs, api_name=False)
-        clear_button.click(clear, None, outputs, api_name=False, queue=False)
-        chat.clear(clear, None, outputs, api_name=False, queue=False)
+        new_button.click(new_chat, None, [*outputs, exported], api_name=False, queue=False)
+        chat.clear(new_chat, None, [*outputs, exported], api_name=False, queue=False)
+        export_button.click(export_chat, answers, [exported, export_status], api_name=False)
         chat.select(select_answer, answers, sources, api_name=False)
         chat.like(vote, [answers, comment], [comment, voted], api_name=False)
         cite_target.change(open_citation, [cite_target, answers], [sources, document], api_name=False)
         gr.api(ask_api, api_name="ask")
-        app.load(list_documents, None, [table, chosen], api_name=False)
-        add_button.click(add_document, upload, [status, table, chosen], api_name=False, concurrency_limit=1)
-        remove_button.click(remove_document, chosen, [status, table, chosen], api_name=False, concurrency_limit=1)
+        listing = [table, chosen, scope, undo_button]
+        app.load(restore, kept, [chat, answers, sources, document], api_name=False)
+        app.load(list_documents, None, listing, api_name=False)
+        added = add_button.click(
+            add_documents, [upload, scope], [status, *listing], api_name=False, concurrency_limit=1
+        )
+        added.then(lambda: None, None, upload, api_name=False, queue=False)  # the picker is empty for the next files
+        remove_button.click(ask_to_remove, chosen, [confirm_box, confirm_text, status], api_name=False)
+        cancel_button.click(lambda: gr.update(visible=False), None, confirm_box, api_name=False, queue=False)
+        confirm_button.click(
+            remove_document, [chosen, scope], [confirm_box, status, *listing], api_name=False, concurrency_limit=1
+        )
+        undo_button.click(undo_removal, scope, [status, *listing], api_name=False, concurrency_limit=1)
+        view_button.click(view_document, chosen, viewer, api_name=False)
     return app
 
 

@@ -1,7 +1,9 @@
-"""The Documents tab's work: list what is indexed, add an uploaded .txt/.md under a safe name, remove one.
+"""The Documents tab's work: list what is indexed, add uploads under safe names, remove one to a trash folder
+and restore it.
 
 Each change to the corpus is followed by an index update through `rag.assistant.Assistant` (which
-calls `index.build.ingest` when the corpus changed); the caller swaps the new Assistant in.
+calls `index.build.ingest` when the corpus changed); the caller swaps the new Assistant in. The trash is
+`.trash/` inside the corpus (ingest skips hidden folders) and holds the last removed document only.
 """
 
 from __future__ import annotations
@@ -17,6 +19,12 @@ from rag.errors import BadInput
 
 UPLOAD_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf")  # what index.documents can read
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+TRASH = ".trash"
+
+
+def accepted_types() -> str:
+    """The accepted file types in words, for messages. Example: accepted_types() -> ".txt, .md, .html, .htm or .pdf" """
+    return ", ".join(UPLOAD_SUFFIXES[:-1]) + " or " + UPLOAD_SUFFIXES[-1]
 
 
 def safe_name(name: str) -> str:
@@ -53,6 +61,10 @@ def save_upload(corpus_dir: Path, name: str, raw: bytes) -> Path:
     from index.documents import load_document
 
     check_upload(name, raw)
+    corpus_dir = Path(corpus_dir)
+    same = same_content(corpus_dir, raw)
+    if same is not None:
+        raise BadInput(f"{name} is already in the corpus as {same}; it was not added again")
     with tempfile.TemporaryDirectory() as scratch:
         trial = Path(scratch) / safe_name(name)
         trial.write_bytes(raw)
@@ -60,7 +72,6 @@ def save_upload(corpus_dir: Path, name: str, raw: bytes) -> Path:
             load_document(trial, Path(scratch))
         except (ValueError, OSError) as exc:
             raise BadInput(f"{name} cannot be indexed: {exc}") from None
-    corpus_dir = Path(corpus_dir)
     target = corpus_dir / safe_name(name)
     n = 2
     while target.exists() or target.name == "README.md":  # README.md at the top is the corpus's own note
@@ -73,8 +84,54 @@ def save_upload(corpus_dir: Path, name: str, raw: bytes) -> Path:
     return target
 
 
+def same_content(corpus_dir: Path, raw: bytes) -> str | None:
+    """The corpus file (relative name) holding exactly these bytes, if any: a duplicate upload is refused."""
+    from index.documents import corpus_files
+
+    root = Path(corpus_dir)
+    for path in corpus_files(root):
+        if path.stat().st_size == len(raw) and path.read_bytes() == raw:
+            return path.relative_to(root).as_posix()
+    return None
+
+
+def to_trash(corpus_dir: Path, path: Path) -> Path:
+    """Move a corpus file into the trash, emptying it first (it keeps the last removal only); returns its new path."""
+    import shutil
+
+    trash = Path(corpus_dir) / TRASH
+    shutil.rmtree(trash, ignore_errors=True)
+    rel = path.resolve().relative_to(Path(corpus_dir).resolve())
+    target = trash / rel
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(path, target)
+    return target
+
+
+def in_trash(corpus_dir: Path) -> str | None:
+    """The corpus name of the document in the trash (what an undo restores), or None."""
+    trash = Path(corpus_dir) / TRASH
+    found = [p for p in trash.rglob("*") if p.is_file()] if trash.is_dir() else []
+    return found[0].relative_to(trash).as_posix() if found else None
+
+
+def restore(corpus_dir: Path) -> Path:
+    """Put the document in the trash back where it was; BadInput if there is none or its name is taken."""
+    source = in_trash(corpus_dir)
+    if source is None:
+        raise BadInput("Nothing to undo: the trash is empty.")
+    target = Path(corpus_dir) / source
+    if target.exists():
+        raise BadInput(f"{source} exists again in the corpus; remove or rename it before restoring the old one")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(Path(corpus_dir) / TRASH / source, target)
+    return target
+
+
 def indexed_source(assistant, source: str) -> Path:
     """The corpus path of an indexed document, or BadInput (never a path outside the corpus)."""
+    if not source:
+        raise BadInput("Select a document to remove.")
     listed = (assistant.index.manifest.get("documents") or {}).get(source) if isinstance(source, str) else None
     root = Path(assistant.corpus_dir).resolve()
     path = (root / source).resolve() if listed else root
@@ -98,7 +155,7 @@ def reload(assistant, progress: bool = True):
 
 
 def documents(assistant) -> list[dict[str, object]]:
-    """The indexed documents: source, title, chunk count, size on disk and when the index was built."""
+    """The indexed documents: source, title, chunk count, size on disk and when that version was first indexed."""
     manifest = assistant.index.manifest
     chunks = Counter(c.source for c in assistant.index.chunks if c.duplicate_of is None)
     rows = []
@@ -110,7 +167,7 @@ def documents(assistant) -> list[dict[str, object]]:
                 "title": info.get("title", ""),
                 "chunks": chunks.get(source, 0),
                 "bytes": path.stat().st_size if path.is_file() else None,
-                "indexed": manifest.get("built_at", ""),
+                "indexed": info.get("indexed_at") or manifest.get("built_at", ""),
             }
         )
     return rows
@@ -131,5 +188,5 @@ def documents_html(rows: list[dict[str, object]]) -> str:
         f"<td>{r['chunks']}</td><td>{_size(r['bytes'])}</td><td>{html.escape(str(r['indexed']))}</td></tr>"
         for r in rows
     )
-    head = "<tr><th>document</th><th>title</th><th>chunks</th><th>size</th><th>indexed</th></tr>"
+    head = "<tr><th>document</th><th>title</th><th>chunks</th><th>size</th><th>indexed at</th></tr>"
     return f'<table class="documents" id="documents-table">{head}{body}</table>'

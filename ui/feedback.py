@@ -2,7 +2,9 @@
 
 One line per vote: {"time", "question", "answer", "abstained", "citations", "vote": "up"|"down", "comment"}.
 `draft_gold` turns the approved answers into the gold format of DESIGN.md, so real use grows the
-evaluation set (a person still reviews each draft: the "answers" are whole cited sentences).
+evaluation set (a person still reviews each draft: the "answers" are whole cited sentences); `export` adds
+the thumbs-down votes and every comment, for reviewing what went wrong.
+The file lives in the project's data/ folder, which `make clean` leaves alone (index/data/ is rebuilt).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from rag.answer import Answer
 from rag.errors import BadInput
 
 MAX_COMMENT_CHARS = 2000
+DEFAULT_PATH = Path(__file__).resolve().parent.parent / "data" / "feedback.jsonl"
+VOTES = ("up", "down", "all")
 _MARKER = re.compile(r"\s*\[\d+\]")
 
 
@@ -62,6 +66,45 @@ def read(path: Path) -> list[dict[str, Any]]:
     return entries
 
 
+def _latest(entries: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The latest vote per question (case and spacing ignored), in the order of those latest votes."""
+    latest: dict[str, dict[str, Any]] = {}
+    for entry in entries:
+        key = " ".join(str(entry.get("question", "")).lower().split())
+        if key:
+            latest.pop(key, None)  # re-insert so the output follows the order of the latest votes
+            latest[key] = entry
+    return latest
+
+
+def _id(key: str) -> str:
+    return "fb-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:10]
+
+
+def export(entries: list[dict[str, Any]], votes: str = "up") -> list[dict[str, Any]]:
+    """The latest vote per question whose vote is `votes` ("up", "down" or "all"), each with its vote and comment.
+
+    An "up" vote is a draft gold pair (as `draft_gold`); a "down" vote keeps the answer and citations that were
+    judged wrong. Example: export([{"question": "Q", "vote": "down", "answer": "A", "comment": "wrong"}], "down")
+    -> [{"id": "fb-…", "question": "Q", "vote": "down", "comment": "wrong", "answer": "A", "citations": []}]
+    """
+    if votes not in VOTES:
+        raise BadInput(f"--votes must be one of {', '.join(VOTES)}, not {votes!r}")
+    gold = {pair["id"]: pair for pair in draft_gold(entries)}
+    out = []
+    for key, entry in _latest(entries).items():
+        vote = entry.get("vote")
+        if votes != "all" and vote != votes:
+            continue
+        row = {"id": _id(key), "question": entry["question"], "vote": vote, "comment": entry.get("comment", "")}
+        if vote == "up":
+            row.update(gold[row["id"]])
+        else:
+            row.update(answer=entry.get("answer", ""), citations=entry.get("citations", []))
+        out.append(row)
+    return out
+
+
 def draft_gold(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Draft gold pairs from the answers whose latest vote is "up"; an approved abstention is unanswerable.
 
@@ -69,20 +112,14 @@ def draft_gold(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     Dr. A." -> {"id": "fb-…", "question": …, "answers": ["Session II was chaired by Dr. A."],
     "evidence": ["Session II was chaired by Dr. A."], "answerable": true}
     """
-    latest: dict[str, dict[str, Any]] = {}
-    for entry in entries:
-        key = " ".join(str(entry.get("question", "")).lower().split())
-        if key:
-            latest.pop(key, None)  # re-insert so the output follows the order of the latest votes
-            latest[key] = entry
     out = []
-    for key, entry in latest.items():
+    for key, entry in _latest(entries).items():
         if entry.get("vote") != "up":
             continue
         answerable = not entry.get("abstained", False)
         out.append(
             {
-                "id": "fb-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:10],
+                "id": _id(key),
                 "question": entry["question"],
                 "answers": [_MARKER.sub("", entry.get("answer", "")).strip()] if answerable else [],
                 "evidence": [c["text"] for c in entry.get("citations", [])] if answerable else [],

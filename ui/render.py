@@ -14,6 +14,41 @@ from rag.answer import Answer, Citation, Passage
 _MARKER = re.compile(r"\[(\d+)\]")
 
 
+SCORE_LEGEND = (
+    "Passages are ranked by a fused score that adds up each passage's places in several lists: "
+    "dense (closest in meaning to the question), BM25 (shares the question's rarer words) and best sentence "
+    "(its one sentence closest in meaning). Higher is better; a score only compares passages of one question."
+)
+
+
+def passage_href(turn: int, rank: int) -> str:
+    """The in-page target of retrieved passage `rank` of the answer at chat message `turn`.
+
+    Example: passage_href(3, 2) -> "#passage-3-2"
+    """
+    return f"#passage-{turn}-{rank}"
+
+
+def mark_terms(text: str, matched: tuple[str, ...]) -> str:
+    """Escaped text with each word whose stem was matched by the question wrapped in <mark class="term">.
+
+    Example: mark_terms("Sessions <b>", ("session",)) -> '<mark class="term">Sessions</mark> &lt;b&gt;'
+    """
+    from index.lexical import _WORD, terms
+
+    wanted = set(matched)
+    if not wanted:
+        return html.escape(text)
+    parts, last = [], 0
+    for m in _WORD.finditer(text):
+        if wanted.intersection(terms(m.group())):
+            parts.append(html.escape(text[last : m.start()]))
+            parts.append(f'<mark class="term">{html.escape(m.group())}</mark>')
+            last = m.end()
+    parts.append(html.escape(text[last:]))
+    return "".join(parts)
+
+
 def cite_href(turn: int, n: int) -> str:
     """The in-page target of marker [n] of the answer at chat message `turn`.
 
@@ -78,7 +113,7 @@ def _scores(passage: Passage) -> str:
     rows += [f"<tr><td>{html.escape(k)}</td><td>{v:.4f}</td></tr>" for k, v in sorted(passage.scores.items())]
     terms = ", ".join(html.escape(t) for t in passage.matched_terms) or "none"
     rows.append(f"<tr><td>matched terms</td><td>{terms}</td></tr>")
-    return f'<details class="scores"><summary>retrieval scores</summary><table>{"".join(rows)}</table></details>'
+    return f'<details class="scores"><summary>raw scores</summary><table>{"".join(rows)}</table></details>'
 
 
 def _meta(source: str, section: str, start: int, end: int, page: object = None) -> str:
@@ -89,7 +124,14 @@ def _meta(source: str, section: str, start: int, end: int, page: object = None) 
 
 
 def sources_html(answer: Answer | None, turn: int = 0, active: int | None = None, token: str = "") -> str:
-    """The sources panel for one answer: a card per citation with its passage, cited span highlighted.
+    """The sources panel for one answer: its citation cards, then every retrieved passage."""
+    if answer is None:
+        return citation_cards(None)
+    return citation_cards(answer, turn, active, token) + "\n" + retrieved_html(answer.passages, turn)
+
+
+def citation_cards(answer: Answer | None, turn: int = 0, active: int | None = None, token: str = "") -> str:
+    """A card per citation with its passage, cited span highlighted.
 
     An abstention shows "Not in the documents" and the closest passages as related reading.
     `active` marks the card of the citation last clicked, which the page scrolls into view.
@@ -103,9 +145,11 @@ def sources_html(answer: Answer | None, turn: int = 0, active: int | None = None
         ]
         for p in answer.passages[:3]:
             c = p.chunk
+            link = f'<a class="passage-link" href="{passage_href(turn, p.rank)}" title="open in the document">'
             cards.append(
-                f'<div class="cite-card related"><div class="cite-meta">{_meta(c.source, c.section, c.start, c.end)}'
-                f'</div><div class="passage">{html.escape(c.text.strip())}</div>{_scores(p)}</div>'
+                f'<div class="cite-card related"><div class="cite-meta">{link}'
+                f"{_meta(c.source, c.section, c.start, c.end)}</a></div>"
+                f'<div class="passage">{mark_terms(c.text.strip(), p.matched_terms)}</div>{_scores(p)}</div>'
             )
         return "\n".join(cards)
     cards = []
@@ -125,29 +169,41 @@ def sources_html(answer: Answer | None, turn: int = 0, active: int | None = None
             f'<div class="{cls}" id="cite-card-{c.n}"><div class="cite-meta">{meta}</div>'
             f'<div class="passage">{body}</div>{scores}</div>'
         )
-    cards.append(_retrieved(answer.passages))
     return "\n".join(cards)
 
 
-def _retrieved(passages: tuple[Passage, ...]) -> str:
-    """Every retrieved passage in rank order, folded: what the answer was chosen from."""
-    rows = "".join(
-        f"<li>{_meta(p.chunk.source, p.chunk.section, p.chunk.start, p.chunk.end)} · score {p.score:.4f}</li>"
+def retrieved_html(passages: tuple[Passage, ...], turn: int = 0) -> str:
+    """Every retrieved passage in rank order with its text, the question's words marked: what the answer was
+    chosen from. Each opens in the document viewer; the scores are explained once, raw numbers folded."""
+    items = "".join(
+        f'<li class="retrieved-passage"><div class="cite-meta"><a class="passage-link" '
+        f'href="{passage_href(turn, p.rank)}" title="open in the document">'
+        f"{_meta(p.chunk.source, p.chunk.section, p.chunk.start, p.chunk.end)}</a> · score {p.score:.3f}</div>"
+        f'<div class="passage">{mark_terms(p.chunk.text.strip(), p.matched_terms)}</div>{_scores(p)}</li>'
         for p in passages
     )
-    return f'<details class="retrieved"><summary>{len(passages)} retrieved passages</summary><ol>{rows}</ol></details>'
-
-
-def document_html(source: str, text: str, start: int, end: int, token: str = "") -> str:
-    """The full document, escaped, with [start, end) highlighted; `token` tells the page to scroll to it anew."""
-    start, end = max(0, min(start, len(text))), max(0, min(end, len(text)))
-    body = (
-        html.escape(text[:start])
-        + f'<mark id="doc-mark" data-token="{html.escape(token)}">{html.escape(text[start:end])}</mark>'
-        + html.escape(text[end:])
+    return (
+        f'<details class="retrieved" id="retrieved"><summary>{len(passages)} retrieved passages</summary>'
+        f'<p class="score-legend">{html.escape(SCORE_LEGEND)}</p><ol class="retrieved-list">{items}</ol></details>'
     )
+
+
+def document_html(source: str, text: str, start: int, end: int, token: str = "", kind: str = "citation") -> str:
+    """The full document, escaped, with [start, end) highlighted; `token` tells the page to scroll to it anew,
+    `kind` ("citation" or "passage") what to bring into view with it."""
+    start, end = max(0, min(start, len(text))), max(0, min(end, len(text)))
+    mark = f'<mark id="doc-mark" data-token="{html.escape(token)}" data-kind="{html.escape(kind)}">'
+    body = html.escape(text[:start]) + mark + f"{html.escape(text[start:end])}</mark>" + html.escape(text[end:])
     head = f'<div class="doc-head">{html.escape(source)} · chars {start}-{end}</div>'
     return f'{head}<div class="doc-view" id="doc-view">{body}</div>'
+
+
+def plain_document_html(source: str, text: str) -> str:
+    """A whole document, escaped, with nothing highlighted (the Documents tab's viewer)."""
+    return (
+        f'<div class="doc-head">{html.escape(source)} · {len(text)} characters</div>'
+        f'<div class="doc-view" id="documents-view-text">{html.escape(text)}</div>'
+    )
 
 
 def error_html(message: str) -> str:
