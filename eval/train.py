@@ -23,7 +23,6 @@ from eval.harness import SUITES, Suite, load_gold
 from eval.metrics import hits_any, is_correct
 from rag.compose.selector import QUESTION_FEATURES
 
-CROSS_SHORTLIST = 4
 MAX_FALSE_ABSTENTION = 0.07  # the product's limit (0.08) with a margin: the threshold may not refuse more than this
 # Pairs positive only when no single sentence of them answers: measured leave-one-article-out, answer accuracy
 # 0.745 -> 0.705 and overall 0.421 -> 0.406 (a pair holds the answer more often), so spans keep plain labels.
@@ -335,23 +334,10 @@ def write(path: Path, names: tuple[str, ...], models: dict, meta: dict) -> None:
     path.write_text(json.dumps(selector.to_json(), indent=1) + "\n", encoding="utf-8")
 
 
-def held_out_articles() -> frozenset[str] | None:
-    """The squad-train articles the shipped cross-encoder never saw: the selector is fitted on those alone, so it
-    learns how far to trust the cross-encoder on text it did not train on. None without a cross-encoder."""
-    from rag.compose import cross
-
-    meta = cross.DEFAULT_MODEL.with_suffix(".json")
-    if not cross.DEFAULT_MODEL.exists() or not meta.exists():
-        return None
-    return frozenset(json.loads(meta.read_text(encoding="utf-8"))["held_out_articles"])
-
-
 def cache_path(index_root: Path, suite: Suite) -> Path:
-    from rag.compose import candidates, checks, cross, features
+    from rag.compose import candidates, checks, features
 
     code = b"".join(Path(m.__file__).read_bytes() for m in (candidates, checks, features))
-    if cross.DEFAULT_MODEL.exists():
-        code += hashlib.sha256(cross.DEFAULT_MODEL.read_bytes()).digest()
     key = hashlib.sha256(f"{suite_hash(suite)}{EXAMPLES_VERSION}".encode() + code).hexdigest()[:12]
     return index_root.parent / f"selector-examples-{suite.name}-{key}.npz"
 
@@ -361,7 +347,7 @@ def load_examples(suite: Suite, index_root: Path, progress: bool = True) -> Exam
     path = cache_path(index_root, suite)
     if path.exists():
         return Examples.load(path)
-    ex = examples(suite, index_root, progress, held_out_articles())
+    ex = examples(suite, index_root, progress)
     ex.save(path)
     return ex
 
@@ -394,15 +380,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--index", type=Path, default=DEFAULT_INDEX, help="index root (suites get folders beside it)")
     p.add_argument("--out", type=Path, default=DEFAULT_MODEL, help="where to write the selector JSON")
     p.add_argument("--drop", action="append", default=[], help="leave a feature out (for ablation)")
-    p.add_argument("--shortlist", type=int, default=0, help="spans given the costly features (default: 4 or 12)")
+    p.add_argument("--shortlist", type=int, default=0, help="spans given the costly features (default: 12)")
     p.add_argument("--no-val", action="store_true", help="do not measure squad-val after fitting")
     args = p.parse_args(argv)
     started = time.perf_counter()
     suite = SUITES["squad-train"]
     ex = load_examples(suite, args.index)
     names = tuple(n for n in ex.names if n not in args.drop)
-    # The cross-encoder costs milliseconds a span: it reads only the few best by the other features.
-    shortlist = args.shortlist or (CROSS_SHORTLIST if held_out_articles() else 12)
+    shortlist = args.shortlist or 12
     cv, models = fit(ex, names, shortlist)
     meta = {
         "trained_on": {
@@ -411,7 +396,6 @@ def main(argv: list[str] | None = None) -> int:
             "questions": int(len(ex.group)),
             "candidates": int(len(ex.label)),
             "positives": int(ex.label.sum()),
-            "articles": sorted(held_out_articles() or []) or "all",
         },
         "cv": {k: round(v, 4) if isinstance(v, float) else v for k, v in cv.items()},
         "max_false_abstention": MAX_FALSE_ABSTENTION,

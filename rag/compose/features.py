@@ -334,19 +334,6 @@ def rare_name_absent(a: Asked, s: Span) -> float:
     return absent / len(rare)
 
 
-# -- a model that reads the question and the span together -----------------------------------------------------
-
-
-@feature("cross", batch=True)
-def cross(a: Asked, spans: list[Span]) -> list[float]:
-    """The fine-tuned cross-encoder's logit that the span answers the question (rag/compose/cross.py); 0 without it."""
-    from rag.compose import cross as cross_encoder
-
-    if not cross_encoder.DEFAULT_MODEL.exists():
-        return [0.0] * len(spans)
-    return [float(v) for v in cross_encoder.CrossEncoder.load().score(a.q.text, [s.text for s in spans])]
-
-
 NAMES: tuple[str, ...] = tuple(REGISTRY)
 
 # Features that can rule a span out as a gate: the question asks for something the span lacks (-1), or the span

@@ -50,7 +50,7 @@ def rank_sentences(composer, question: str, hits: list[SentenceHit], qvec) -> tu
     rows = features.matrix(asked, spans, model.features, cheap_only=True)
     logits = model.candidate.logits(rows)  # relevance for MMR: the cheap features, the same for every sentence
     short = np.argsort(-logits, kind="stable")[: model.shortlist].tolist()
-    features.fill_costly(asked, spans, model.features, rows, short)  # the cross-encoder reads only the best few
+    features.fill_costly(asked, spans, model.features, rows, short)  # the costly checks read only the best few
     full = model.candidate.logits(rows[short])
     missing = len(q.missing_in(composer.retriever))
     qrow = question_row(full, rows[short], model.features, q.kind, missing, len(q.terms))

@@ -22,8 +22,6 @@ QUESTION_FEATURES = (
     "candidates_above_0",
     "best_similarity",
     "best_coverage",
-    "best_cross",
-    "max_cross",
     "missing_names",
     "question_terms",
     "kind_person",
@@ -133,7 +131,7 @@ class Selector:
     threshold: float
     meta: dict
     gates: tuple[str, ...] = ()  # features whose failing value rules a span out (chosen by CV in eval.train)
-    shortlist: int = 12  # spans whose costly features (the cross-encoder among them) are computed
+    shortlist: int = 12  # spans whose costly features are computed
 
     @classmethod
     def load(cls, path: Path = DEFAULT_MODEL) -> Selector:
@@ -182,8 +180,6 @@ def question_row(
         "candidates_above_0": math.log1p(int((logits > 0).sum())),
         "best_similarity": float(rows[best, col["similarity"]]) if "similarity" in col else 0.0,
         "best_coverage": float(rows[best, col["coverage"]]) if "coverage" in col else 0.0,
-        "best_cross": float(rows[best, col["cross"]]) if "cross" in col else 0.0,
-        "max_cross": float(rows[:, col["cross"]].max()) if "cross" in col else 0.0,
         "missing_names": float(missing > 0),
         "question_terms": math.log1p(n_terms),
         **{f"kind_{k}": float(kind == k) for k in KINDS},
