@@ -54,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--auth", metavar="USER:PASSWORD", help="require a login (default: env RAG_AUTH, else none)")
     p.add_argument("--share", action="store_true", help="also serve through a public Gradio link (needs --auth)")
     p.add_argument("--feedback", type=Path, help="votes file (default: feedback.jsonl beside the index folder)")
+    p = sub.add_parser("mcp", help="serve the documents to an MCP client over stdio (tools ask and search)")
+    _common(p)
     p = sub.add_parser("feedback", help="use the votes given in the chat UI")
     actions = p.add_subparsers(dest="action", required=True, parser_class=_Parser)
     p = actions.add_parser("export", help="draft gold pairs (JSON lines, eval format) from the answers voted up")
@@ -182,7 +184,24 @@ def cmd_serve(args) -> int:
         raise BadInput(f"--port must be from 1 to 65535, not {args.port}")
     from ui.app import serve
 
-    serve(_assistant(args), host=args.host, port=args.port, auth=auth, share=args.share, feedback_path=args.feedback)
+    # The OpenAI-compatible API's Bearer key: RAG_API_KEY, else the login's password.
+    api_key = os.environ.get("RAG_API_KEY") or (auth[1] if auth else None)
+    serve(
+        _assistant(args),
+        host=args.host,
+        port=args.port,
+        auth=auth,
+        share=args.share,
+        feedback_path=args.feedback,
+        api_key=api_key,
+    )
+    return 0
+
+
+def cmd_mcp(args) -> int:
+    from rag.mcp_server import run
+
+    run(_assistant(args))  # loaded (or built) before the first message, so a bad index fails here, not mid-call
     return 0
 
 
@@ -211,7 +230,14 @@ def cmd_eval(args) -> int:
     return eval_main(args)
 
 
-COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "serve": cmd_serve, "feedback": cmd_feedback, "eval": cmd_eval}
+COMMANDS = {
+    "ingest": cmd_ingest,
+    "ask": cmd_ask,
+    "serve": cmd_serve,
+    "mcp": cmd_mcp,
+    "feedback": cmd_feedback,
+    "eval": cmd_eval,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
