@@ -13,6 +13,22 @@ def test_document_uris_quote_what_a_uri_cannot_hold():
     assert document_uri("notes/2025 dialogue #2.md") == "rag://documents/notes/2025%20dialogue%20%232.md"
 
 
+def test_the_protocol_modules_load_their_sdks_only_when_used():
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    code = (
+        "import sys, rag.cli, rag.mcp_server, ui.openai_api; "
+        "print([m for m in ('mcp', 'openai', 'gradio', 'torch', 'starlette') if m in sys.modules])"
+    )
+    argv = [sys.executable, "-c", code]
+    result = subprocess.run(argv, capture_output=True, text=True, env=subprocess_env(), cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
 def over_stdio(index, scenario):
     """Run `scenario(client)` against `rag mcp` started as a subprocess by the SDK's stdio client."""
     import anyio
