@@ -381,6 +381,14 @@ def run(args) -> dict[str, Any]:
     for c in cs:
         say(f"warm ask on {c.name}, ours and the baseline in turn ({len(c.questions)} questions x {args.repeats})")
         results["corpora"][c.name]["warm"], results["corpora"][c.name]["baseline_warm"] = warm(c, args.repeats, plain)
+    report = next((c for c in cs if c.name == "report"), None)
+    if report is not None:
+        from eval import protocols
+        from rag.assistant import Assistant
+
+        say("protocol overhead on the report: the OpenAI API and the MCP tool against Assistant.ask, in-process")
+        assistant = Assistant(report.corpus, report.index, log=lambda _: None, progress=False)
+        results["protocols"] = protocols.overhead(assistant, report.questions, args.repeats)
     ours = SentenceTransformerEmbedder()
     for max_tokens in (128, 256) if any(c.name == "squad-dev" for c in cs) else ():
         say(f"ingest throughput at {max_tokens} tokens, ours and the baseline in turn")
@@ -456,6 +464,10 @@ def tables(r: dict[str, Any]) -> str:
             f"| {fmt(ours['tokens_per_s'], 0)} | {fmt(base['chunks_per_s'])} | {fmt(base['tokens_per_s'], 0)} "
             f"| {ratio:.1f}x |"
         )
+    if r.get("protocols"):
+        from eval.protocols import table
+
+        lines += ["", table(r["protocols"])]
     m = r["machine"]
     lines += [
         "",

@@ -66,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--auth", metavar="USER:PASSWORD", help="require a login (default: env RAG_AUTH, else none)")
     p.add_argument("--share", action="store_true", help="also serve through a public Gradio link (needs --auth)")
     p.add_argument("--feedback", type=Path, help="votes file (default: data/feedback.jsonl, kept by make clean)")
+    p = sub.add_parser("mcp", help="serve the documents to an MCP client over stdio (tools ask and search)")
+    _common(p)
     p = sub.add_parser("feedback", help="use the votes given in the chat UI")
     actions = p.add_subparsers(dest="action", required=True, parser_class=_Parser)
     p = actions.add_parser("export", help="the votes as JSON lines: answers voted up as draft gold pairs (eval format)")
@@ -245,13 +247,30 @@ def cmd_serve(args) -> int:
         raise BadInput(f"{busy}; {_other_port(args.port)}")
     from ui.app import serve
 
+    # The OpenAI-compatible API's Bearer key: RAG_API_KEY, else the login's password.
+    api_key = os.environ.get("RAG_API_KEY") or (auth[1] if auth else None)
     assistant = _assistant(args)
     try:
-        serve(assistant, host=args.host, port=args.port, auth=auth, share=args.share, feedback_path=args.feedback)
+        serve(
+            assistant,
+            host=args.host,
+            port=args.port,
+            auth=auth,
+            share=args.share,
+            feedback_path=args.feedback,
+            api_key=api_key,
+        )
     except OSError as exc:  # taken while the index loaded: Gradio says "Cannot find empty port"
         if "empty port" not in str(exc):
             raise
         raise BadInput(f"port {args.port} on {args.host} is busy; {_other_port(args.port)}") from None
+    return 0
+
+
+def cmd_mcp(args) -> int:
+    from rag.mcp_server import run
+
+    run(_assistant(args))  # loaded (or built) before the first message, so a bad index fails here, not mid-call
     return 0
 
 
@@ -293,6 +312,7 @@ COMMANDS = {
     "ingest": cmd_ingest,
     "ask": cmd_ask,
     "serve": cmd_serve,
+    "mcp": cmd_mcp,
     "feedback": cmd_feedback,
     "eval": cmd_eval,
     "train": cmd_train,

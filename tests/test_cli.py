@@ -93,7 +93,7 @@ def test_importing_the_cli_does_not_import_torch():
 def test_help_is_instant_and_lists_the_commands():
     result = run_rag("--help", timeout=60)
     assert result.returncode == 0
-    for command in ("ingest", "ask", "serve", "eval"):
+    for command in ("ingest", "ask", "serve", "mcp", "eval"):
         assert command in result.stdout
 
 

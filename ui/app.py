@@ -542,6 +542,7 @@ def build_app(assistant, feedback_path: Path | None = None):
         )
         undo_button.click(undo_removal, scope, [status, *listing], api_name=False, concurrency_limit=1)
         view_button.click(view_document, chosen, viewer, api_name=False)
+    app.live = live  # the OpenAI-compatible API (ui.openai_api) answers from the same swapped-in Assistant
     return app
 
 
@@ -554,6 +555,7 @@ def serve(
     max_size: int = QUEUE_SIZE,
     feedback_path: Path | None = None,
     prevent_thread_lock: bool = False,
+    api_key: str | None = None,
 ):
     """Serve on loopback by default, server-side rendering off, a bounded queue, behind `ui.web.Guard`;
     returns (app, url).
@@ -562,12 +564,17 @@ def serve(
     currently busy. Please try again." and gradio_client raises "Queue is full! Please try again."
     `max_size` counts requests not yet handed to a worker, which Gradio's dispatcher does a moment after
     they arrive: a burst larger than `max_size` can be refused even while a worker is free.
+    The OpenAI-compatible API (`/v1`, `ui.openai_api`) is served on the same port; `api_key` is its Bearer key.
     """
+    from ui import openai_api
+
     if share and auth is None:
         raise BadInput("--share puts the app on the internet; it needs --auth user:password (or RAG_AUTH)")
     app = build_app(assistant, feedback_path)
     os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", str(ANALYTICS_EVERY))  # read when the queue is made
     app.queue(max_size=max_size, default_concurrency_limit=2)
+    edge = guarded_app(MAX_UPLOAD_BYTES, check_host=checks_host(host, share))
+    openai_api.mount(edge, lambda: app.live.assistant, api_key, openai_api.Gate(queue_size=max_size))
     _, url, _ = app.launch(
         server_name=host,
         server_port=port,
@@ -580,7 +587,7 @@ def serve(
         footer_links=["api"],
         max_file_size=MAX_UPLOAD_BYTES,  # gradio refuses a bigger upload before it reaches the Documents tab
         # file routes, host names, origins and upload limits held at the edge (ui.web)
-        _app=guarded_app(MAX_UPLOAD_BYTES, check_host=checks_host(host, share)),
+        _app=edge,
         prevent_thread_lock=prevent_thread_lock,
         quiet=prevent_thread_lock,
     )
