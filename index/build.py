@@ -207,7 +207,10 @@ def ingest(
             "tokenizer": TOKENIZER,
             "chunker": dataclasses.asdict(settings.chunker),
             "files": state,
-            "documents": {d.source: {"title": d.title, "sha256": d.sha256, "chars": len(d.text)} for d in documents},
+            "documents": {
+                d.source: {"title": d.title, "sha256": d.sha256, "text_sha256": d.text_sha256, "chars": len(d.text)}
+                for d in documents
+            },
             "skipped": [dataclasses.asdict(s) for s in skipped],
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "embed_precision": getattr(embedder, "precision", "unknown"),
