@@ -105,7 +105,8 @@ def is_pdf_heading(line: str, numbered_only: bool, title_block: bool = False, fo
     Example: is_pdf_heading("Thomas Leonard", False, True, following="2 October 2018") -> False
     """
     stripped = line.strip()
-    if not is_heading_line(stripped) or is_page_number(stripped):
+    numbered_question = bool(_NUMBERED.match(stripped)) and stripped.endswith("?")  # "1.2. What is this spec?"
+    if not is_heading_line(stripped.rstrip("?") if numbered_question else stripped) or is_page_number(stripped):
         return False
     if _DATE.search(stripped) or _CONTACT.search(stripped):
         return False
