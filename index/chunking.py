@@ -220,17 +220,19 @@ def _make_chunk(doc: Document, units: Sequence[_Unit], duplicate: bool, count_to
     )
 
 
+_PAGE_PREFIX = re.compile(r"^p\. \d+ > ")
+
+
 def _words(chunk: Chunk) -> int:
     """Words of the chunk's sentences, headings not counted: what a reader would get from it as a passage."""
     return sum(len(chunk.sentence_text(s, e).split()) for s, e in chunk.sentences)
 
 
-def _joined(doc: Document, a: Chunk, b: Chunk, count_tokens) -> Chunk:
-    """One chunk covering a and then b (which may overlap a by a sentence), as _make_chunk would build it."""
+def _joined(doc: Document, a: Chunk, b: Chunk, section: str, count_tokens) -> Chunk:
+    """One chunk covering a and then b (which may overlap a by a sentence), named after `section`."""
     start, end = a.start, max(a.end, b.end)
     text = doc.text[start:end]
     sentences = tuple(sorted(set(a.sentences) | set(b.sentences)))
-    section = doc.section_at(sentences[0][0]) if sentences else a.section
     marker = a.duplicate_of
     return Chunk(
         chunk_id(doc.source, start, end, text),
@@ -256,23 +258,27 @@ def merge_fragments(doc: Document, chunks: list[Chunk], min_words: int, count_to
     def fits(c: Chunk) -> bool:
         return count_pieces(c.embed_text()) <= limit
 
+    def same_section(a: Chunk, b: Chunk) -> bool:
+        return _PAGE_PREFIX.sub("", a.section) == _PAGE_PREFIX.sub("", b.section)  # a page break is not a new section
+
+    heads = {section.title.split(" > ")[-1] for section in doc.sections}  # a chunk of these lines only is no passage
     i = 0
     while i < len(out):
         c = out[i]
-        lone_heading = not c.sentences
+        lone_heading = not c.sentences or all(line.strip() in heads for line in c.text.split("\n") if line.strip())
         if not lone_heading and _words(c) >= min_words:
             i += 1
             continue
         candidates = []
-        if i + 1 < len(out) and (lone_heading or out[i + 1].section == c.section):
+        if i + 1 < len(out) and (lone_heading or same_section(out[i + 1], c)):
             candidates.append(i + 1)
-        if i > 0 and (lone_heading or out[i - 1].section == c.section):
+        if i > 0 and (lone_heading or same_section(out[i - 1], c)):
             candidates.insert(0 if not lone_heading else 1, i - 1)
         for j in candidates:
             a, b = (out[j], c) if j < i else (c, out[j])
             if a.duplicate_of != b.duplicate_of:
                 continue
-            merged = _joined(doc, a, b, count_tokens)
+            merged = _joined(doc, a, b, out[j].section, count_tokens)  # the fragment takes its neighbour's name
             if fits(merged):
                 out[min(i, j)] = merged
                 del out[max(i, j)]

@@ -110,8 +110,8 @@ def is_pdf_heading(line: str, numbered_only: bool, title_block: bool = False, fo
         return False
     if _DATE.search(stripped) or _CONTACT.search(stripped):
         return False
-    if numbered_only:
-        return bool(_NUMBERED.match(stripped))
+    if numbered_only:  # "4 CARD32 N_ALIASES" in a table of a binary format is not a heading
+        return bool(_NUMBERED.match(stripped)) and "_" not in stripped and any(ch.islower() for ch in stripped)
     if title_block and _NAME.match(stripped):
         nxt = following.strip()
         return bool(nxt) and not is_heading_line(nxt) and not _DATE.search(nxt) and not _CONTACT.search(nxt)

@@ -164,3 +164,20 @@ def test_already_indexed_finds_a_copy_of_an_indexed_document_by_its_text(tmp_pat
     (tmp_path / "new.txt").write_text("Owls hunt at night.", encoding="utf-8")
     assert already_indexed(tmp_path / "renamed copy.txt", report_index) == f"already indexed as {REPORT.name}"
     assert already_indexed(tmp_path / "new.txt", report_index) is None
+
+
+def test_a_heading_line_the_splitter_cuts_and_a_page_break_do_not_leave_fragments():
+    from index.documents import Document, Section
+
+    body = "Owls hunt at night over the open fields near the wood."
+    text = f"1. Introduction\n1.1. Version\n{body}\n\nIt ends here.\n"
+    cut = text.index("It ends")
+    sections = (
+        Section("p. 1 > 1. Introduction", 0, text.index("1.1.")),
+        Section("p. 1 > 1.1. Version", text.index("1.1."), cut),
+        Section("p. 2 > 1.1. Version", cut, len(text)),
+    )
+    doc = Document("spec.pdf", "Spec", text, sections, "", pages=((1, 0, cut - 2), (2, cut, len(text))))
+    chunks = chunks_of([doc], max_tokens=14, overlap_sentences=0)
+    assert_tiles(doc, chunks)
+    assert len(chunks) == 1 and chunks[0].section == "p. 1 > 1.1. Version"
