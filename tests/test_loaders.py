@@ -524,5 +524,5 @@ def test_rag_ingest_prints_what_was_skipped_and_why(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
     result = run_rag("ingest", "--corpus", str(empty), "--index", str(tmp_path / "j"))
-    assert result.returncode == 2 and "is empty; add .txt, .md, .html, .htm, .pdf files" in result.stderr
+    assert result.returncode == 2 and "is empty; add .txt, .md, .html, .htm, .pdf, .docx files" in result.stderr
     assert "Traceback" not in result.stderr
