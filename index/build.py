@@ -212,6 +212,7 @@ def ingest(
                 d.source: {
                     "title": d.title,
                     "sha256": d.sha256,
+                    "text_sha256": d.text_sha256,
                     "chars": len(d.text),
                     "indexed_at": _indexed_at(old_manifest, d.source, d.sha256, built_at),
                 }

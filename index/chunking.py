@@ -23,7 +23,8 @@ class ChunkerSettings:
     max_tokens: int = 144
     overlap_sentences: int = 1
     window_tokens: int = 256  # the embedding model's word-piece window, [CLS] and [SEP] included
-    algorithm: int = 2  # bump when chunking code changes its output, so old indexes are rebuilt
+    algorithm: int = 3  # bump when chunking code changes its output, so old indexes are rebuilt
+    min_words: int = 8  # a chunk with fewer words joins a neighbour in its section; a lone heading always does
 
 
 @dataclass(frozen=True)
@@ -151,7 +152,8 @@ def chunk_corpus(
                 kept_sorted.add(key)
                 kept_at[key] = (doc.source, u.sent_start)
             flags.append(origin is not None)
-        chunks.extend(_pack(doc, units, flags, settings, count_tokens, count_pieces, limit))
+        packed = _pack(doc, units, flags, settings, count_tokens, count_pieces, limit)
+        chunks.extend(merge_fragments(doc, packed, settings.min_words, count_tokens, count_pieces, limit))
     return _resolve_aliases(chunks, dup_origin)
 
 
@@ -216,6 +218,75 @@ def _make_chunk(doc: Document, units: Sequence[_Unit], duplicate: bool, count_to
         sentences,
         marker,
     )
+
+
+_PAGE_PREFIX = re.compile(r"^p\. \d+ > ")
+
+
+def _words(chunk: Chunk) -> int:
+    """Words of the chunk's sentences, headings not counted: what a reader would get from it as a passage."""
+    return sum(len(chunk.sentence_text(s, e).split()) for s, e in chunk.sentences)
+
+
+def _joined(doc: Document, a: Chunk, b: Chunk, section: str, count_tokens) -> Chunk:
+    """One chunk covering a and then b (which may overlap a by a sentence), named after `section`."""
+    start, end = a.start, max(a.end, b.end)
+    text = doc.text[start:end]
+    sentences = tuple(sorted(set(a.sentences) | set(b.sentences)))
+    marker = a.duplicate_of
+    return Chunk(
+        chunk_id(doc.source, start, end, text),
+        doc.source,
+        section,
+        start,
+        end,
+        text,
+        count_tokens(text),
+        sentences,
+        marker,
+    )
+
+
+def merge_fragments(doc: Document, chunks: list[Chunk], min_words: int, count_tokens, count_pieces, limit: int):
+    """Fold fragments into a neighbour: a heading alone into the next chunk, a chunk under min_words words into
+    the previous (else the next) chunk of its section, while the result fits the model window.
+
+    Example: ["Intro" (heading only), "Owls hunt at night. ..."] -> one chunk starting at "Intro"
+    """
+    out = list(chunks)
+
+    def fits(c: Chunk) -> bool:
+        return count_pieces(c.embed_text()) <= limit
+
+    def same_section(a: Chunk, b: Chunk) -> bool:
+        return _PAGE_PREFIX.sub("", a.section) == _PAGE_PREFIX.sub("", b.section)  # a page break is not a new section
+
+    heads = {section.title.split(" > ")[-1] for section in doc.sections}  # a chunk of these lines only is no passage
+    i = 0
+    while i < len(out):
+        c = out[i]
+        lone_heading = not c.sentences or all(line.strip() in heads for line in c.text.split("\n") if line.strip())
+        if not lone_heading and _words(c) >= min_words:
+            i += 1
+            continue
+        candidates = []
+        if i + 1 < len(out) and (lone_heading or same_section(out[i + 1], c)):
+            candidates.append(i + 1)
+        if i > 0 and (lone_heading or same_section(out[i - 1], c)):
+            candidates.insert(0 if not lone_heading else 1, i - 1)
+        for j in candidates:
+            a, b = (out[j], c) if j < i else (c, out[j])
+            if a.duplicate_of != b.duplicate_of:
+                continue
+            merged = _joined(doc, a, b, out[j].section, count_tokens)  # the fragment takes its neighbour's name
+            if fits(merged):
+                out[min(i, j)] = merged
+                del out[max(i, j)]
+                i = max(min(i, j) - 1, 0)
+                break
+        else:
+            i += 1
+    return out
 
 
 def _resolve_aliases(chunks: list[Chunk], dup_origin: dict[tuple[str, int], tuple[str, int]]) -> list[Chunk]:

@@ -14,7 +14,7 @@ from pathlib import Path
 from index.cleaning import Removed, clean, decode
 from index.errors import IngestError
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf")
+SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx")
 MAX_FILE_BYTES = 20 * 1024 * 1024
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _SENTENCE_END = tuple(".!?:;,")
@@ -45,6 +45,11 @@ class Document:
     warnings: tuple[str, ...] = ()  # indexed, but not all of it: "page 3 yielded no text"
     encoding: str = "utf-8"
 
+    @property
+    def text_sha256(self) -> str:
+        """sha256 of the extracted text: the same document as .txt, .pdf or a second copy hashes the same."""
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
     def page_at(self, offset: int) -> int | None:
         """Page number holding `offset` (None for documents without pages)."""
         for number, start, end in self.pages:
@@ -55,7 +60,7 @@ class Document:
     def notes(self) -> list[str]:
         """What the ingest summary says about this document: warnings, decoding, characters removed."""
         notes = list(self.warnings)
-        if self.encoding not in ("utf-8", "utf-8-sig", "pdf"):
+        if self.encoding not in ("utf-8", "utf-8-sig", "pdf", "docx"):
             notes.append(f"decoded as {self.encoding}")
         removed = Removed(self.hidden_removed, self.controls_removed, self.surrogates_removed).describe()
         if removed:
@@ -176,10 +181,13 @@ def load_document(path: Path, root: Path) -> Document:
     else:
         raw = path.read_bytes()
         if suffix in (".html", ".htm"):
-            from index.loaders import decode_html, load_html
+            from index.loaders import load_html
 
-            text, encoding = decode_html(raw)
-            doc = load_html(text, source, path.stem, encoding)
+            doc = load_html(path, source)
+        elif suffix == ".docx":
+            from index.loaders import load_docx
+
+            doc = load_docx(path, source)
         else:
             text, encoding = decode(raw)
             doc = _load_plain(text, source, path.stem, encoding, markdown=suffix == ".md")
@@ -213,16 +221,24 @@ def with_removed(doc: Document, removed: Removed) -> Document:
 def load_corpus(root: Path) -> tuple[list[Document], list[Skipped]]:
     """Load every file under root; a file that cannot be read is reported, never fatal.
 
-    Each file ends in exactly one state: a Document, or a Skipped with its reason.
+    Each file ends in exactly one state: a Document, or a Skipped with its reason; a file whose extracted
+    text is that of an earlier one is skipped as "already indexed as X".
     """
     files = corpus_files(root)
     if not files:
         raise IngestError(f"corpus folder {root} is empty; add {', '.join(SUPPORTED_SUFFIXES)} files and retry")
     documents, skipped = [], []
+    seen: dict[str, str] = {}  # text sha256 -> the first file with that text
     for path in files:
         source = path.relative_to(root).as_posix()
         try:
-            documents.append(load_document(path, root))
+            doc = load_document(path, root)
+            first = seen.get(doc.text_sha256)
+            if first is not None:
+                skipped.append(Skipped(source, f"already indexed as {first} (same text)"))
+                continue
+            seen[doc.text_sha256] = source
+            documents.append(doc)
         except (ValueError, OSError) as exc:
             skipped.append(Skipped(source, str(exc)))
         except Exception as exc:  # a loader bug must cost one file, not the ingest

@@ -1,4 +1,4 @@
-"""HTML and PDF -> Document: extracted text, sections with heading paths, and PDF page boundaries."""
+"""HTML, DOCX and PDF -> Document: extracted text, sections with heading paths, and PDF page boundaries."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ import re
 from pathlib import Path
 
 from index.cleaning import Removed, clean, decode
-from index.documents import Document, Section, close_sections, is_heading_line, text_sections, with_removed
+from index.documents import Document, Section, close_sections, is_heading_line, with_removed
 
-_SENTENCE_END = re.compile(r"[.!?:;][\"'\u201d\u2019)\]]*$")
 _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:-]+)", re.IGNORECASE)
 
 
@@ -36,57 +35,53 @@ def decode_html(raw: bytes) -> tuple[str, str]:
     return text, encoding
 
 
-def load_html(source_text: str, source: str, stem: str, encoding: str) -> Document:
-    """An HTML page: visible body text, h1-h6 as sections titled by heading path ("Guide > Install")."""
-    from index.html_text import html_text
+def load_html(path: Path, source: str) -> Document:
+    """An HTML page: its main text, h1-h6 as sections titled by heading path ("Guide > Install").
 
-    page = html_text(source_text)
+    Parsed in a capped child process (index.sandbox), so a hostile page costs one skipped file.
+    """
+    from index.html_text import html_file_text
+
+    page, encoding = html_file_text(str(path))
     first_heading = page.headings[0][1] if page.headings else ""
-    title = page.title or first_heading or stem
+    title = page.title or first_heading or path.stem
     sections = close_sections(list(page.headings), len(page.text), title)
     return with_removed(Document(source, title, page.text, sections, "", encoding=encoding), page.removed)
 
 
-def reflow(page: str) -> str:
-    """Join the lines of a wrapped paragraph, since a newline always ends a sentence downstream.
+def load_docx(path: Path, source: str) -> Document:
+    """A Word document: its paragraphs, list items and table rows, sections from its heading styles."""
+    from index.docx_text import docx_text
 
-    A line break stays where the line ends a sentence or stops well short of the page's usual width
-    (a heading, a paragraph's last line). Example: "The report was\\npresented today.\\nNext" with
-    full-width lines -> "The report was presented today.\\nNext"
-    """
-    lines = [line.strip() for line in page.split("\n")]
-    widths = sorted(len(line) for line in lines if line)
-    if not widths:
-        return ""
-    full = widths[int(len(widths) * 0.8)] if len(widths) > 1 else widths[0]
-    out: list[str] = []
-    for i, line in enumerate(lines):
-        out.append(line)
-        nxt = lines[i + 1] if i + 1 < len(lines) else ""
-        if not nxt:
-            out.append("\n")
-        elif line and len(line) >= 0.7 * full and not _SENTENCE_END.search(line):
-            out.append("" if line.endswith("-") else " ")
-        else:
-            out.append("\n")
-    return re.sub(r"\n{3,}", "\n\n", "".join(out)).strip()
+    page = docx_text(str(path))
+    first_heading = page.headings[0][1] if page.headings else ""
+    title = page.title or first_heading or path.stem
+    sections = close_sections(list(page.headings), len(page.text), title)
+    return with_removed(Document(source, title, page.text, sections, "", encoding="docx"), page.removed)
 
 
 def load_pdf(path: Path, source: str) -> Document:
-    """A PDF: page texts joined by blank lines, each page's span kept; sections never cross a page."""
+    """A PDF: page texts without running headers, footers and page numbers, joined by blank lines, each page's
+    span kept; sections come from heading-like lines and never cross a page."""
+    from index.pdf_layout import pdf_sections, reflow, strip_running_lines
     from index.pdf_text import pdf_text
 
     raw = path.read_bytes()
     if not raw.lstrip().startswith(b"%PDF-"):
         raise ValueError("not a PDF (no %PDF- header)")
     parsed = pdf_text(str(path))
-    parts: list[str] = []
-    pages: list[tuple[int, int, int]] = []
-    removed, offset = Removed(), 0
-    for number, raw_page in enumerate(parsed.pages, 1):
+    removed, page_lines = Removed(), []
+    for raw_page in parsed.pages:
         page, page_removed = clean(raw_page)
         removed += page_removed
-        page = reflow(page)
+        page_lines.append(page.split("\n"))
+    first_line = next((line.strip() for lines in page_lines for line in lines if line.strip()), "")
+    page_lines, running = strip_running_lines(page_lines)
+    parts: list[str] = []
+    pages: list[tuple[int, int, int]] = []
+    offset = 0
+    for number, lines in enumerate(page_lines, 1):
+        page = reflow(lines)
         if page and parts:
             parts.append("\n\n")
             offset += 2
@@ -94,9 +89,12 @@ def load_pdf(path: Path, source: str) -> Document:
         parts.append(page)
         offset += len(page)
     text = "".join(parts)
-    first_line = text.strip().split("\n", 1)[0].strip()
     title = clean(parsed.title)[0].strip() or (first_line if is_heading_line(first_line) else path.stem)
-    sections = _page_sections(text_sections(text, title), tuple(pages))
+    title_block = len("\n".join(text[: pages[0][2]].split("\n")[:6])) if pages else 0
+    sections = _page_sections(close_sections(pdf_sections(text, title, title_block), len(text), title), tuple(pages))
+    warnings = parsed.warnings + (
+        (f"removed {running} running header, footer or page-number line(s)",) if running else ()
+    )
     doc = Document(
         source,
         title,
@@ -104,7 +102,7 @@ def load_pdf(path: Path, source: str) -> Document:
         sections,
         hashlib.sha256(raw).hexdigest(),
         pages=tuple(pages),
-        warnings=parsed.warnings,
+        warnings=warnings,
         encoding="pdf",
     )
     return with_removed(doc, removed)

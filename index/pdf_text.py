@@ -1,14 +1,11 @@
 """PDF -> text per page, parsed in a child process with a timeout and a memory cap.
 
 A hostile PDF can make a parser loop or allocate without bound; in a child process that costs one
-skipped file, not the ingest. The child imports only the standard library and pypdf.
+skipped file, not the ingest (index.sandbox runs it). The child imports only the standard library and pypdf.
 """
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from dataclasses import dataclass
 
 TIMEOUT_S = 60.0
@@ -27,34 +24,18 @@ class PdfText:
 
 def pdf_text(path: str, timeout_s: float | None = None, memory_bytes: int | None = None) -> PdfText:
     """Parse a PDF in a capped child process; raises ValueError with the reason it cannot be indexed."""
+    from index.sandbox import run_capped
+
     timeout_s = TIMEOUT_S if timeout_s is None else timeout_s
     memory_bytes = MEMORY_BYTES if memory_bytes is None else memory_bytes
-    command = [sys.executable, "-I", __file__, path, str(memory_bytes), str(int(timeout_s) + 1)]
-    try:
-        done = subprocess.run(command, capture_output=True, timeout=timeout_s, check=False)
-    except subprocess.TimeoutExpired:
-        limit = f"{timeout_s:g} s"
-        raise ValueError(f"PDF parser did not finish within {limit} (a malformed file can make it loop)") from None
-    try:
-        result = json.loads(done.stdout)
-    except ValueError:
-        result = None
-    if not isinstance(result, dict):
-        mib = memory_bytes // (1024 * 1024)
-        err = done.stderr.decode("utf-8", "replace")
-        if "MemoryError" in err:
-            raise ValueError(f"PDF parser ran out of its {mib} MiB memory cap") from None
-        last = (err.strip().splitlines() or [f"exit status {done.returncode}"])[-1][:200]
-        raise ValueError(f"PDF parser failed ({last}; memory cap {mib} MiB)") from None
-    if not result.get("ok"):
-        raise ValueError(str(result.get("reason")))
+    result = run_capped("pdf", path, "PDF parser", timeout_s, memory_bytes)
     return PdfText(tuple(result["pages"]), str(result.get("title") or ""), tuple(result.get("warnings", ())))
 
 
 # ---- the child process -------------------------------------------------------------------------------
 
 
-def _extract(path: str) -> dict:
+def extract(path: str) -> dict:
     """Open and read every page; a page that fails or yields nothing becomes a warning, not a lost file."""
     import logging
 
@@ -125,17 +106,3 @@ def page_ranges(numbers: list[int]) -> str:
         else:
             spans.append([n, n])
     return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans)
-
-
-def _child(argv: list[str]) -> None:
-    """Cap memory and CPU time first, then extract and print one JSON object."""
-    import resource
-
-    path, memory, cpu = argv[0], int(argv[1]), int(argv[2])
-    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-    sys.stdout.write(json.dumps(_extract(path)))
-
-
-if __name__ == "__main__":
-    _child(sys.argv[1:])

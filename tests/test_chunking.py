@@ -78,14 +78,6 @@ def test_repeated_section_at_the_end_becomes_an_alias(report_doc):
     assert sum("session ii was chaired" in s for s in set(searchable_sentences)) == 1
 
 
-def test_a_copied_file_is_indexed_once(tmp_path):
-    for name in ("a.txt", "b.txt"):
-        (tmp_path / name).write_bytes(REPORT.read_bytes())
-    docs, _ = load_corpus(tmp_path)
-    chunks = chunks_of(docs)
-    assert all(c.duplicate_of for c in chunks if c.source == "b.txt" and c.sentences)
-
-
 def test_chunk_ids_are_stable_across_rebuilds(report_doc):
     assert [c.id for c in chunks_of([report_doc])] == [c.id for c in chunks_of([load_document(REPORT, CORPUS)])]
 
@@ -123,3 +115,69 @@ def test_report_sections_come_from_its_heading_lines(report_doc):
         "Closing Remarks",
     ]
     assert Path(REPORT).read_text(encoding="utf-8") == report_doc.text
+
+
+def _words(chunk) -> int:
+    return sum(len(chunk.sentence_text(s, e).split()) for s, e in chunk.sentences)
+
+
+@pytest.mark.parametrize("max_tokens,overlap", [(144, 1), (32, 0), (16, 1)])
+def test_no_fragment_chunks_and_the_report_still_tiles(report_doc, max_tokens, overlap):
+    chunks = chunks_of([report_doc], max_tokens=max_tokens, overlap_sentences=overlap)
+    assert_tiles(report_doc, chunks)
+    for c in chunks:
+        assert c.sentences, f"a heading alone became a passage: {c.text!r}"
+        alone = sum(1 for o in chunks if o.section == c.section) == 1
+        assert _words(c) >= 8 or alone, f"fragment chunk: {c.text!r}"
+
+
+def test_a_short_sentence_joins_its_neighbour_and_a_trailing_heading_is_not_a_passage(tmp_path):
+    text = (
+        "# Accounts\n\nThe staff account was created for the backup service on the old server.\n"
+        "It had uid 37.\n\n# Appendix\n"
+    )
+    (tmp_path / "notes.md").write_text(text, encoding="utf-8")
+    docs, _ = load_corpus(tmp_path)
+    chunks = chunks_of(docs, max_tokens=16, overlap_sentences=0)
+    assert_tiles(docs[0], chunks)
+    assert [c.text.strip() for c in chunks] == [text.strip()]
+    assert chunks[0].section == "Accounts"
+
+
+def test_a_file_with_the_same_text_is_reported_as_already_indexed(tmp_path):
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / name).write_bytes(REPORT.read_bytes())
+    (tmp_path / "c.md").write_text("Owls hunt at night.", encoding="utf-8")
+    (tmp_path / "d.txt").write_text("Owls hunt at night.", encoding="utf-8")
+    docs, skipped = load_corpus(tmp_path)
+    assert [d.source for d in docs] == ["a.txt", "c.md"]
+    assert [(s.source, s.reason) for s in skipped] == [
+        ("b.txt", "already indexed as a.txt (same text)"),
+        ("d.txt", "already indexed as c.md (same text)"),
+    ]
+
+
+def test_already_indexed_finds_a_copy_of_an_indexed_document_by_its_text(tmp_path, report_index):
+    from index.duplicates import already_indexed
+
+    (tmp_path / "renamed copy.txt").write_bytes(REPORT.read_bytes())
+    (tmp_path / "new.txt").write_text("Owls hunt at night.", encoding="utf-8")
+    assert already_indexed(tmp_path / "renamed copy.txt", report_index) == f"already indexed as {REPORT.name}"
+    assert already_indexed(tmp_path / "new.txt", report_index) is None
+
+
+def test_a_heading_line_the_splitter_cuts_and_a_page_break_do_not_leave_fragments():
+    from index.documents import Document, Section
+
+    body = "Owls hunt at night over the open fields near the wood."
+    text = f"1. Introduction\n1.1. Version\n{body}\n\nIt ends here.\n"
+    cut = text.index("It ends")
+    sections = (
+        Section("p. 1 > 1. Introduction", 0, text.index("1.1.")),
+        Section("p. 1 > 1.1. Version", text.index("1.1."), cut),
+        Section("p. 2 > 1.1. Version", cut, len(text)),
+    )
+    doc = Document("spec.pdf", "Spec", text, sections, "", pages=((1, 0, cut - 2), (2, cut, len(text))))
+    chunks = chunks_of([doc], max_tokens=14, overlap_sentences=0)
+    assert_tiles(doc, chunks)
+    assert len(chunks) == 1 and chunks[0].section == "p. 1 > 1.1. Version"

@@ -386,7 +386,7 @@ def test_a_missing_or_empty_corpus_folder_is_a_clear_error(tmp_path):
     with pytest.raises(IngestError, match="does not exist; create it or pass --corpus DIR"):
         load_corpus(tmp_path / "nope")
     (tmp_path / ".hidden").write_text("x", encoding="utf-8")
-    with pytest.raises(IngestError, match=r"is empty; add \.txt, \.md, \.html, \.htm, \.pdf files"):
+    with pytest.raises(IngestError, match=r"is empty; add \.txt, \.md, \.html, \.htm, \.pdf, \.docx files"):
         load_corpus(tmp_path)
 
 
@@ -411,7 +411,7 @@ def hostile_corpus(root: Path) -> dict[str, str | None]:
         "notes.md": (b"# Birds\n## Owls\nOwls hunt at\xe2\x80\x8b night.\n", None),
         "page.html": (PAGE.encode(), None),
         "two.pdf": (make_pdf(["Owls hunt at night.", "Larks sing at dawn."]), None),
-        "gap.pdf": (make_pdf(["Owls hunt at night.", None]), None),
+        "gap.pdf": (make_pdf(["Owls roost by day.", None]), None),
         "bomb.pdf": (make_pdf(["Owls hunt at night.", "zyxbomb"], bomb_page=2), None),
         "cp1252.txt": ("Café society met.".encode("cp1252"), None),
         "utf16.txt": ("Ünïcode owls.".encode("utf-16"), None),
@@ -487,9 +487,11 @@ def test_text_inside_never_shown_elements_never_leaks(secret, tag):
 
 
 def test_load_document_rejects_unknown_suffix(tmp_path):
-    path = tmp_path / "x.docx"
+    path = tmp_path / "x.odt"
     path.write_bytes(b"PK\x03\x04")
-    with pytest.raises(ValueError, match=r"unsupported file type \.docx; supported: \.txt, \.md, \.html, \.htm, \.pdf"):
+    with pytest.raises(
+        ValueError, match=r"unsupported file type \.odt; supported: \.txt, \.md, \.html, \.htm, \.pdf, \.docx"
+    ):
         load_document(path, tmp_path)
 
 
@@ -522,5 +524,5 @@ def test_rag_ingest_prints_what_was_skipped_and_why(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
     result = run_rag("ingest", "--corpus", str(empty), "--index", str(tmp_path / "j"))
-    assert result.returncode == 2 and "is empty; add .txt, .md, .html, .htm, .pdf files" in result.stderr
+    assert result.returncode == 2 and "is empty; add .txt, .md, .html, .htm, .pdf, .docx files" in result.stderr
     assert "Traceback" not in result.stderr

@@ -1,0 +1,288 @@
+"""Documents as people have them: HTML pages with site furniture, Word files, laid-out PDFs; and hostile ones."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from index import html_text as html_module
+from index.documents import load_corpus
+from index.html_text import html_text
+
+# A page as a documentation site serves it: banner, texinfo link bar, nav, permalink marks, sidebar, footers.
+SITE_PAGE = """<!doctype html><html><head><title>Timers | Node.js</title></head><body>
+<header><a href="/">Home</a> <a href="/docs">Docs</a> Site banner zyxbanner</header>
+<div class="header"><p>Next: <a href="x.html">Closure Example</a>, Previous: <a href="t.html">Types</a>,
+Up: <a href="u.html">Using libffi</a> &nbsp; [<a href="c.html">Contents</a>][<a href="i.html">Index</a>]</p></div><hr>
+<nav><ul><li><a href="/a">About zyxnav</a><li><a href="/b">Blog</a></ul></nav>
+<div id="content">
+<h2>Timers<span><a class="mark" href="#timers" id="timers">#</a></span></h2>
+<p>The timer module exposes a global API for scheduling functions.</p>
+<h3>Class: Timeout<a class="headerlink" href="#class-timeout" title="Link to this heading">¶</a></h3>
+<p>This object is created internally. See <a href="#x">setTimeout</a> for details.</p>
+<p><a href="p.html">Previous</a> | <a href="n.html">Next</a> | <a href="/">Up</a></p>
+<article><header><h1>Release notes</h1></header><p>Article text stays.</p><footer>Posted by Ann.</footer></article>
+</div>
+<aside>Related links zyxaside</aside>
+<div role="navigation"><a href="/p">Prev zyxrole</a></div>
+<footer>Copyright 2026 zyxfooter</footer>
+<div class="sphinxsidebar"><p>Quick search zyxsidebar</p></div>
+</body></html>
+"""
+
+
+def one(tmp_path: Path, name: str, data: bytes):
+    (tmp_path / name).write_bytes(data)
+    docs, skipped = load_corpus(tmp_path)
+    assert len(docs) + len(skipped) == 1
+    return (docs[0] if docs else None), (skipped[0].reason if skipped else None)
+
+
+# ---- HTML: main content only ----------------------------------------------------------------------------
+
+
+def test_html_site_furniture_and_link_bars_are_dropped(tmp_path):
+    doc, reason = one(tmp_path, "timers.html", SITE_PAGE.encode())
+    assert reason is None
+    for furniture in ("zyx", "Closure Example", "Using libffi", "Previous", "Contents", "Home"):
+        assert furniture not in doc.text, furniture
+    assert doc.text.startswith("Timers\n\nThe timer module exposes a global API for scheduling functions.")
+    assert "See setTimeout for details." in doc.text  # a link inside a sentence is content
+    assert "Release notes\n\nArticle text stays.\n\nPosted by Ann." in doc.text  # an article's own header/footer
+
+
+def test_html_headings_lose_their_permalink_marks(tmp_path):
+    doc, _ = one(tmp_path, "timers.html", SITE_PAGE.encode())
+    titles = [s.title for s in doc.sections]
+    assert "Timers > Class: Timeout" in titles and "Release notes" in titles
+    assert not any(mark in doc.text for mark in "#¶")
+    assert doc.section_at(doc.text.index("This object")) == "Timers > Class: Timeout"
+
+
+def test_a_page_with_main_keeps_only_main():
+    page = "<body><div>Site menu zyxout</div><main><h1>Guide</h1><p>Read this.</p></main><p>zyxafter</p></body>"
+    assert html_text(page).text == "Guide\n\nRead this."
+    assert html_text("<body><p>Only text.</p><main></main></body>").text == "Only text."  # an empty main is ignored
+
+
+@pytest.mark.parametrize(
+    "line,dropped",
+    [
+        ('<p><a href="a">Home</a> | <a href="b">Blog</a> | <a href="c">About</a></p>', True),
+        ('<p>Next: <a href="n">Setup</a>, Up: <a href="u">Guide</a></p>', True),
+        ('<p>See <a href="a">the index</a> of terms for the details of every option listed there.</p>', False),
+        ('<p>Read <a href="n">the next chapter</a>.</p>', False),
+    ],
+)
+def test_link_bars_are_told_from_sentences_with_links(line, dropped):
+    text = html_text(f"<p>Owls hunt at night.</p>{line}").text
+    assert (text == "Owls hunt at night.") is dropped, text
+
+
+# ---- HTML: hostile pages --------------------------------------------------------------------------------
+
+
+def test_deeply_nested_html_is_parsed_in_linear_time(tmp_path):
+    # 400 KB of nested <div>s: the old parser scanned the open-tag stack per tag (231 s measured, quadratic), so
+    # it ran past the child's 60 s limit and the file was skipped; a linear parser reads it within the limit.
+    page = "<html><body>" + "<div>" * 80_000 + "Owls hunt at night.</body></html>"
+    (tmp_path / "good.txt").write_text("Larks sing at dawn.", encoding="utf-8")
+    (tmp_path / "deep.html").write_text(page, encoding="utf-8")
+    docs, skipped = load_corpus(tmp_path)
+    assert skipped == [] and [d.text for d in docs] == ["Owls hunt at night.", "Larks sing at dawn."]
+
+
+def test_an_html_parser_that_runs_too_long_is_stopped_and_the_file_skipped(tmp_path, monkeypatch):
+    monkeypatch.setattr(html_module, "TIMEOUT_S", 0.001)  # no interpreter starts this fast: the timeout path runs
+    (tmp_path / "good.txt").write_text("Owls hunt at night.", encoding="utf-8")
+    (tmp_path / "slow.html").write_text("<p>Owls hunt at night.</p>", encoding="utf-8")
+    docs, skipped = load_corpus(tmp_path)
+    assert [d.source for d in docs] == ["good.txt"]
+    assert skipped[0].source == "slow.html"
+    assert skipped[0].reason.startswith("HTML parser did not finish within 0.001 s")
+
+
+def test_an_html_parser_over_its_memory_cap_is_stopped_and_the_file_skipped(tmp_path, monkeypatch):
+    monkeypatch.setattr(html_module, "MEMORY_BYTES", 64 * 1024 * 1024)
+    page = '<p class="' + "a" * (16 * 1024 * 1024) + '">Owls</p>'  # 16 MB of attribute, read and copied
+    _, reason = one(tmp_path, "attrs.html", page.encode())
+    assert reason.startswith("HTML parser") and "64 MiB memory cap" in reason
+
+
+# ---- DOCX -----------------------------------------------------------------------------------------------
+
+
+def make_docx(path: Path) -> None:
+    """A Word file as people write them: a title, headings, paragraphs, a bulleted list, a table."""
+    import docx
+
+    document = docx.Document()
+    document.core_properties.title = "Owl Survey 2026"
+    document.add_heading("Owl Survey", level=1)
+    document.add_paragraph("Owls were counted at night along the river.")
+    document.add_heading("Species", level=2)
+    document.add_paragraph("Barn owls nest in old barns.", style="List Bullet")
+    document.add_paragraph("Tawny owls call in autumn.", style="List Bullet")
+    table = document.add_table(rows=2, cols=2)
+    for r, row in enumerate([("Species", "Count"), ("Barn owl", "12")]):
+        for c, value in enumerate(row):
+            table.cell(r, c).text = value
+    document.add_heading("Method", level=2)
+    document.add_paragraph("Counts were made by two observers.")
+    document.save(str(path))
+
+
+def test_a_docx_keeps_headings_paragraphs_lists_and_tables(tmp_path):
+    make_docx(tmp_path / "survey.docx")
+    docs, skipped = load_corpus(tmp_path)
+    assert skipped == []
+    doc = docs[0]
+    assert doc.title == "Owl Survey 2026" and doc.encoding == "docx" and doc.notes() == []
+    assert doc.text == (
+        "Owl Survey\n\nOwls were counted at night along the river.\n\nSpecies\n\n"
+        "Barn owls nest in old barns.\nTawny owls call in autumn.\n\nSpecies | Count\nBarn owl | 12\n\n"
+        "Method\n\nCounts were made by two observers."
+    )
+    assert doc.section_at(doc.text.index("Owls were")) == "Owl Survey"
+    assert doc.section_at(doc.text.index("Tawny")) == "Owl Survey > Species"
+    assert doc.section_at(doc.text.index("Barn owl |")) == "Owl Survey > Species"
+    assert doc.section_at(doc.text.index("two observers")) == "Owl Survey > Method"
+
+
+@pytest.mark.parametrize(
+    "data,reason",
+    [
+        (b"This is plain text saved as .docx", "not a DOCX (not a zip archive)"),
+        (b"", "empty file"),
+    ],
+)
+def test_a_docx_that_is_not_a_zip_is_skipped_with_a_reason(tmp_path, data, reason):
+    (tmp_path / "good.txt").write_text("Owls hunt at night.", encoding="utf-8")
+    (tmp_path / "broken.docx").write_bytes(data)
+    docs, skipped = load_corpus(tmp_path)
+    assert [d.source for d in docs] == ["good.txt"]
+    assert [s.source for s in skipped] == ["broken.docx"] and skipped[0].reason.startswith(reason)
+    assert "\n" not in skipped[0].reason
+
+
+def test_a_zip_that_is_not_a_docx_is_skipped_with_a_reason(tmp_path):
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "archive.docx", "w") as archive:
+        archive.writestr("notes.txt", "Owls hunt at night.")
+    _, reason = one(tmp_path, "archive.docx", (tmp_path / "archive.docx").read_bytes())
+    assert reason.startswith("malformed DOCX (") and "\n" not in reason
+
+
+# ---- PDF ------------------------------------------------------------------------------------------------
+
+
+def layout_pdf(pages: list[list[str]]) -> bytes:
+    """A PDF with several lines per page, top to bottom, as a word processor lays them out."""
+    import io
+
+    from pypdf import PdfWriter
+    from pypdf.generic import DictionaryObject, NameObject, StreamObject
+
+    writer = PdfWriter()
+    font = writer._add_object(
+        DictionaryObject(
+            {
+                NameObject("/Type"): NameObject("/Font"),
+                NameObject("/Subtype"): NameObject("/Type1"),
+                NameObject("/BaseFont"): NameObject("/Helvetica"),
+            }
+        )
+    )
+    for lines in pages:
+        page = writer.add_blank_page(612, 792)
+        page[NameObject("/Resources")] = DictionaryObject(
+            {NameObject("/Font"): DictionaryObject({NameObject("/F1"): font})}
+        )
+        body = "".join(f"({line.replace('(', '[').replace(')', ']')}) Tj 0 -16 Td " for line in lines)
+        stream = StreamObject()
+        stream._data = f"BT /F1 11 Tf 72 740 Td {body}ET".encode()
+        page[NameObject("/Contents")] = writer._add_object(stream)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def guide_pages() -> list[list[str]]:
+    """Three pages with a running header, "Page N of 3" footers, an author and date line, a hyphenated word."""
+    header = "Owl Field Guide - draft"
+    return [
+        [
+            "Owl Field Guide",
+            "Thomas Leonard",
+            "2 October 2018",
+            "1 Night hunting",
+            "Owls hunt at night over open fields and along the edges of the wood-",
+            "land, where voles and mice are easy to hear in the grass below them.",
+            "Page 1 of 3",
+        ],
+        [
+            header,
+            "2 Nesting",
+            "Barn owls nest in old barns and in hollow trees near the farm build-",
+            "ings, and they use the same nest site for many years when undisturbed.",
+            "Page 2 of 3",
+        ],
+        [
+            header,
+            "3 Why do owls call?",
+            "Tawny owls call in autumn when the young birds look for a territory",
+            "of their own, and the familiar hooting carries far on still nights.",
+            "Page 3 of 3",
+        ],
+    ]
+
+
+def test_pdf_running_headers_footers_and_page_numbers_are_removed(tmp_path):
+    doc, reason = one(tmp_path, "guide.pdf", layout_pdf(guide_pages()))
+    assert reason is None
+    assert "Page " not in doc.text and "draft" not in doc.text
+    assert doc.title == "Owl Field Guide"
+    assert doc.warnings == ("removed 5 running header, footer or page-number line(s)",)
+
+
+def test_pdf_hyphenated_words_are_joined_and_paragraphs_rebuilt(tmp_path):
+    doc, _ = one(tmp_path, "guide.pdf", layout_pdf(guide_pages()))
+    assert "along the edges of the woodland, where voles" in doc.text
+    assert "near the farm buildings, and they use" in doc.text
+    assert "for a territory of their own, and the familiar" in doc.text
+
+
+def test_pdf_headings_are_numbered_lines_not_authors_or_dates_and_name_their_page(tmp_path):
+    doc, _ = one(tmp_path, "guide.pdf", layout_pdf(guide_pages()))
+    titles = [s.title for s in doc.sections]
+    assert "p. 1 > 1 Night hunting" in titles and "p. 2 > 2 Nesting" in titles
+    assert "p. 3 > 3 Why do owls call?" in titles
+    assert not any("Thomas Leonard" in t or "October" in t for t in titles)
+    assert doc.section_at(doc.text.index("Tawny")) == "p. 3 > 3 Why do owls call?"
+    for number, start, end in doc.pages:
+        assert all(doc.page_at(o) == number for o in (start, end - 1))
+
+
+def test_an_unnumbered_pdf_takes_headings_but_not_the_author_line(tmp_path):
+    pages = [["Owl Notes", "Ann Smith", "Night Hunting", "Owls hunt at night over open fields near the wood."]]
+    doc, _ = one(tmp_path, "notes.pdf", layout_pdf(pages))
+    titles = [s.title for s in doc.sections]
+    assert "p. 1 > Night Hunting" in titles and not any("Ann Smith" in t for t in titles)
+
+
+@pytest.mark.parametrize(
+    "lines,kept",
+    [
+        (["Intro", "5"], ["Intro"]),
+        (["- 12 -", "Intro"], ["Intro"]),
+        (["xiv", "Intro"], ["Intro"]),
+        (["Intro", "5 apples were eaten."], ["Intro", "5 apples were eaten."]),
+    ],
+)
+def test_page_numbers_at_page_edges_are_removed(lines, kept):
+    from index.pdf_layout import strip_running_lines
+
+    pages, _ = strip_running_lines([lines, ["Other page text."]])
+    assert pages[0] == kept
