@@ -297,7 +297,7 @@ def test_documents_tab_adds_several_refuses_duplicates_confirms_removal_and_undo
     status.get_by_text("Select a document to remove.").wait_for()
     assert not page.locator("#confirm-remove").is_visible()
     page.locator("#add-document").click()
-    status.get_by_text("Choose one or more files first (.txt, .md, .html, .htm or .pdf).").wait_for()
+    status.get_by_text("Choose one or more files first (.txt, .md, .html, .htm, .pdf or .docx).").wait_for()
 
     page.locator("#upload input[type=file]").set_input_files([str(notes), str(ferry), str(twin)])
     page.locator("#upload").get_by_text("twin.txt").wait_for()

@@ -382,7 +382,7 @@ def test_the_slider_reaches_the_same_limit_as_the_cli_and_api():
 def test_documents_removed_go_to_the_trash_and_come_back_and_duplicates_are_refused(tmp_path):
     from ui.documents import accepted_types, in_trash, restore, save_upload, to_trash
 
-    assert accepted_types() == ".txt, .md, .html, .htm or .pdf"
+    assert accepted_types() == ".txt, .md, .html, .htm, .pdf or .docx"
     corpus = tmp_path / "corpus"
     (corpus / "sub").mkdir(parents=True)
     first = corpus / "sub" / "a.txt"

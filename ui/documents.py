@@ -17,13 +17,13 @@ from pathlib import Path
 
 from rag.errors import BadInput
 
-UPLOAD_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf")  # what index.documents can read
+UPLOAD_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx")  # what index.documents can read
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 TRASH = ".trash"
 
 
 def accepted_types() -> str:
-    """The accepted file types in words, for messages. Example: accepted_types() -> ".txt, .md, .html, .htm or .pdf" """
+    """The accepted file types in words, for messages. Example: accepted_types() -> ".txt, .md, .html, .htm, .pdf or .docx" """
     return ", ".join(UPLOAD_SUFFIXES[:-1]) + " or " + UPLOAD_SUFFIXES[-1]
 
 
