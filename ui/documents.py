@@ -23,7 +23,10 @@ TRASH = ".trash"
 
 
 def accepted_types() -> str:
-    """The accepted file types in words, for messages. Example: accepted_types() -> ".txt, .md, .html, .htm, .pdf or .docx" """
+    """The accepted file types in words, for messages.
+
+    Example: accepted_types() -> ".txt, .md, .html, .htm, .pdf or .docx"
+    """
     return ", ".join(UPLOAD_SUFFIXES[:-1]) + " or " + UPLOAD_SUFFIXES[-1]
 
 
