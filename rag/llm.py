@@ -25,6 +25,7 @@ from index.sentences import split_sentences
 from rag.answer import Answer, Citation, Passage, Unverified
 from rag.errors import BadInput
 from rag.retrieve import Retriever
+from rag.support import frame_mismatch, negating, reporting_terms, role_swap, unsupported_clause
 
 NOT_IN_DOCUMENTS = "NOT IN DOCUMENTS"
 MAX_REPLY_BYTES = 4_000_000  # a chat reply is a few kilobytes; more than this is not one
@@ -303,8 +304,8 @@ def _check(
     if not chosen:
         return "its cited passages hold no usable sentence", []
     quoting = [span for span, _, _ in chosen if quote.strip() and quote in f" {normalise(span.text)} "]
-    if quoting:  # a verbatim quote ("Dr. ARIUNAA Enkhtur.") is supported by construction, however short
-        return "", quoting
+    if quoting:  # a verbatim quote ("Dr. ARIUNAA Enkhtur.") is supported, unless it drops the frame around it
+        return _whole(claim.text, quoting), quoting
     # The section title travels with its sentences ("Session II" of "Enhancement of AI Proficiency ...").
     evidence = " ".join(f"{span.passage.chunk.section}\n{span.text}" for span, _, _ in chosen)
     missing = sorted(claim_numbers - numbers(evidence)) + sorted(claim_names - set(words(evidence)))
@@ -314,13 +315,31 @@ def _check(
         covered = len(claim_terms & set(terms(evidence)))
         return f"only {covered} of its {len(claim_terms)} content words are in the cited sentences", []
     negated = _negations(claim.text) - _negations(evidence)
-    if negated:  # similarity barely moves when a "not" is added: check it by word
+    # Similarity barely moves when a "not" is added: check it by word. "did not approve" restates "It is false
+    # that ... approved" (frame_mismatch then weighs the parity of the negations).
+    if negated and not negating(evidence):
         return f"says {', '.join(sorted(negated))} where the cited sentences do not", []
     best_sim = max(sim for _, sim, _ in chosen)
     if best_sim < checks.min_similarity:
         return f"not close enough in meaning to any cited sentence (similarity {best_sim:.2f})", []
     # A marker whose passage adds nothing (neither close in meaning nor half the words) is not shown.
-    return "", [span for span, sim, share in chosen if sim >= checks.min_similarity or share >= 0.5]
+    shown = [span for span, sim, share in chosen if sim >= checks.min_similarity or share >= 0.5]
+    added = sorted(claim_terms - set(terms(evidence)) - reporting_terms())
+    if added:  # one changed verb ("overturned" for "upheld") is a new claim, however close in meaning
+        return f"{', '.join(added)} not in the cited sentences", []
+    clause = unsupported_clause(claim.text, [span.text for span, _, _ in chosen], chosen[0][0].passage.chunk.section)
+    if clause:
+        return f"no cited sentence supports the clause {clause!r}", []
+    return _whole(claim.text, [span for span, _, _ in chosen]), shown
+
+
+def _whole(claim: str, spans: list[_Span]) -> str:
+    """Why the claim misstates its spans as a whole ("" if it does not): a dropped or added frame, swapped roles."""
+    mismatch = frame_mismatch(claim, [span.text for span in spans])
+    if mismatch:
+        return mismatch
+    swapped = next((r for r in (role_swap(claim, span.text) for span in spans) if r), "")
+    return f"swaps the roles of {swapped} in the cited sentences" if swapped else ""
 
 
 def _negations(text: str) -> set[str]:
