@@ -122,9 +122,52 @@ def build_messages(question: str, passages: list[Passage]) -> list[dict[str, str
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
 
 
-def chat(settings: LLMSettings, messages: list[dict[str, str]]) -> str:
-    """The reply text of one chat completion, or LLMUnavailable saying what went wrong."""
+def _origin(url: str) -> tuple[str, str, int | None]:
+    """Scheme, host and port: what a credential is scoped to."""
+    parts = urlparse(url)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+
+
+def _opener(local: bool, connections: list):
+    """A urllib opener that records its connections (for the deadline) and keeps the key to its own origin."""
     import http.client
+    import urllib.request
+
+    def recorded(cls):
+        def connect(*args, **kwargs):
+            connections.append(cls(*args, **kwargs))
+            return connections[-1]
+
+        return connect
+
+    class Plain(urllib.request.HTTPHandler):
+        def http_open(self, req):
+            return self.do_open(recorded(http.client.HTTPConnection), req)
+
+    class Secure(urllib.request.HTTPSHandler):
+        def https_open(self, req):
+            return self.do_open(recorded(http.client.HTTPSConnection), req, context=self._context)
+
+    class Redirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, req, fp, code, msg, headers, newurl):
+            new = super().redirect_request(req, fp, code, msg, headers, newurl)
+            if new is not None and _origin(new.full_url) != _origin(req.full_url):
+                new.remove_header("Authorization")  # never hand the key to another origin
+            return new
+
+    # A local server is reached directly, never through an http_proxy that would send the passages elsewhere.
+    handlers = [Plain(), Secure(), Redirect(), *([urllib.request.ProxyHandler({})] if local else [])]
+    return urllib.request.build_opener(*handlers)
+
+
+def chat(settings: LLMSettings, messages: list[dict[str, str]]) -> str:
+    """The reply text of one chat completion, or LLMUnavailable saying what went wrong.
+
+    RAG_LLM_TIMEOUT bounds the whole call: at the deadline the connection is shut, however slowly bytes arrive.
+    """
+    import http.client
+    import socket
+    import threading
     import urllib.error
     import urllib.request
 
@@ -137,22 +180,42 @@ def chat(settings: LLMSettings, messages: list[dict[str, str]]) -> str:
     parts = urlparse(url)
     host = parts.hostname or ""
     shown = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()  # never print a password in the URL
-    # A local server is reached directly, never through an http_proxy that would send the passages elsewhere.
     local = host == "localhost" or host == "::1" or host.startswith("127.")
-    opener = urllib.request.build_opener(*([urllib.request.ProxyHandler({})] if local else []))
+    connections: list = []
+    expired = threading.Event()
+
+    def expire() -> None:
+        expired.set()
+        for conn in list(connections):
+            if conn.sock is not None:
+                try:
+                    conn.sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    timer = threading.Timer(settings.timeout, expire)
+    timer.daemon = True
+    timer.start()
+    timeout = LLMUnavailable(f"timeout after {settings.timeout:g} s")
     try:
-        with opener.open(request, timeout=settings.timeout) as response:
+        with _opener(local, connections).open(request, timeout=settings.timeout) as response:
             raw = response.read(MAX_REPLY_BYTES)
     except urllib.error.HTTPError as exc:
         raise LLMUnavailable(f"HTTP {exc.code} {exc.reason} from {shown}") from None
     except urllib.error.URLError as exc:
-        if isinstance(exc.reason, TimeoutError):
-            raise LLMUnavailable(f"timeout after {settings.timeout:g} s") from None
+        if isinstance(exc.reason, TimeoutError) or expired.is_set():
+            raise timeout from None
         raise LLMUnavailable(f"cannot reach {shown}: {exc.reason}") from None
     except TimeoutError:
-        raise LLMUnavailable(f"timeout after {settings.timeout:g} s") from None
+        raise timeout from None
     except (OSError, http.client.HTTPException) as exc:  # a reset, or a server not speaking HTTP
+        if expired.is_set():
+            raise timeout from None
         raise LLMUnavailable(f"connection to {shown} failed: {type(exc).__name__} {exc}") from None
+    finally:
+        timer.cancel()
+    if expired.is_set():  # the reply was cut off at the deadline
+        raise timeout
     try:
         content = json.loads(raw)["choices"][0]["message"]["content"]
     except (ValueError, KeyError, IndexError, TypeError):

@@ -6,6 +6,7 @@ Run with -s to see both rates.
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
@@ -91,3 +92,23 @@ def test_each_clause_and_role_needs_its_own_support():
     )
     assert clauses("It is false that the dam is safe")[1] == ("that", "that the dam is safe")
 
+
+def test_one_deadline_bounds_the_whole_llm_call(assistant, llm):  # noqa: F811
+    """A server dripping a byte every 20 ms answers every read in time; the call must still end at the deadline."""
+    llm("drip", timeout=1, drip=0.02, content="NOT IN DOCUMENTS " * 8)
+    answer = assistant.ask("Who chaired Session II?", composer="llm")
+    assert answer.notice == "LLM unavailable (timeout after 1 s); extractive answer shown"
+    assert answer.abstained is False and answer.citations
+
+
+def test_the_api_key_never_follows_a_redirect_to_another_origin(assistant, llm, server, monkeypatch):  # noqa: F811
+    from tests.test_llm import _requests
+
+    elsewhere = server.replace("127.0.0.1", "localhost") + "/elsewhere/v1/chat/completions"
+    llm("hop", status=302, redirect=elsewhere)
+    monkeypatch.setenv("RAG_LLM_API_KEY", "secret-key")
+    answer = assistant.ask("Who chaired Session II?", composer="llm")
+    assert answer.notice.startswith("LLM unavailable")
+    assert _requests(server, "hop")[-1]["headers"].get("Authorization") == "Bearer secret-key"
+    followed = _requests(server, "elsewhere")
+    assert all("secret-key" not in json.dumps(r["headers"]) for r in followed)
