@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from index.chunking import ChunkerSettings, chunk_corpus
+from index.cleaning import printable
 from index.documents import SUPPORTED_SUFFIXES, Skipped, corpus_files, ingest_notes, load_corpus
 from index.embed import DEFAULT_MODEL, Embedder, SentenceTransformerEmbedder, wordpiece_counter
 from index.errors import IngestError
@@ -53,9 +54,9 @@ class IngestReport:
             f"{self.sentences} sentences in {self.seconds:.1f} s"
         )
         for skip in self.skipped:
-            line += f"\nskipped {skip.source}: {skip.reason}"
+            line += f"\nskipped {printable(skip.source)}: {printable(skip.reason)}"
         for note in self.notes:
-            line += f"\n{note}"
+            line += f"\n{printable(note)}"
         return line
 
 
@@ -70,6 +71,9 @@ def stale_reason(corpus_dir: Path, index_dir: Path, settings: IndexSettings) -> 
     """Why the live build no longer matches the corpus and settings, or None when it does."""
     # First, so a missing corpus is reported before anything else. Asked at every start, so a file that has
     # not changed since the last check (same size, mtime, ctime, inode) is not read again.
+    from index.folder import check_index_dir
+
+    check_index_dir(index_dir, corpus_dir)
     state = corpus_state(corpus_dir, index_dir / ".corpus-hashes.json" if index_dir.is_dir() else None)
     manifest = read_manifest(index_dir)
     if manifest is None:
@@ -151,11 +155,14 @@ def ingest(
     reason = "forced rebuild" if force else stale_reason(corpus_dir, index_dir, settings)
     if reason is None:
         return IngestReport(False, "corpus and settings unchanged", 0, 0, 0, 0, (), 0.0)
+    from index.folder import claim_index_dir
+
+    claim_index_dir(index_dir, corpus_dir)
     with _WriterLock(index_dir):
         state = corpus_state(corpus_dir)
         documents, skipped = load_corpus(corpus_dir)
         for skip in skipped:
-            log(f"warning: skipped {skip.source}: {skip.reason}")
+            log(f"warning: skipped {printable(skip.source)}: {printable(skip.reason)}")
         notes = ingest_notes(documents)
         if not documents:
             supported = ", ".join(SUPPORTED_SUFFIXES)

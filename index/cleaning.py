@@ -83,3 +83,21 @@ def clean(text: str) -> tuple[str, Removed]:
     text, hidden = _HIDDEN.subn("", text)
     text, control = _CONTROL.subn("", text)
     return unicodedata.normalize("NFC", text), Removed(hidden, control, surrogate)
+
+
+# What a terminal line must not hold raw: controls (ESC sequences, newlines), bidi and line-separator
+# characters, lone surrogates (unencodable).
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ud800-\udfff]")
+
+
+def printable(text: str) -> str:
+    """The text with every character that could move the cursor, split a line or fail to encode escaped.
+
+    Example: printable("a\\x1b[2Jb\\nc") -> "a\\\\x1b[2Jb\\\\nc" (the escapes shown as text, one line)
+    """
+    return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape", "backslashreplace").decode("ascii"), text)
+
+
+def has_surrogates(text: str) -> bool:
+    """True when the text holds a lone surrogate (bytes that were not UTF-8); it cannot be printed or indexed."""
+    return bool(_SURROGATE.search(text))

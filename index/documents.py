@@ -92,16 +92,26 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def corpus_files(root: Path) -> list[Path]:
-    """Every regular file under root, sorted, skipping hidden ones and README.md at the top."""
+def corpus_files(root: Path, refused: list[Skipped] | None = None) -> list[Path]:
+    """Every regular file under root, sorted, skipping hidden ones and README.md at the top.
+
+    A link that leads outside root (resolved, then checked) is never read: it goes to `refused` with why.
+    """
+    if root.is_file():
+        raise IngestError(f"corpus {root} is a file, not a folder; pass --corpus DIR with the documents in it")
     if not root.is_dir():
         raise IngestError(f"corpus folder {root} does not exist; create it or pass --corpus DIR")
+    real_root = root.resolve()
     files = []
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root)
         if any(part.startswith(".") for part in rel.parts) or not path.is_file():
             continue
         if rel.as_posix() == "README.md":  # the corpus's own provenance note, not a document
+            continue
+        if not path.resolve().is_relative_to(real_root):
+            if refused is not None:
+                refused.append(Skipped(rel.as_posix(), "a link to a file outside the corpus folder; not read"))
             continue
         files.append(path)
     return files
@@ -224,10 +234,11 @@ def load_corpus(root: Path) -> tuple[list[Document], list[Skipped]]:
     Each file ends in exactly one state: a Document, or a Skipped with its reason; a file whose extracted
     text is that of an earlier one is skipped as "already indexed as X".
     """
-    files = corpus_files(root)
-    if not files:
+    documents: list[Document] = []
+    skipped: list[Skipped] = []
+    files = corpus_files(root, skipped)
+    if not files and not skipped:
         raise IngestError(f"corpus folder {root} is empty; add {', '.join(SUPPORTED_SUFFIXES)} files and retry")
-    documents, skipped = [], []
     seen: dict[str, str] = {}  # text sha256 -> the first file with that text
     for path in files:
         source = path.relative_to(root).as_posix()

@@ -8,6 +8,7 @@ encoder and questions are embedded by sentence-transformers (slower start, same 
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import warnings
@@ -224,11 +225,14 @@ def _half_word_embeddings(path: Path) -> None:
     onnx.save(model, str(path))
 
 
-def scratch() -> Path:
-    """A scratch folder for the exports of this process, removed when it exits (builds hold copies)."""
+def scratch(index_dir: Path) -> Path:
+    """A scratch folder for this process's exports inside the index folder, removed at exit (builds hold copies);
+    a killed export's folder is removed by the next ingest (index.folder.claim_index_dir)."""
     import atexit
 
-    path = Path(tempfile.mkdtemp(prefix="rag-onnx-"))
+    path = index_dir / f".onnx-export-{os.getpid()}"
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
     atexit.register(shutil.rmtree, path, ignore_errors=True)
     return path
 
@@ -249,10 +253,18 @@ def for_build(embedder, model: str, texts: Sequence[str], index_dir: Path, log: 
     reused = _from_live_build(index_dir, model)
     if reused is not None:
         return reused
+    cached = _EXPORTED.get(model)
+    if cached is not None and not all(Path(p).is_file() for p in cached.files.values()):
+        del _EXPORTED[model]  # its index folder (and scratch) is gone: export again
     if model not in _EXPORTED:
         log("exporting the query encoder to ONNX (once per model)")
         step = max(1, len(texts) // 64)
-        _EXPORTED[model] = export_query_encoder(embedder._model(), model, texts[::step], scratch(), log)
+        work = scratch(index_dir)
+        previous, tempfile.tempdir = tempfile.tempdir, str(work)  # the quantizer's own temporaries go there too
+        try:
+            _EXPORTED[model] = export_query_encoder(embedder._model(), model, texts[::step], work, log)
+        finally:
+            tempfile.tempdir = previous
     found = _EXPORTED[model]
     return found or Exported({}, {"kind": "sentence-transformers", "reason": "ONNX export failed verification"})
 

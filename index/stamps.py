@@ -33,7 +33,11 @@ def hashes(files: dict[str, Path], cache: Path | None = None) -> dict[str, str]:
         if isinstance(entry, list) and entry[:4] == identity and len(entry) == 5:
             out[name] = entry[4]
         else:
-            out[name] = file_sha256(path)
+            try:
+                out[name] = file_sha256(path)
+            except OSError:  # unreadable (permissions, a vanished link): ingest skips it with the reason
+                out[name] = "unreadable"
+                continue
         remembered[name] = [*identity, out[name]]
     if cache and remembered != known:
         _write(cache, remembered)

@@ -149,7 +149,7 @@ def current_build(index_dir: Path) -> Path | None:
     """The live build folder, or None when no build has completed."""
     try:
         name = (index_dir / POINTER).read_text(encoding="utf-8").strip()
-    except (FileNotFoundError, NotADirectoryError):
+    except (OSError, ValueError):  # absent, or damaged (invalid UTF-8): no live build, so the next ingest rebuilds
         return None
     build = index_dir / name
     return build if name.startswith("build-") and build.is_dir() else None
@@ -291,10 +291,12 @@ def _prune(index_dir: Path, keep: str) -> None:
 
     Only the one writer (index.build's lock) prunes, so any other build, temp folder or pointer temp is stale.
     """
+    from index.folder import BUILD
+
     for path in index_dir.iterdir():
         if path.name == keep:
             continue
-        if path.name.startswith(("build-", ".tmp-build-")):
+        if BUILD.match(path.name) and path.is_dir() and not path.is_symlink():
             shutil.rmtree(path, ignore_errors=True)
         elif path.name.startswith(f".{POINTER}.") or (
             path.name.startswith(".verified-") and not path.name.startswith(f".verified-{keep}.")

@@ -119,22 +119,26 @@ def _assistant(args, settings=None):
 
 
 def _print_answer(answer) -> None:
-    print(answer.answer)
+    """The answer for a terminal: every name and text escaped, so a file name cannot send escape sequences."""
+    from index.cleaning import printable as p
+
+    print(p(answer.answer))
     if answer.notice:
-        print(f"\n(note: {answer.notice})")
+        print(f"\n(note: {p(answer.notice)})")
     for u in answer.unverified or ():
-        print(f"\nRemoved, not supported by the passages ({u.reason}): {u.text}")
+        print(f"\nRemoved, not supported by the passages ({p(u.reason)}): {p(u.text)}")
     if answer.citations:
         print("\nSources:")
         for c in answer.citations:
-            print(f"  [{c.n}] {c.source} § {c.section} (chars {c.start}-{c.end})\n      {c.text}")
+            print(f"  [{c.n}] {p(c.source)} § {p(c.section)} (chars {c.start}-{c.end})\n      {p(c.text)}")
     elif answer.passages:
         print("\nRelated reading:")
-        for p in answer.passages[:3]:
-            snippet = " ".join(p.chunk.text.split())
+        for passage in answer.passages[:3]:
+            chunk = passage.chunk
+            snippet = " ".join(chunk.text.split())
             print(
-                f"  - {p.chunk.source} § {p.chunk.section} (chars {p.chunk.start}-{p.chunk.end})\n"
-                f"      {snippet[:200]}..."
+                f"  - {p(chunk.source)} § {p(chunk.section)} (chars {chunk.start}-{chunk.end})\n"
+                f"      {p(snippet[:200])}..."
             )
 
 
@@ -143,7 +147,7 @@ def _read_batch(path: Path) -> list[tuple[str, str]]:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise BadInput(f"cannot read batch file {path}: {exc}") from None
-    rows = []
+    rows, seen = [], {}
     for no, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -153,8 +157,27 @@ def _read_batch(path: Path) -> list[tuple[str, str]]:
             raise BadInput(f"{path}:{no}: not valid JSON") from None
         if not isinstance(row, dict) or not isinstance(row.get("question"), str):
             raise BadInput(f'{path}:{no}: expected an object with a "question" string')
-        rows.append((str(row.get("id", no)), row["question"]))
+        qid = str(row.get("id", no))
+        if qid in seen:  # reported, still answered: the reader joins answers to questions by id
+            print(f"rag: warning: {path}:{no}: id {_safe(qid)!r} repeats line {seen[qid]}", file=sys.stderr)
+        seen.setdefault(qid, no)
+        rows.append((qid, row["question"]))
     return rows
+
+
+def _safe(text: str) -> str:
+    """Text that encodes as UTF-8: a lone surrogate (from bytes that were not UTF-8) becomes U+FFFD."""
+    from index.cleaning import has_surrogates
+
+    return "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in text) if has_surrogates(text) else text
+
+
+def _check_text(question: str) -> None:
+    """BadInput for a question holding bytes that were not UTF-8 (lone surrogates)."""
+    from index.cleaning import has_surrogates
+
+    if has_surrogates(question):
+        raise BadInput("the question holds bytes that are not UTF-8 text; re-type it or fix the file's encoding")
 
 
 def cmd_ingest(args) -> int:
@@ -182,16 +205,23 @@ def cmd_ask(args) -> int:
         assistant = _assistant(args)
         for qid, question in rows:
             try:
+                _check_text(question)
                 answer = assistant.ask(
                     question, k=args.k, retrieval=args.retrieval, composer=args.composer, sources=args.sources
                 )
-                out = answer.to_json(qid)
+                out = answer.to_json(_safe(qid))
             except BadInput as exc:
-                out = {"id": qid, "question": question, "error": str(exc)}
-            print(json.dumps(out, ensure_ascii=False) if args.json else out.get("answer", out.get("error")), flush=True)
+                out = {"id": _safe(qid), "question": _safe(question), "error": str(exc)}
+            if args.json:
+                print(json.dumps(out, ensure_ascii=False), flush=True)
+            else:
+                from index.cleaning import printable
+
+                print(printable(out.get("answer", out.get("error"))), flush=True)
         return 0
     if args.question is None:
         raise BadInput('no question given; try: rag ask "Who chaired Session II?"')
+    _check_text(args.question)
     check_question(args.question)
     answer = _assistant(args).ask(
         args.question, k=args.k, retrieval=args.retrieval, composer=args.composer, sources=args.sources
@@ -237,6 +267,11 @@ def _other_port(port: int) -> str:
 
 
 def cmd_serve(args) -> int:
+    if args.auth:  # every local user can read a process's arguments (ps); the environment is private to it
+        print(
+            "rag: warning: --auth puts the password where `ps` shows it; set RAG_AUTH=USER:PASSWORD instead",
+            file=sys.stderr,
+        )
     auth = _auth(args.auth or os.environ.get("RAG_AUTH"))
     if args.share and auth is None:
         raise BadInput("--share makes the app public; add --auth USER:PASSWORD (or set RAG_AUTH) first")
@@ -324,7 +359,9 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)
     except (BadInput, IngestError) as exc:
-        print(f"rag: error: {exc}", file=sys.stderr)
+        from index.cleaning import printable
+
+        print(f"rag: error: {printable(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("rag: interrupted", file=sys.stderr)

@@ -25,6 +25,7 @@ from index.sentences import split_sentences
 from rag.answer import Answer, Citation, Passage, Unverified
 from rag.errors import BadInput
 from rag.retrieve import Retriever
+from rag.support import frame_mismatch, negating, reporting_terms, role_swap, unsupported_clause
 
 NOT_IN_DOCUMENTS = "NOT IN DOCUMENTS"
 MAX_REPLY_BYTES = 4_000_000  # a chat reply is a few kilobytes; more than this is not one
@@ -121,9 +122,52 @@ def build_messages(question: str, passages: list[Passage]) -> list[dict[str, str
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
 
 
-def chat(settings: LLMSettings, messages: list[dict[str, str]]) -> str:
-    """The reply text of one chat completion, or LLMUnavailable saying what went wrong."""
+def _origin(url: str) -> tuple[str, str, int | None]:
+    """Scheme, host and port: what a credential is scoped to."""
+    parts = urlparse(url)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+
+
+def _opener(local: bool, connections: list):
+    """A urllib opener that records its connections (for the deadline) and keeps the key to its own origin."""
     import http.client
+    import urllib.request
+
+    def recorded(cls):
+        def connect(*args, **kwargs):
+            connections.append(cls(*args, **kwargs))
+            return connections[-1]
+
+        return connect
+
+    class Plain(urllib.request.HTTPHandler):
+        def http_open(self, req):
+            return self.do_open(recorded(http.client.HTTPConnection), req)
+
+    class Secure(urllib.request.HTTPSHandler):
+        def https_open(self, req):
+            return self.do_open(recorded(http.client.HTTPSConnection), req, context=self._context)
+
+    class Redirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, req, fp, code, msg, headers, newurl):
+            new = super().redirect_request(req, fp, code, msg, headers, newurl)
+            if new is not None and _origin(new.full_url) != _origin(req.full_url):
+                new.remove_header("Authorization")  # never hand the key to another origin
+            return new
+
+    # A local server is reached directly, never through an http_proxy that would send the passages elsewhere.
+    handlers = [Plain(), Secure(), Redirect(), *([urllib.request.ProxyHandler({})] if local else [])]
+    return urllib.request.build_opener(*handlers)
+
+
+def chat(settings: LLMSettings, messages: list[dict[str, str]]) -> str:
+    """The reply text of one chat completion, or LLMUnavailable saying what went wrong.
+
+    RAG_LLM_TIMEOUT bounds the whole call: at the deadline the connection is shut, however slowly bytes arrive.
+    """
+    import http.client
+    import socket
+    import threading
     import urllib.error
     import urllib.request
 
@@ -136,22 +180,42 @@ def chat(settings: LLMSettings, messages: list[dict[str, str]]) -> str:
     parts = urlparse(url)
     host = parts.hostname or ""
     shown = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()  # never print a password in the URL
-    # A local server is reached directly, never through an http_proxy that would send the passages elsewhere.
     local = host == "localhost" or host == "::1" or host.startswith("127.")
-    opener = urllib.request.build_opener(*([urllib.request.ProxyHandler({})] if local else []))
+    connections: list = []
+    expired = threading.Event()
+
+    def expire() -> None:
+        expired.set()
+        for conn in list(connections):
+            if conn.sock is not None:
+                try:
+                    conn.sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    timer = threading.Timer(settings.timeout, expire)
+    timer.daemon = True
+    timer.start()
+    timeout = LLMUnavailable(f"timeout after {settings.timeout:g} s")
     try:
-        with opener.open(request, timeout=settings.timeout) as response:
+        with _opener(local, connections).open(request, timeout=settings.timeout) as response:
             raw = response.read(MAX_REPLY_BYTES)
     except urllib.error.HTTPError as exc:
         raise LLMUnavailable(f"HTTP {exc.code} {exc.reason} from {shown}") from None
     except urllib.error.URLError as exc:
-        if isinstance(exc.reason, TimeoutError):
-            raise LLMUnavailable(f"timeout after {settings.timeout:g} s") from None
+        if isinstance(exc.reason, TimeoutError) or expired.is_set():
+            raise timeout from None
         raise LLMUnavailable(f"cannot reach {shown}: {exc.reason}") from None
     except TimeoutError:
-        raise LLMUnavailable(f"timeout after {settings.timeout:g} s") from None
+        raise timeout from None
     except (OSError, http.client.HTTPException) as exc:  # a reset, or a server not speaking HTTP
+        if expired.is_set():
+            raise timeout from None
         raise LLMUnavailable(f"connection to {shown} failed: {type(exc).__name__} {exc}") from None
+    finally:
+        timer.cancel()
+    if expired.is_set():  # the reply was cut off at the deadline
+        raise timeout
     try:
         content = json.loads(raw)["choices"][0]["message"]["content"]
     except (ValueError, KeyError, IndexError, TypeError):
@@ -303,8 +367,8 @@ def _check(
     if not chosen:
         return "its cited passages hold no usable sentence", []
     quoting = [span for span, _, _ in chosen if quote.strip() and quote in f" {normalise(span.text)} "]
-    if quoting:  # a verbatim quote ("Dr. ARIUNAA Enkhtur.") is supported by construction, however short
-        return "", quoting
+    if quoting:  # a verbatim quote ("Dr. ARIUNAA Enkhtur.") is supported, unless it drops the frame around it
+        return _whole(claim.text, quoting), quoting
     # The section title travels with its sentences ("Session II" of "Enhancement of AI Proficiency ...").
     evidence = " ".join(f"{span.passage.chunk.section}\n{span.text}" for span, _, _ in chosen)
     missing = sorted(claim_numbers - numbers(evidence)) + sorted(claim_names - set(words(evidence)))
@@ -314,13 +378,31 @@ def _check(
         covered = len(claim_terms & set(terms(evidence)))
         return f"only {covered} of its {len(claim_terms)} content words are in the cited sentences", []
     negated = _negations(claim.text) - _negations(evidence)
-    if negated:  # similarity barely moves when a "not" is added: check it by word
+    # Similarity barely moves when a "not" is added: check it by word. "did not approve" restates "It is false
+    # that ... approved" (frame_mismatch then weighs the parity of the negations).
+    if negated and not negating(evidence):
         return f"says {', '.join(sorted(negated))} where the cited sentences do not", []
     best_sim = max(sim for _, sim, _ in chosen)
     if best_sim < checks.min_similarity:
         return f"not close enough in meaning to any cited sentence (similarity {best_sim:.2f})", []
     # A marker whose passage adds nothing (neither close in meaning nor half the words) is not shown.
-    return "", [span for span, sim, share in chosen if sim >= checks.min_similarity or share >= 0.5]
+    shown = [span for span, sim, share in chosen if sim >= checks.min_similarity or share >= 0.5]
+    added = sorted(claim_terms - set(terms(evidence)) - reporting_terms())
+    if added:  # one changed verb ("overturned" for "upheld") is a new claim, however close in meaning
+        return f"{', '.join(added)} not in the cited sentences", []
+    clause = unsupported_clause(claim.text, [span.text for span, _, _ in chosen], chosen[0][0].passage.chunk.section)
+    if clause:
+        return f"no cited sentence supports the clause {clause!r}", []
+    return _whole(claim.text, [span for span, _, _ in chosen]), shown
+
+
+def _whole(claim: str, spans: list[_Span]) -> str:
+    """Why the claim misstates its spans as a whole ("" if it does not): a dropped or added frame, swapped roles."""
+    mismatch = frame_mismatch(claim, [span.text for span in spans])
+    if mismatch:
+        return mismatch
+    swapped = next((r for r in (role_swap(claim, span.text) for span in spans) if r), "")
+    return f"swaps the roles of {swapped} in the cited sentences" if swapped else ""
 
 
 def _negations(text: str) -> set[str]:

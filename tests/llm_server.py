@@ -2,7 +2,8 @@
 
 The first path segment picks a scripted reply: POST /<scenario>/v1/chat/completions answers with
 the reply set for <scenario> (POST /_script {"scenario": {"content": ..., "delay": s, "status": n,
-"raw": text}}). Every chat request is recorded for GET /_requests, so tests can read the prompt.
+"raw": text, "drip": s per byte, "redirect": url}}). Every request is recorded for GET /_requests, so
+tests can read the prompt.
 
     python -m tests.llm_server    # prints "port N" once listening on 127.0.0.1
 """
@@ -24,12 +25,17 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args) -> None:  # quiet: the tests read the record instead
         pass
 
-    def _send(self, status: int, body: bytes, content_type: str = "application/json") -> None:
+    def _send(self, status: int, body: bytes, content_type: str = "application/json", drip: float = 0) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        if not drip:
+            self.wfile.write(body)
+        for i in range(len(body) if drip else 0):  # one byte at a time: every read succeeds, the reply never ends
+            self.wfile.write(body[i : i + 1])
+            self.wfile.flush()
+            time.sleep(drip)
 
     def _body(self) -> bytes:
         return self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -38,7 +44,9 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/_requests":
             with LOCK:
                 self._send(200, json.dumps(REQUESTS).encode())
-        else:
+        else:  # recorded too: a redirected client may arrive here with a GET
+            with LOCK:
+                REQUESTS.append({"scenario": self.path.strip("/").partition("/")[0], "headers": dict(self.headers)})
             self._send(404, b'{"error": "not found"}')
 
     def do_POST(self) -> None:
@@ -58,6 +66,12 @@ class Handler(BaseHTTPRequestHandler):
             script = dict(SCRIPTS.get(scenario, {"status": 404, "raw": '{"error": "no such scenario"}'}))
         time.sleep(script.get("delay", 0))
         try:
+            if "redirect" in script:
+                self.send_response(script.get("status", 302))
+                self.send_header("Location", script["redirect"])
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             if "raw" in script:
                 self._send(script.get("status", 200), script["raw"].encode())
                 return
@@ -75,7 +89,7 @@ class Handler(BaseHTTPRequestHandler):
                 ],
                 "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
             }
-            self._send(script.get("status", 200), json.dumps(reply).encode())
+            self._send(script.get("status", 200), json.dumps(reply).encode(), drip=script.get("drip", 0))
         except (BrokenPipeError, ConnectionResetError):  # the client gave up waiting (the slow scenario)
             pass
 

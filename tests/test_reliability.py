@@ -435,7 +435,8 @@ def _edition_of_live_build(index: Path, editions: dict[str, Path], dim: int = 64
 
 def _leftovers(index: Path) -> list[str]:
     live = current_build(index)
-    kept = ("CURRENT", ".lock", ".corpus-hashes.json")  # the pointer, the writer lock, index.stamps's cache
+    # The pointer, the writer lock, index.stamps's cache, the index folder's marker (index.folder).
+    kept = ("CURRENT", ".lock", ".corpus-hashes.json", ".rag-index")
     return sorted(p.name for p in index.iterdir() if p.name not in kept and p != live)
 
 

@@ -140,7 +140,7 @@ def indexed_source(assistant, source: str) -> Path:
     path = (root / source).resolve() if listed else root
     if not listed or not path.is_relative_to(root) or not path.is_file():
         raise BadInput(f"{source!r} is not an indexed document")
-    return path
+    return root / source  # the link itself when it is one: removing a document never deletes a link's target
 
 
 def reload(assistant, progress: bool = True):

@@ -1,0 +1,225 @@
+"""Hostile input from issue #21: links out of the corpus, unreadable files, foreign index folders, terminal
+escapes in names, broken batch lines, and the query encoder's temporaries. Each test fails on the old code."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import os
+import pathlib
+import shutil
+from contextlib import redirect_stdout
+
+import pytest
+
+from index.errors import IngestError
+from tests.conftest import RAG, REPORT, run_rag
+from tests.test_embed import WordHashEmbedder
+
+QUIET = {"progress": False, "log": lambda _: None}
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    """A corpus folder holding a copy of the report."""
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    shutil.copy(REPORT, folder / REPORT.name)
+    return folder
+
+
+def test_a_link_out_of_the_corpus_is_never_read(corpus, tmp_path):
+    from index.build import corpus_state
+    from index.documents import load_corpus
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("The launch code is 4471 and the vault is under the lake.\n")
+    (corpus / "leak.txt").symlink_to(outside / "secret.txt")
+    (corpus / "linked").symlink_to(outside, target_is_directory=True)
+    (corpus / "alias.txt").symlink_to(corpus / REPORT.name)  # a link inside the corpus is fine
+    documents, skipped = load_corpus(corpus)
+    assert sorted(d.source for d in documents) == sorted([REPORT.name, "alias.txt"])
+    assert all("4471" not in d.text for d in documents)
+    reasons = {s.source: s.reason for s in skipped}
+    assert set(reasons) >= {"leak.txt"} and "outside the corpus" in reasons["leak.txt"]
+    assert set(corpus_state(corpus)) == {REPORT.name, "alias.txt"}
+
+
+def test_removing_a_linked_document_removes_the_link_not_its_target(corpus):
+    from types import SimpleNamespace
+
+    from ui.documents import indexed_source
+
+    (corpus / "alias.txt").symlink_to(corpus / REPORT.name)
+    assistant = SimpleNamespace(
+        index=SimpleNamespace(manifest={"documents": {"alias.txt": {"chunks": 1}}}), corpus_dir=corpus
+    )
+    path = indexed_source(assistant, "alias.txt")
+    assert path.is_symlink() and path.name == "alias.txt"
+
+
+def _unreadable(monkeypatch, path: pathlib.Path) -> None:
+    """Make `path` unreadable: chmod 000, and (root reads anyway) every open of it fails as it would."""
+    path.chmod(0)
+    real_open = pathlib.Path.open
+
+    def guarded(self, *args, **kwargs):
+        if os.path.abspath(self) == os.path.abspath(path):
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(pathlib.Path, "open", guarded)
+
+
+def test_an_unreadable_file_is_skipped_with_its_reason_and_ingest_and_ask_go_on(corpus, tmp_path, monkeypatch):
+    from index.build import ingest
+    from rag.assistant import Assistant
+
+    locked = corpus / "locked.txt"
+    locked.write_text("Nothing to see here, the session was chaired by nobody.\n")
+    _unreadable(monkeypatch, locked)
+    toy = WordHashEmbedder()
+    report = ingest(corpus, tmp_path / "index", embedder=toy, **QUIET)
+    assert [(s.source, "Permission denied" in s.reason) for s in report.skipped] == [("locked.txt", True)]
+    assistant = Assistant(corpus, tmp_path / "index", embedder=toy, **QUIET)  # not rebuilt, not refused
+    assert assistant.ask("Who chaired Session II?").citations
+    locked.chmod(0o644)
+
+
+def test_an_index_folder_that_is_not_an_index_is_refused_and_left_alone(corpus, tmp_path):
+    folder = tmp_path / "mine"
+    (folder / "build-scripts").mkdir(parents=True)
+    (folder / "build-scripts" / "deploy.sh").write_text("echo deploy\n")
+    (folder / "notes.txt").write_text("my notes\n")
+    result = run_rag("ingest", "--corpus", str(corpus), "--index", str(folder))
+    assert result.returncode == 2, result.stderr
+    assert "not a rag index" in result.stderr and result.stderr.count("\n") == 1
+    assert (folder / "build-scripts" / "deploy.sh").is_file() and (folder / "notes.txt").is_file()
+
+
+def test_an_index_prunes_only_the_builds_it_wrote(corpus, tmp_path):
+    from index.build import ingest
+
+    index, toy = tmp_path / "index", WordHashEmbedder()
+    ingest(corpus, index, embedder=toy, **QUIET)
+    (index / "build-scripts").mkdir()  # the user's, in a marked index folder
+    (index / "build-notes.txt").write_text("keep me\n")
+    ingest(corpus, index, embedder=toy, force=True, **QUIET)
+    assert (index / "build-scripts").is_dir() and (index / "build-notes.txt").is_file()
+    assert len([p for p in index.iterdir() if p.name.startswith("build-2")]) == 1
+
+
+@pytest.mark.parametrize("case", ["index-is-a-file", "index-is-the-corpus", "corpus-is-a-file"])
+def test_bad_folders_are_one_line_and_exit_2(corpus, tmp_path, case):
+    a_file = tmp_path / "a-file.txt"
+    a_file.write_text("not a folder\n")
+    args, expected = {
+        "index-is-a-file": (["--corpus", str(corpus), "--index", str(a_file)], "is a file, not a folder"),
+        "index-is-the-corpus": (["--corpus", str(corpus), "--index", str(corpus)], "inside the corpus"),
+        "corpus-is-a-file": (["--corpus", str(a_file), "--index", str(tmp_path / "i")], "is a file, not a folder"),
+    }[case]
+    for command in (["ingest"], ["ask", "Who chaired Session II?"]):
+        result = run_rag(*command, *args)
+        assert result.returncode == 2, result.stderr
+        assert expected in result.stderr and result.stderr.count("\n") == 1
+    assert a_file.read_text() == "not a folder\n"
+
+
+def test_a_current_pointer_with_invalid_utf8_is_rebuilt(corpus, tmp_path):
+    from index.build import ingest
+    from rag.assistant import Assistant
+
+    index, toy = tmp_path / "index", WordHashEmbedder()
+    ingest(corpus, index, embedder=toy, **QUIET)
+    (index / "CURRENT").write_bytes(b"build-\xff\xfe\n")
+    assistant = Assistant(corpus, index, embedder=toy, **QUIET)
+    assert assistant.ask("Who chaired Session II?").citations
+    assert (index / "CURRENT").read_text(encoding="utf-8").startswith("build-")
+
+
+def test_names_and_text_are_printed_with_control_characters_escaped(assistant):
+    from index.build import IngestReport
+    from index.documents import Skipped
+    from rag.cli import _print_answer
+
+    evil = "evil\x1b]0;pwned\x07\x1b[2J\nname\u202e.txt"
+    answer = assistant.ask("Who chaired Session II?")
+    answer = dataclasses.replace(
+        answer,
+        citations=tuple(dataclasses.replace(c, source=evil, text=c.text + "\x1b[31m") for c in answer.citations),
+    )
+    out = io.StringIO()
+    with redirect_stdout(out):
+        _print_answer(answer)
+    printed = out.getvalue()
+    assert "\x1b" not in printed and "\u202e" not in printed and "\x07" not in printed
+    assert "evil\\x1b]0;pwned\\x07\\x1b[2J\\nname\\u202e.txt" in printed
+    summary = IngestReport(True, "", 1, 1, 0, 1, (Skipped(evil, "bad\nreason"),), 0.1).summary()
+    assert "\x1b" not in summary and summary.count("\n") == 1
+
+
+def test_batch_answers_every_row_with_one_error_line_for_a_broken_one(tmp_path, report_index):
+    batch = tmp_path / "questions.jsonl"
+    batch.write_text(
+        '{"id": "q1", "question": "Who chaired Session II?"}\n'
+        '{"id": "q2", "question": "Who chaired \\udc80 Session IV?"}\n'
+        '{"id": "q1", "question": "Who chaired Session IV?"}\n',
+        encoding="utf-8",
+    )
+    result = run_rag("ask", "--json", "--batch", str(batch), "--index", str(report_index))
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["id"] for r in rows] == ["q1", "q2", "q1"]
+    assert "error" in rows[1] and "UTF-8" in rows[1]["error"] and "answer" in rows[2]
+    assert "id 'q1' repeats line 1" in result.stderr
+
+
+def test_a_question_that_is_not_utf8_is_bad_input_with_valid_output():
+    import subprocess
+
+    from tests.conftest import ROOT, subprocess_env
+
+    result = subprocess.run(
+        [str(RAG), "ask", "--json", b"Who chaired \xff Session II?"],
+        capture_output=True,
+        env=subprocess_env(),
+        cwd=ROOT,
+    )
+    assert result.returncode == 2
+    result.stderr.decode("utf-8")  # valid UTF-8, one line
+    assert b"not UTF-8" in result.stderr and result.stderr.count(b"\n") == 1
+
+
+def test_the_query_encoder_export_keeps_its_temporaries_in_the_index_folder(tmp_path):
+    from index.folder import claim_index_dir
+    from index.onnx_export import scratch
+
+    index = tmp_path / "index"
+    claim_index_dir(index)
+    work = scratch(index)
+    assert work.parent == index
+    dead = index / ".onnx-export-999999999"  # a killed export's leftovers (no such process)
+    dead.mkdir()
+    (dead / "fp32.onnx").write_bytes(b"\0" * 1024)
+    claim_index_dir(index)  # the next start
+    assert not dead.exists() and work.exists()
+    shutil.rmtree(work)
+
+
+def test_ingest_refuses_with_ingest_error_before_touching_a_users_folder(corpus, tmp_path):
+    from index.build import ingest
+
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "thesis.tex").write_text("\\documentclass{article}\n")
+    with pytest.raises(IngestError, match="not a rag index"):
+        ingest(corpus, folder, embedder=WordHashEmbedder(), **QUIET)
+    assert sorted(p.name for p in folder.iterdir()) == ["thesis.tex"]
+
+
+def test_a_password_on_the_command_line_is_warned_about():
+    result = run_rag("serve", "--auth", "admin:hunter2", "--port", "0")
+    assert result.returncode == 2  # the bad port stops it before anything is served
+    assert "RAG_AUTH" in result.stderr and "ps" in result.stderr
