@@ -54,7 +54,7 @@ def test_every_citation_is_the_exact_slice_of_its_document(assistant, words, lea
 
 
 def test_a_she_sentence_comes_with_the_sentence_that_names_her(assistant):
-    answer = assistant.ask("Who challenged attendees to keep reflecting on what AI transformation is?")
+    answer = assistant.ask("Who urged the audience to keep asking what AI transformation is?")
     assert not answer.abstained
     assert "CHOI Mee Young" in answer.answer and "What is AI transformation?" in answer.answer
     assert_checkable(answer)
@@ -75,7 +75,7 @@ def test_questions_about_what_the_report_never_gives_abstain(assistant):
     for question in (
         "What is the population of Tokyo?",
         "Who chaired Session I?",
-        "On what date was the 2025 High-Level Policy Dialogue in East Asia held?",
+        "On what day did the delegates of the dialogue arrive?",
     ):
         answer = assistant.ask(question)
         assert answer.abstained, (question, answer.answer)
@@ -84,15 +84,15 @@ def test_questions_about_what_the_report_never_gives_abstain(assistant):
 
 def test_follow_up_is_rewritten_and_searched_as_a_standalone_question(assistant):
     first = assistant.ask("Who chaired Session II?")
-    follow = assistant.ask("And who chaired Session IV?", history=[(first.question, first.answer)])
-    assert follow.standalone_question == "Who chaired Session IV?"
+    follow = assistant.ask("And who was the chair of Session IV?", history=[(first.question, first.answer)])
+    assert follow.standalone_question == "Who was the chair of Session IV?"
     assert "TUNGALAG Chimid" in follow.answer
-    assert follow.to_json()["standalone_question"] == "Who chaired Session IV?"
+    assert follow.to_json()["standalone_question"] == "Who was the chair of Session IV?"
 
 
 def test_standalone_names_the_person_a_pronoun_refers_to():
     history = [
-        ("Who is the Deputy Director of UNESCO-ICHEI?", "Ms. BI Xiaohan, Deputy Director of UNESCO-ICHEI, ... [1]")
+        ("Which post does Ms. BI Xiaohan hold at UNESCO-ICHEI?", "Ms. BI Xiaohan, Deputy Director of UNESCO-ICHEI, ... [1]")
     ]
     assert standalone("What did she say about the Micro-Certification Project?", history) == (
         "What did Ms. BI Xiaohan say about the Micro-Certification Project?"
@@ -102,7 +102,7 @@ def test_standalone_names_the_person_a_pronoun_refers_to():
 
 def test_question_analysis():
     assert answer_kind("How many phases does the cascade model have?") == "number"
-    assert answer_kind("Who chaired Session IV?") == "person"
+    assert answer_kind("Who led the second session?") == "person"
     assert answer_kind("On what date was it held?") == "date"
     assert answer_kind("What should be emphasised when deploying AI?") == "other"
     assert names_in("Who chaired Session I in 2024?") == ("Session I", "2024")
@@ -110,7 +110,7 @@ def test_question_analysis():
 
 
 def test_a_session_theme_is_its_heading_quoted_with_the_sentence_under_it(assistant):
-    answer = assistant.ask("What was the theme of Session II, which Dr. ARIUNAA Enkhtur chaired?")
+    answer = assistant.ask("What was the topic of Session II, chaired by Dr. ARIUNAA Enkhtur?")
     assert not answer.abstained, answer.answer
     heading, sentence = answer.citations
     assert heading.text == "Enhancement of AI Proficiency in the Higher Education Workforce"
@@ -120,7 +120,7 @@ def test_a_session_theme_is_its_heading_quoted_with_the_sentence_under_it(assist
 
 
 def test_other_questions_never_quote_a_heading(assistant):
-    answer = assistant.ask("Who chaired Session IV?")
+    answer = assistant.ask("Who was in the chair for Session IV?")
     assert all(c.text != c.section for c in answer.citations)
 
 
@@ -137,9 +137,9 @@ def test_title_negation_and_expansion_checks():
     assert expands("MEXT", "Japan's Ministry of Education, Culture, Sports, Science and Technology (MEXT), which")
     assert not expands("ICHEI", "Ms. BI Xiaohan, Deputy Director of UNESCO-ICHEI, spoke.")
     assert negates("pharmacists cannot form business partnerships") and not negates("pharma sold tobacco")
-    assert analyse("What did pharma not sell?").negated and not analyse("What did pharma sell?").negated
+    assert analyse("What did the shop not sell?").negated and not analyse("What did pharma sell?").negated
     assert answer_kind("What was the theme of Session II?") == "heading"
-    assert answer_kind("What does the acronym MEXT stand for?") == "expansion"
+    assert answer_kind("What does the acronym NWS stand for?") == "expansion"
     assert analyse("What does MEXT stand for?").acronym == "MEXT"
 
 
@@ -161,11 +161,11 @@ def test_where_is_answered_by_where_the_asked_thing_is_put_not_only_by_a_place_n
 
 
 def test_a_decade_is_a_date():
-    question = "In what decade were injectors widely used in steam engines?"
+    question = "In what decade did ferries become common on the lake?"
     assert answer_kind(question) == "date"
-    assert type_satisfied("date", "Injectors became popular in the 1850s but are no longer used.", question)
+    assert type_satisfied("date", "Ferries became common in the 1850s but no longer sail.", question)
     assert type_satisfied("date", "In the 2010s the share fell.", "When did the share fall?")
-    assert not type_satisfied("date", "Injectors use a steam jet supplied from the boiler.", question)
+    assert not type_satisfied("date", "Ferries use a steam engine fed from the boiler.", question)
 
 
 def test_a_question_asking_about_the_alternative_a_sentence_sets_aside_abstains():

@@ -101,3 +101,5 @@ def test_quality_gate_on_the_report(assistant):
     metrics = aggregate(judged)
     for name, minimum in THRESHOLDS["report"].items():  # "_comment" lives at the top level, not here
         assert metrics[name] >= minimum, f"{name} = {metrics[name]:.3f}, below the gate {minimum}"
+    for name, maximum in THRESHOLDS["at_most"]["report"].items():
+        assert metrics[name] <= maximum, f"{name} = {metrics[name]:.3f}, above the gate {maximum}"

@@ -144,3 +144,8 @@ def test_the_selector_reproduces_its_recorded_squad_val_figures(tmp_path, embedd
     measured = aggregate(judged)
     for name in ("answer_accuracy", "false_abstention", "abstention_recall", "overall"):
         assert measured[name] == pytest.approx(recorded[name], abs=0.006), name
+    gates = json.loads((DEFAULT_MODEL.parents[2] / "eval" / "thresholds.json").read_text(encoding="utf-8"))
+    for name, minimum in gates["squad-val"].items():  # the CI quality gate on the held-out suite
+        assert measured[name] >= minimum, f"squad-val {name} = {measured[name]:.3f}, below the gate {minimum}"
+    for name, maximum in gates["at_most"]["squad-val"].items():
+        assert measured[name] <= maximum, f"squad-val {name} = {measured[name]:.3f}, above the gate {maximum}"
