@@ -92,7 +92,10 @@ def test_follow_up_is_rewritten_and_searched_as_a_standalone_question(assistant)
 
 def test_standalone_names_the_person_a_pronoun_refers_to():
     history = [
-        ("Which post does Ms. BI Xiaohan hold at UNESCO-ICHEI?", "Ms. BI Xiaohan, Deputy Director of UNESCO-ICHEI, ... [1]")
+        (
+            "Which post does Ms. BI Xiaohan hold at UNESCO-ICHEI?",
+            "Ms. BI Xiaohan, Deputy Director of UNESCO-ICHEI, ... [1]",
+        )
     ]
     assert standalone("What did she say about the Micro-Certification Project?", history) == (
         "What did Ms. BI Xiaohan say about the Micro-Certification Project?"
