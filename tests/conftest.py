@@ -72,7 +72,9 @@ def own_folders(args: tuple[str, ...]) -> list[str]:
     """
     if not args or args[0] not in CORPUS_COMMANDS:
         return list(args)
-    extra = [] if "--corpus" in args else ["--corpus", str(CORPUS)]
+    # `rag eval --squad/--beir` makes its own corpus from the dataset: the report's copy must not receive it.
+    makes_own = "--squad" in args or "--beir" in args
+    extra = [] if "--corpus" in args or makes_own else ["--corpus", str(CORPUS)]
     extra += [] if "--index" in args else ["--index", str(INDEX)]
     return [args[0], *extra, *args[1:]]
 
