@@ -38,12 +38,13 @@ def test_a_link_out_of_the_corpus_is_never_read(corpus, tmp_path):
     (outside / "secret.txt").write_text("The launch code is 4471 and the vault is under the lake.\n")
     (corpus / "leak.txt").symlink_to(outside / "secret.txt")
     (corpus / "linked").symlink_to(outside, target_is_directory=True)
-    (corpus / "alias.txt").symlink_to(corpus / REPORT.name)  # a link inside the corpus is fine
+    (corpus / "alias.txt").symlink_to(corpus / REPORT.name)  # a link inside the corpus is read (a copy: skipped)
     documents, skipped = load_corpus(corpus)
-    assert sorted(d.source for d in documents) == sorted([REPORT.name, "alias.txt"])
+    assert sorted(d.source for d in documents) == [REPORT.name]
     assert all("4471" not in d.text for d in documents)
     reasons = {s.source: s.reason for s in skipped}
     assert set(reasons) >= {"leak.txt"} and "outside the corpus" in reasons["leak.txt"]
+    assert "already indexed as" in reasons["alias.txt"]
     assert set(corpus_state(corpus)) == {REPORT.name, "alias.txt"}
 
 
