@@ -232,7 +232,7 @@ def test_an_upload_cut_off_by_the_client_leaves_nothing_in_the_temp_folder(serve
 # ---- origins ---------------------------------------------------------------------------------------------
 
 
-ASK = json.dumps({"data": ["Who chaired Session II?", 5, "hybrid"]}).encode()
+ASK = json.dumps({"data": ["Who chaired Session II?", 5, "hybrid", None]}).encode()
 PROBES = [
     ("GET", "/gradio_api/info", {}, None),
     ("POST", "/gradio_api/call/ask", {"Content-Type": "application/json"}, ASK),
@@ -297,7 +297,7 @@ def test_a_server_bound_to_all_interfaces_answers_the_names_it_is_reached_by(lan
 
 def call_ask(server, question: str) -> str:
     """The `ask` API through Gradio's plain-HTTP route: the stream of events it answers with."""
-    body = json.dumps({"data": [question, 5, "hybrid"]}).encode()
+    body = json.dumps({"data": [question, 5, "hybrid", None]}).encode()
     status, _, reply = request(server, "POST", "/gradio_api/call/ask", {"Content-Type": "application/json"}, body)
     assert status == 200, reply[:300]
     event = json.loads(reply)["event_id"]
