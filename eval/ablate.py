@@ -66,16 +66,13 @@ def main(index_root: Path) -> int:
     ]
     rows: dict[str, dict[str, dict]] = {"squad-train (cv)": {}, **{name: {} for name in CHECKED}}
     with tempfile.TemporaryDirectory() as tmp:
-        for label, names in configs:
+        for n, (label, names) in enumerate(configs):
             print(f"ablation: {label}", file=sys.stderr)
             gates = tuple(g for g in shipped.gates if g in names)  # the shipped gates, less the one left out
             kind, target = shipped.meta["cv"]["question_model"], shipped.meta["cv"]["question_target"]
             cv, models = fit(ex, names, shipped.shortlist, gates, (kind,), (target,))
-            path = Path(tmp) / "selector.json"
+            path = Path(tmp) / f"selector-{n}.json"
             write(path, names, models, {})
-            from rag.compose.composer import _load
-
-            _load.cache_clear()  # the same temporary path holds a new model each time
             rows["squad-train (cv)"][label] = cv
             for name in CHECKED:
                 retriever, questions = checked[name]

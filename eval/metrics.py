@@ -70,7 +70,7 @@ def normalize_answer(text: str) -> str:
 def answer_words(answer: str) -> int:
     """Words of an answer, not counting its [n] citation markers (nor the stops they leave alone).
 
-    Example: answer_words("Session II was chaired by Dr. ARIUNAA [1]. [2]") -> 7
+    Example: answer_words("The panel was chaired by Dr. SATO [1]. [2]") -> 7
     """
     return len(_MARKER_GAP.sub("", answer).split())
 
@@ -95,7 +95,7 @@ def contains_phrase(text: str, phrase: str) -> bool:
     """True when `phrase` occurs in `text` as whole words, both SQuAD-normalised.
 
     Example: contains_phrase("the “K-Digital Training” programme", "K-Digital Training") -> True;
-    contains_phrase("Enkhturian studies", "Enkhtur") -> False
+    contains_phrase("Satoan studies", "Sato") -> False
     """
     needle = normalize_answer(phrase)
     return bool(needle) and f" {needle} " in f" {normalize_answer(text)} "

@@ -194,14 +194,15 @@ def _starts(question: np.ndarray, n: int) -> np.ndarray:
 
 
 def decide(ex: Examples, cols: list[int], candidate, shortlist: int, gates=(), which=None):
-    """Per question, as the composer does: shortlist by cheap features, drop spans a gate fails, the best span's
-    index (-1: every span failed a gate, so the composer abstains) and the question row."""
-    from rag.compose.features import GATES, REGISTRY
-    from rag.compose.selector import question_row
+    """Per question, as the composer does (composer.pick): the best span's index (-1: every shortlisted span failed
+    a gate, so the composer abstains) and the question row."""
+    from rag.compose.composer import pick
+    from rag.compose.features import REGISTRY
+    from rag.compose.selector import Selector, question_row
 
     names = tuple(ex.names[c] for c in cols)
     cheap = np.asarray([REGISTRY[n].cheap for n in names])
-    gated = [(names.index(g), GATES[g]) for g in gates]
+    model = Selector(names, candidate, candidate, 0.0, {}, tuple(gates))  # only the span model and gates are read
     n = len(ex.group)
     starts = _starts(ex.question, n)
     best, qrows = np.full(n, -1), np.zeros((n, len(QUESTION_FEATURES)))
@@ -210,12 +211,14 @@ def decide(ex: Examples, cols: list[int], candidate, shortlist: int, gates=(), w
         if a == b:
             continue
         full = ex.rows[a:b][:, cols]
-        pre = candidate.logits(np.where(cheap, full, 0.0))
-        short = np.argsort(-pre, kind="stable")[:shortlist]
-        if gated:
-            short = np.asarray([k for k in short if not any(fails(full[k, j]) for j, fails in gated)], dtype=np.int64)
-            if not len(short):
-                continue
+        rows = np.where(cheap, full, 0.0)  # as answering sees them before the costly features are computed
+
+        def fill(idx, rows=rows, full=full):
+            rows[idx] = full[idx]
+
+        short, _ = pick(model, rows, shortlist, fill)
+        if not short:
+            continue
         logits = candidate.logits(full[short])
         best[i] = a + short[int(np.argmax(logits))]
         qrows[i] = question_row(logits, full[short], names, str(ex.kind[i]), int(ex.missing[i]), int(ex.n_terms[i]))

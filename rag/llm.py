@@ -367,7 +367,7 @@ def _check(
     if not chosen:
         return "its cited passages hold no usable sentence", []
     quoting = [span for span, _, _ in chosen if quote.strip() and quote in f" {normalise(span.text)} "]
-    if quoting:  # a verbatim quote ("Dr. ARIUNAA Enkhtur.") is supported, unless it drops the frame around it
+    if quoting:  # a verbatim quote ("Dr. SATO Kenji.") is supported, unless it drops the frame around it
         return _whole(claim.text, quoting), quoting
     # The section title travels with its sentences ("Session II" of "Enhancement of AI Proficiency ...").
     evidence = " ".join(f"{span.passage.chunk.section}\n{span.text}" for span, _, _ in chosen)

@@ -32,7 +32,7 @@ class Span:
 @functools.lru_cache(maxsize=65536)
 def term_set(text: str) -> frozenset[str]:
     """Stemmed terms of a sentence or span, cached: the same sentences are scored for many questions."""
-    return frozenset(terms(text))
+    return frozenset(t for t, _ in term_counts(text)[0])
 
 
 @functools.lru_cache(maxsize=65536)

@@ -107,12 +107,10 @@ class Composer:
         asked = features.Asked(q, self.retriever, qvec)
         model, names = self.selector, self.selector.features
         rows = features.matrix(asked, spans, names, cheap_only=True)
-        short = shortlist(model, rows, self.settings.shortlist or model.shortlist)
-        features.fill_costly(asked, spans, names, rows, short)
-        passing = [i for i in short if not any(features.GATES[g](rows[i, names.index(g)]) for g in model.gates)]
-        if not passing:  # every close span lacks what was asked or says something else: nothing to quote
-            return Composed("", (), True, self._reason(q, missing, rows[short[0]]), 0.0)
-        short = passing
+        size = self.settings.shortlist or model.shortlist
+        short, first = pick(model, rows, size, lambda idx: features.fill_costly(asked, spans, names, rows, idx))
+        if not short:  # every close span lacks what was asked or says something else: nothing to quote
+            return Composed("", (), True, self._reason(q, missing, rows[first]), 0.0)
         logits = model.candidate.logits(rows[short])
         best = int(np.argmax(logits))
         qrow = question_row(logits, rows[short], names, q.kind, len(missing), len(q.terms))
@@ -132,8 +130,8 @@ class Composer:
         if missing:
             return f"the documents never mention {', '.join(missing)}"
         names = self.selector.features
-        for gate in self.selector.gates:
-            if features.GATES[gate](row[names.index(gate)]) and gate in _REASONS:
+        for gate, j in zip(self.selector.gates, gate_columns(self.selector), strict=True):
+            if features.GATES[gate](row[j]) and gate in _REASONS:
                 return _REASONS[gate].format(kind=q.kind_phrase)
         pulls = self.selector.candidate.contributions(row)
         fired = [(pulls[j], name) for j, name in enumerate(names) if name in _REASONS and pulls[j] < -0.25]
@@ -142,7 +140,18 @@ class Composer:
         return "no passage answers it closely enough"
 
 
-def shortlist(model: Selector, rows: np.ndarray, n: int) -> list[int]:
-    """The spans worth the costly features: the best n by the cheap ones alone (costly columns still 0)."""
-    pre = model.candidate.logits(rows)
-    return np.argsort(-pre, kind="stable")[:n].tolist()
+def gate_columns(model: Selector) -> tuple[int, ...]:
+    """The feature column of each of the model's gates."""
+    return tuple(model.features.index(g) for g in model.gates)
+
+
+def pick(model: Selector, rows: np.ndarray, size: int, fill) -> tuple[list[int], int]:
+    """The spans the answer is chosen from: the best `size` by the cheap features (costly columns still 0), their
+    costly features filled in by `fill(indices)`, then those no gate rules out; and the first of the shortlist.
+
+    The one place both answering and `eval.train` choose, so a model is trained on the choice it is used with.
+    """
+    short = np.argsort(-model.candidate.logits(rows), kind="stable")[:size].tolist()
+    fill(short)
+    checks = [(j, features.GATES[g]) for g, j in zip(model.gates, gate_columns(model), strict=True)]
+    return [i for i in short if not any(fails(rows[i, j]) for j, fails in checks)], short[0]

@@ -66,22 +66,20 @@ Fn = Callable[[Asked, Span], float]
 
 @dataclass(frozen=True)
 class Feature:
-    """A named measurement; `cheap` ones are computed for every span, the rest only for the best few.
-    A `batch` feature scores all the spans of a question in one call (a model run)."""
+    """A named measurement; `cheap` ones are computed for every span, the rest only for the best few."""
 
     name: str
     fn: Fn
     cheap: bool
     why: str
-    batch: bool = False
 
 
 REGISTRY: dict[str, Feature] = {}
 
 
-def feature(name: str, cheap: bool = False, batch: bool = False) -> Callable[[Fn], Fn]:
+def feature(name: str, cheap: bool = False) -> Callable[[Fn], Fn]:
     def register(fn: Fn) -> Fn:
-        REGISTRY[name] = Feature(name, fn, cheap, (fn.__doc__ or "").strip().splitlines()[0], batch)
+        REGISTRY[name] = Feature(name, fn, cheap, (fn.__doc__ or "").strip().splitlines()[0])
         return fn
 
     return register
@@ -355,9 +353,6 @@ def matrix(asked: Asked, spans: list[Span], names: tuple[str, ...], cheap_only: 
         feat = REGISTRY[name]
         if cheap_only and not feat.cheap:
             continue
-        if feat.batch:
-            out[:, j] = feat.fn(asked, spans) if spans else []
-            continue
         for i, span in enumerate(spans):
             out[i, j] = feat.fn(asked, span)
     return out
@@ -368,10 +363,6 @@ def fill_costly(asked: Asked, spans: list[Span], names: tuple[str, ...], rows: n
     for j, name in enumerate(names):
         feat = REGISTRY[name]
         if feat.cheap:
-            continue
-        if feat.batch:
-            if which:
-                rows[which, j] = feat.fn(asked, [spans[i] for i in which])
             continue
         for i in which:
             rows[i, j] = feat.fn(asked, spans[i])

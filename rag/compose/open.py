@@ -18,7 +18,7 @@ from rag.compose.candidates import SPEAKER_PRONOUN, Span
 from rag.compose.checks import instructs
 from rag.compose.composed import Composed
 from rag.compose.quote import LOST_SPEAKER
-from rag.question import analyse
+from rag.question import Question, analyse
 from rag.retrieve import SentenceHit
 
 MAX_OPEN_WORDS = 150  # what the nugget metrics read (DESIGN.md); an answer stops before passing it
@@ -36,12 +36,11 @@ class Pick:
     logit: float
 
 
-def rank_sentences(composer, question: str, hits: list[SentenceHit], qvec) -> tuple[list[Pick], float]:
+def rank_sentences(composer, q: Question, hits: list[SentenceHit], qvec, missing: int = 0) -> tuple[list[Pick], float]:
     """Every retrieved sentence alone, rated by the selector's span model (the relevance MMR starts from), and the
     selector's probability that the documents answer the question at all."""
     from rag.compose.selector import question_row, sigmoid
 
-    q = analyse(question)
     spans = [Span((h,), h.text, candidates.term_set(h.text)) for h in hits if h.text.strip() and not instructs(h.text)]
     if not spans:
         return [], 0.0
@@ -52,7 +51,6 @@ def rank_sentences(composer, question: str, hits: list[SentenceHit], qvec) -> tu
     short = np.argsort(-logits, kind="stable")[: model.shortlist].tolist()
     features.fill_costly(asked, spans, model.features, rows, short)  # the costly checks read only the best few
     full = model.candidate.logits(rows[short])
-    missing = len(q.missing_in(composer.retriever))
     qrow = question_row(full, rows[short], model.features, q.kind, missing, len(q.terms))
     p = sigmoid(float(model.answerable.logits(qrow[None, :])[0]))
     return [Pick(s.hits[0], float(v)) for s, v in zip(spans, logits, strict=True)], p
@@ -197,7 +195,7 @@ def answer(composer, shape, question: str, hits: list[SentenceHit], qvec) -> Com
         if chosen:
             text, citations = quote_sentences(trim(_with_continuation(retriever, with_speakers(retriever, chosen))))
             return Composed(text, citations, False, "", 1.0)
-    picks, p = rank_sentences(composer, question, hits, qvec)
+    picks, p = rank_sentences(composer, q, hits, qvec)
     threshold = composer.settings.threshold if composer.settings.threshold >= 0 else composer.selector.threshold
     if not picks or p < OPEN_THRESHOLD_SHARE * threshold:
         return Composed("", (), True, "nothing in the documents is about this", p)
