@@ -121,6 +121,13 @@ def shot(page, name: str) -> Path:
     return path
 
 
+def hidden(page, selector: str) -> None:
+    """Wait until nothing matching `selector` shows: gradio gives a group's id to two nested elements."""
+    page.wait_for_function(
+        "s => [...document.querySelectorAll(s)].every(e => !e.getClientRects().length)", arg=selector
+    )
+
+
 def in_view(page, inner: str, outer: str) -> bool:
     """The element `inner` starts inside the visible part of its scrolling box `outer`."""
     return page.evaluate(
@@ -300,9 +307,11 @@ def test_documents_tab_adds_several_refuses_duplicates_confirms_removal_and_undo
     status.get_by_text("Choose one or more files first (.txt, .md, .html, .htm, .pdf or .docx).").wait_for()
 
     page.locator("#upload input[type=file]").set_input_files([str(notes), str(ferry), str(twin)])
-    page.locator("#upload").get_by_text("twin.txt").wait_for()
+    for name in ("Lighthouse notes.md", "ferry.txt", "twin.txt"):  # uploaded: listed in the picker
+        page.locator(f'#upload td.filename[aria-label="{name}"]').wait_for()
     page.locator("#add-document").click()
     status.locator(".doc-ok").wait_for()
+    page.locator("#upload td.filename").first.wait_for(state="detached")  # the picker is empty for the next files
     assert "Added Lighthouse-notes.md, ferry.txt" in status.inner_text()
     assert "twin.txt is already in the corpus as harbour-notes.txt" in status.inner_text()
     assert "Lighthouse-notes.md" in table.inner_text() and "ferry.txt" in table.inner_text()
@@ -324,7 +333,7 @@ def test_documents_tab_adds_several_refuses_duplicates_confirms_removal_and_undo
     confirm = page.locator("#confirm-remove")
     confirm.get_by_text("Lighthouse-notes.md").wait_for()
     page.locator("#confirm-remove-no").click()
-    confirm.wait_for(state="hidden")
+    hidden(page, "#confirm-remove")
     assert "Lighthouse-notes.md" in table.inner_text()  # cancelled: nothing removed
     page.locator("#remove-document").click()
     page.locator("#confirm-remove-yes").click()

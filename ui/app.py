@@ -361,7 +361,8 @@ def build_app(assistant, feedback_path: Path | None = None):
     def add_documents(uploads, scope, progress=gr.Progress(track_tqdm=True)):
         paths = [Path(u) for u in (uploads or [])] if isinstance(uploads, list) else [Path(uploads)] if uploads else []
         if not paths:
-            return error_html(f"Choose one or more files first ({docs.accepted_types()})."), *list_documents(scope)
+            message = error_html(f"Choose one or more files first ({docs.accepted_types()}).")
+            return message, *list_documents(scope), gr.skip()
         saved: list[Path] = []
         refused: list[str] = []
 
@@ -382,7 +383,8 @@ def build_app(assistant, feedback_path: Path | None = None):
             message = _ok(f"Added {names}; the index is up to date.")
             return message + "".join(error_html(f"Not added: {why}") for why in refused)
 
-        return change_corpus(change, done, scope)
+        # the picker empties once its files were checked; while another change is indexed they stay chosen
+        return *change_corpus(change, done, scope), None if saved or refused else gr.skip()
 
     def ask_to_remove(source: str | None):
         """The first click on Remove: name the document and wait for a confirmation."""
@@ -531,10 +533,9 @@ def build_app(assistant, feedback_path: Path | None = None):
         listing = [table, chosen, scope, undo_button]
         app.load(restore, kept, [chat, answers, sources, document], api_name=False)
         app.load(list_documents, None, listing, api_name=False)
-        added = add_button.click(
-            add_documents, [upload, scope], [status, *listing], api_name=False, concurrency_limit=1
+        add_button.click(
+            add_documents, [upload, scope], [status, *listing, upload], api_name=False, concurrency_limit=1
         )
-        added.then(lambda: None, None, upload, api_name=False, queue=False)  # the picker is empty for the next files
         remove_button.click(ask_to_remove, chosen, [confirm_box, confirm_text, status], api_name=False)
         cancel_button.click(lambda: gr.update(visible=False), None, confirm_box, api_name=False, queue=False)
         confirm_button.click(
