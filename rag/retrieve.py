@@ -66,7 +66,6 @@ class Retriever:
             t: math.log(1 + (n - int(df[i]) + 0.5) / (int(df[i]) + 0.5)) for t, i in self.vocab.items() if i < len(df)
         }
         self.max_idf = math.log(1 + (n + 0.5) / 0.5)
-        self.chunk_terms = _ChunkTerms(index.searchable)
         # Every sentence is scanned only in small corpora: at 40k sentences the scan reads 60 MB a question and
         # evicts the query encoder from cache (warm ask at 10k chunks: 13 ms without it, 17-54 ms with it).
         flat = (index.manifest.get("dense_index") or {}).get("kind", "flat") == "flat"
@@ -208,7 +207,7 @@ class Retriever:
         elif mode == "bm25":
             fused = {row: s for row, (_, s) in lexical.items()}
         ranked = sorted(fused, key=lambda r: (-fused[r], r))[:k]
-        qset = set(qterms)
+        held = self.terms_held(qterms, ranked)
         passages = []
         for rank, row in enumerate(ranked, start=1):
             chunk = self.index.searchable[row]
@@ -219,7 +218,7 @@ class Retriever:
                 scores["bm25"] = lexical[row][1]
             if row in by_sentence:
                 scores["best_sentence"] = by_sentence[row][1]
-            matched = tuple(sorted(qset & self.chunk_terms[row]))
+            matched = tuple(sorted(held[row]))
             passages.append(Passage(chunk, rank, fused[row], scores, matched, row))
         timings["fusion"] = (time.perf_counter() - t3) * 1000
         return passages, qvec
@@ -241,6 +240,23 @@ class Retriever:
             params = faiss.SearchParameters(sel=selector)
         return dense.search(query, depth, params=params)
 
+    def terms_held(self, qterms: list[str], rows) -> dict[int, set[str]]:
+        """Which of the question's terms each row holds, read from BM25's postings: no chunk is re-stemmed
+        (stemming the ~100 candidates of a question took half its time on long documents)."""
+        rows = np.asarray(sorted(set(rows)), dtype=np.int64)
+        held: dict[int, set[str]] = {int(r): set() for r in rows}
+        if not len(rows):
+            return held
+        scores = self.index.bm25.scores
+        indptr, indices = scores["indptr"], scores["indices"]
+        for t in set(qterms):
+            i = self.vocab.get(t)
+            if i is None:
+                continue
+            for r in rows[np.isin(rows, indices[indptr[i] : indptr[i + 1]])].tolist():
+                held[r].add(t)
+        return held
+
     def _coverage(self, qterms: list[str], rows: set[int]) -> dict[int, tuple[int, float]]:
         """Candidates ranked by the idf-weighted share of the question's terms they hold.
 
@@ -251,7 +267,8 @@ class Retriever:
         total = sum(self.idf.get(t, self.max_idf) for t in qset)
         if not total:
             return {}
-        share = {row: sum(self.idf.get(t, 0.0) for t in qset & self.chunk_terms[row]) / total for row in rows}
+        held = self.terms_held(qterms, rows)
+        share = {row: sum(self.idf.get(t, 0.0) for t in held[row]) / total for row in rows}
         ordered = sorted((row for row in share if share[row] > 0), key=lambda r: (-share[r], r))
         return {row: (rank, share[row]) for rank, row in enumerate(ordered)}
 
@@ -277,20 +294,6 @@ class Retriever:
         chunk_row, s, e = self.index.sentence(row)
         sim = float(self.index.sentence_vectors[row] @ qvec) if qvec is not None else 0.0
         return SentenceHit(self.index.searchable[chunk_row], s, e, sim, passage_rank, row)
-
-
-class _ChunkTerms:
-    """Each chunk's term set, made when first asked for: a million chunks are not re-stemmed at start."""
-
-    def __init__(self, chunks) -> None:
-        self._chunks = chunks
-        self._get = functools.lru_cache(maxsize=65536)(self._terms)
-
-    def _terms(self, row: int) -> frozenset[str]:
-        return frozenset(terms(self._chunks[row].embed_text()))
-
-    def __getitem__(self, row: int) -> frozenset[str]:
-        return self._get(int(row))
 
 
 def _top(scores: np.ndarray, depth: int) -> np.ndarray:
