@@ -43,7 +43,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 eval: install
-	$(BIN)/rag eval --suite report --suite squad-dev
+	$(BIN)/rag eval --suite report --suite squad-dev --suite covid-dev
 
 bench: install
 	$(BIN)/python -m eval.bench

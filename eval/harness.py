@@ -59,7 +59,7 @@ def _benchmark(name: str) -> Suite:
 # squad-train is what learned parts are fitted on, squad-val only checks them (see each README).
 SUITES = {
     "report": Suite("report", EVAL_DIR / "gold.jsonl", PROJECT_ROOT / "corpus"),
-    **{name: _benchmark(name) for name in ("squad-dev", "squad-train", "squad-val")},
+    **{name: _benchmark(name) for name in ("squad-dev", "squad-train", "squad-val", "covid-dev")},
     # The report's questions with unrelated documents beside it: answers and abstentions must not move.
     "report+distractors": Suite(
         "report+distractors",
