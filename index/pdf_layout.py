@@ -10,7 +10,8 @@ import re
 
 from index.documents import is_heading_line
 
-EDGE_LINES = 2  # lines looked at for running headers at the top, and for footers at the bottom, of each page
+EDGE_LINES = 3  # lines looked at for running headers and footers at each end of a page: a PDF maker may write
+# header, footer and page number all before (or after) the body, so three running lines can lead a page
 _PAGE_NUMBER = re.compile(
     r"^(page\s+)?[-–—(\[]?\s*(\d{1,4}|[ivxlcdm]{1,7})\s*[-–—)\]]?(\s*(of|/)\s*\d{1,4})?$", re.IGNORECASE
 )
