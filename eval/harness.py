@@ -213,7 +213,10 @@ def configurations(overrides: list[str], compare: str | None):
 
 
 def main(args) -> int:
-    from eval import external  # SQuAD and BEIR in, RAGAS and TREC out, trec_eval's measures (issue #23)
+    from eval import (
+        external,  # SQuAD and BEIR in, RAGAS and TREC out, trec_eval's measures (issue #23)
+        format_suite,  # --suite formats: one corpus rendered as txt, PDF, DOCX and HTML (issue #16)
+    )
     from index.embed import SentenceTransformerEmbedder
     from rag.assistant import Assistant
 
@@ -222,7 +225,9 @@ def main(args) -> int:
     if args.gold:
         suites = [Suite(p.stem, p, args.corpus) for p in args.gold]
     else:
-        suites = [materialize(SUITES[name], args.index) for name in (args.suite or ["report"])]
+        suites = []
+        for name in args.suite or ["report"]:
+            suites += format_suite.suites(args.index) if name == "formats" else [materialize(SUITES[name], args.index)]
     gold = {suite.name: load_gold(suite.gold) for suite in suites}  # all lines checked before any work
     configs = configurations(args.overrides, args.compare)
     exports = external.check_exports(getattr(args, "export", None), len(configs))
@@ -231,6 +236,7 @@ def main(args) -> int:
     metrics: dict[str, dict[str, dict]] = {}
     results: list[dict] = []
     passages: dict = {}
+    offending: dict[str, int] = {}  # formats suite: "<base>-<format>-<label>" -> passages holding page furniture
     for suite in suites:
         for label, settings in configs:
             embedder = embedders.setdefault(settings.index.model, SentenceTransformerEmbedder(settings.index.model))
@@ -249,10 +255,14 @@ def main(args) -> int:
             results.extend(result_rows(suite.name, label, gold[suite.name], answers, judged, settings.k))
             for answer in answers:
                 passages[(suite.name, label, answer["id"])] = answer["passages"]
+            if suite.name.startswith("formats-"):
+                offending[f"{suite.name.removeprefix('formats-')}-{label}"] = format_suite.offending_passages(answers)
     for suite_name, rows in metrics.items():
         print(f"\n{suite_name}")
         print(format_table(rows))
         print(format_table(rows, external.IR_COLUMNS))
+    if offending:
+        print(format_suite.summary(metrics, offending))
     external.export_gold(exports, gold, results, passages)
     if not args.no_report:
         from eval.report import write_report

@@ -47,8 +47,9 @@ class Document:
 
     @property
     def text_sha256(self) -> str:
-        """sha256 of the extracted text: the same document as .txt, .pdf or a second copy hashes the same."""
-        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+        """sha256 of the extracted text with whitespace runs as one space: the same document as .txt, .html, .pdf
+        or a second copy hashes the same, though each format ends its lines and paragraphs its own way."""
+        return hashlib.sha256(" ".join(self.text.split()).encode("utf-8")).hexdigest()
 
     def page_at(self, offset: int) -> int | None:
         """Page number holding `offset` (None for documents without pages)."""

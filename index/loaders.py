@@ -81,7 +81,7 @@ def load_pdf(path: Path, source: str) -> Document:
     pages: list[tuple[int, int, int]] = []
     offset = 0
     for number, lines in enumerate(page_lines, 1):
-        page = reflow(lines)
+        page = reflow(lines, parsed.large[number - 1] if number <= len(parsed.large) else "")
         if page and parts:
             parts.append("\n\n")
             offset += 2

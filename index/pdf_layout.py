@@ -10,7 +10,8 @@ import re
 
 from index.documents import is_heading_line
 
-EDGE_LINES = 2  # lines looked at for running headers at the top, and for footers at the bottom, of each page
+EDGE_LINES = 3  # lines looked at for running headers and footers at each end of a page: a PDF maker may write
+# header, footer and page number all before (or after) the body, so three running lines can lead a page
 _PAGE_NUMBER = re.compile(
     r"^(page\s+)?[-–—(\[]?\s*(\d{1,4}|[ivxlcdm]{1,7})\s*[-–—)\]]?(\s*(of|/)\s*\d{1,4})?$", re.IGNORECASE
 )
@@ -72,11 +73,12 @@ def strip_running_lines(pages: list[list[str]]) -> tuple[list[list[str]], int]:
     return out, removed
 
 
-def reflow(lines: list[str]) -> str:
+def reflow(lines: list[str], large: str = "") -> str:
     """Join a page's wrapped lines into paragraphs; a word hyphenated across a line end is joined whole.
 
     A line break stays where the line ends a sentence or stops well short of the page's usual width
-    (a heading, a paragraph's last line). Example, with full-width lines:
+    (a heading, a paragraph's last line). `large` is the page's text set larger than the body: a line of it
+    (a heading) joins only its own wrapped continuation, never body text. Example, with full-width lines:
     ["The report was pre-", "sented today.", "Next"] -> "The report was presented today.\\nNext"
     """
     lines = [line.strip() for line in lines]
@@ -84,10 +86,12 @@ def reflow(lines: list[str]) -> str:
     if not widths:
         return ""
     full = widths[int(len(widths) * 0.8)] if len(widths) > 1 else widths[0]
+    heading = [bool(large) and bool(line) and " ".join(line.split()) in large for line in lines] + [False]
     out: list[str] = []
     for i, line in enumerate(lines):
         nxt = lines[i + 1] if i + 1 < len(lines) else ""
-        wraps = bool(line) and bool(nxt) and len(line) >= 0.7 * full and not _SENTENCE_END.search(line)
+        wide = len(line) >= 0.7 * full or (heading[i] and heading[i + 1])  # a heading wraps at fewer characters
+        wraps = bool(line) and bool(nxt) and wide and not _SENTENCE_END.search(line) and heading[i] == heading[i + 1]
         if wraps and line.endswith("-") and len(line) > 1 and line[-2].isalpha() and nxt[:1].islower():
             out.append(line[:-1])  # "pre-" + "sented" -> "presented"
         elif wraps:

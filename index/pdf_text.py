@@ -20,6 +20,7 @@ class PdfText:
     pages: tuple[str, ...]
     title: str
     warnings: tuple[str, ...]
+    large: tuple[str, ...] = ()  # per page: its text set larger than the body (headings), whitespace-normalised
 
 
 def pdf_text(path: str, timeout_s: float | None = None, memory_bytes: int | None = None) -> PdfText:
@@ -29,7 +30,8 @@ def pdf_text(path: str, timeout_s: float | None = None, memory_bytes: int | None
     timeout_s = TIMEOUT_S if timeout_s is None else timeout_s
     memory_bytes = MEMORY_BYTES if memory_bytes is None else memory_bytes
     result = run_capped("pdf", path, "PDF parser", timeout_s, memory_bytes)
-    return PdfText(tuple(result["pages"]), str(result.get("title") or ""), tuple(result.get("warnings", ())))
+    large = tuple(str(t) for t in result.get("large", ()))
+    return PdfText(tuple(result["pages"]), str(result.get("title") or ""), tuple(result.get("warnings", ())), large)
 
 
 # ---- the child process -------------------------------------------------------------------------------
@@ -71,12 +73,19 @@ def extract(path: str) -> dict:
     except (PyPdfError, ValueError, TypeError, KeyError, AttributeError, IndexError, OSError, RecursionError) as exc:
         detail = "; ".join(dict.fromkeys([*logged, f"{type(exc).__name__}: {exc}"]))[:300]
         return {"ok": False, "reason": f"malformed or truncated PDF ({detail})"}
-    texts, blank = [], []
+    texts, blank, sized = [], [], []
     for number, page in enumerate(pages, 1):
         logged.clear()
         failed = False
+        fragments: list[tuple[str, float]] = []
+        sized.append(fragments)
         try:
-            text = page.extract_text() or ""
+            text = (
+                page.extract_text(
+                    visitor_text=lambda t, cm, tm, font, size, out=fragments: out.append((t, _size(size, tm, cm)))
+                )
+                or ""
+            )
         except LimitReachedError:
             text, logged[:] = "", ["Limit reached while decompressing"]
         except (PdfReadError, PyPdfError, ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
@@ -91,7 +100,33 @@ def extract(path: str) -> dict:
     if blank:
         label = f"page {blank[0]}" if len(blank) == 1 else f"pages {page_ranges(blank)}"
         warnings.append(f"{label} yielded no text (an image or an empty page?)")
-    return {"ok": True, "pages": texts, "title": title, "warnings": warnings}
+    return {"ok": True, "pages": texts, "title": title, "warnings": warnings, "large": larger_text(sized)}
+
+
+def _size(font_size: float, tm: list, cm: list) -> float:
+    """The printed size of a text run: its font size scaled by the text and page matrices (vertical scale)."""
+    try:
+        return abs(float(font_size) * float(tm[3]) * float(cm[3])) or float(font_size)
+    except (TypeError, ValueError, IndexError):
+        return 0.0
+
+
+def larger_text(pages: list[list[tuple[str, float]]]) -> list[str]:
+    """Per page, its text set at least 15% larger than the body size (the size most characters have): headings.
+
+    Example: larger_text([[("Intro", 14.0), ("It rained all day and night.", 10.0)]]) -> ["Intro"]
+    """
+    chars: dict[float, int] = {}
+    for fragments in pages:
+        for text, size in fragments:
+            chars[round(size, 1)] = chars.get(round(size, 1), 0) + len(text.strip())
+    if not chars:
+        return ["" for _ in pages]
+    body = max(chars, key=lambda size: chars[size])
+    return [
+        " ".join(" ".join(t.split()) for t, size in fragments if size >= 1.15 * body and t.strip())
+        for fragments in pages
+    ]
 
 
 def page_ranges(numbers: list[int]) -> str:

