@@ -224,3 +224,17 @@ def test_a_password_on_the_command_line_is_warned_about():
     result = run_rag("serve", "--auth", "admin:hunter2", "--port", "0")
     assert result.returncode == 2  # the bad port stops it before anything is served
     assert "RAG_AUTH" in result.stderr and "ps" in result.stderr
+
+
+def test_serving_other_machines_without_a_login_is_refused(tmp_path):
+    result = run_rag("serve", "--host", "0.0.0.0", "--port", "0")
+    assert result.returncode == 2 and result.stderr.strip().count("\n") == 0 and "Traceback" not in result.stderr
+    assert "--host 0.0.0.0" in result.stderr and "--auth-file" in result.stderr
+    login = tmp_path / "login"
+    login.write_text("ann:s3cret\n", encoding="utf-8")
+    result = run_rag("serve", "--host", "0.0.0.0", "--auth-file", str(login), "--port", "0")
+    assert result.returncode == 2 and "--port must be" in result.stderr  # past the login check, stopped by the port
+    assert "warning" not in result.stderr  # the password came from a file, not argv
+    result = run_rag("serve", "--auth-file", str(tmp_path / "missing"), "--port", "0")
+    assert result.returncode == 2 and "cannot read --auth-file" in result.stderr
+
