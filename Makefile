@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# make serve PORT=7861 HOST=0.0.0.0; rag serve builds or updates the index itself, after checking the port.
+# make serve PORT=7861 HOST=0.0.0.0 (with RAG_AUTH=USER:PASSWORD set: beyond loopback a login is required); rag serve builds or updates the index itself, after checking the port.
 HOST ?= 127.0.0.1
 PORT ?= 7860
 

@@ -63,7 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("--host", default="127.0.0.1", help="interface to bind (default: %(default)s, this machine only)")
     p.add_argument("--port", type=int, default=7860)
-    p.add_argument("--auth", metavar="USER:PASSWORD", help="require a login (default: env RAG_AUTH, else none)")
+    p.add_argument(
+        "--auth", metavar="USER:PASSWORD", help="require a login (default: --auth-file, else env RAG_AUTH, else none)"
+    )
+    p.add_argument("--auth-file", type=Path, metavar="FILE", help="read USER:PASSWORD from the file's first line")
     p.add_argument("--share", action="store_true", help="also serve through a public Gradio link (needs --auth)")
     p.add_argument("--feedback", type=Path, help="votes file (default: data/feedback.jsonl, kept by make clean)")
     p = sub.add_parser("mcp", help="serve the documents to an MCP client over stdio (tools ask and search)")
@@ -242,13 +245,26 @@ def cmd_ask(args) -> int:
     return 0
 
 
+def _auth_file(path: Path | None) -> str | None:
+    """USER:PASSWORD from the first line of a file, so the password is in neither argv nor the environment."""
+    if path is None:
+        return None
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInput(f"cannot read --auth-file {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    if not lines or not lines[0].strip():
+        raise BadInput(f"--auth-file {path} is empty; write USER:PASSWORD on its first line")
+    return lines[0].strip()
+
+
 def _auth(value: str | None) -> tuple[str, str] | None:
     """USER:PASSWORD as a pair, or None when not given."""
     if not value:
         return None
     user, sep, password = value.partition(":")
     if not sep or not user or not password:
-        raise BadInput("--auth (or RAG_AUTH) must be USER:PASSWORD, both non-empty")
+        raise BadInput("--auth (or --auth-file, RAG_AUTH) must be USER:PASSWORD, both non-empty")
     return user, password
 
 
@@ -278,12 +294,19 @@ def _other_port(port: int) -> str:
 def cmd_serve(args) -> int:
     if args.auth:  # every local user can read a process's arguments (ps); the environment is private to it
         print(
-            "rag: warning: --auth puts the password where `ps` shows it; set RAG_AUTH=USER:PASSWORD instead",
+            "rag: warning: --auth puts the password where `ps` shows it; use --auth-file FILE or RAG_AUTH instead",
             file=sys.stderr,
         )
-    auth = _auth(args.auth or os.environ.get("RAG_AUTH"))
+    auth = _auth(args.auth or _auth_file(args.auth_file) or os.environ.get("RAG_AUTH"))
     if args.share and auth is None:
         raise BadInput("--share makes the app public; add --auth USER:PASSWORD (or set RAG_AUTH) first")
+    from ui.web import is_loopback
+
+    if auth is None and not is_loopback(args.host):  # every machine that reaches the address could use it
+        raise BadInput(
+            f"--host {args.host} lets other machines reach the app; add --auth-file FILE (or set RAG_AUTH) first, "
+            "or leave --host out to serve this machine only"
+        )
     if not 0 < args.port < 65536:
         raise BadInput(f"--port must be from 1 to 65535, not {args.port}")
     busy = port_busy(args.host, args.port)

@@ -61,7 +61,8 @@ def no_network(monkeypatch):
 def subprocess_env() -> dict[str, str]:
     """Environment for child processes: offline, with the same network guard installed at start-up."""
     env = dict(os.environ, HF_HUB_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1")
-    env["PYTHONPATH"] = os.pathsep.join([str(NETGUARD), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    # ROOT too: the `rag` script imports the installed package, which is another checkout's code in a worktree
+    env["PYTHONPATH"] = os.pathsep.join([str(NETGUARD), str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     return env
 
 

@@ -224,3 +224,45 @@ def test_a_password_on_the_command_line_is_warned_about():
     result = run_rag("serve", "--auth", "admin:hunter2", "--port", "0")
     assert result.returncode == 2  # the bad port stops it before anything is served
     assert "RAG_AUTH" in result.stderr and "ps" in result.stderr
+
+
+def test_serving_other_machines_without_a_login_is_refused(tmp_path):
+    result = run_rag("serve", "--host", "0.0.0.0", "--port", "0")
+    assert result.returncode == 2 and result.stderr.strip().count("\n") == 0 and "Traceback" not in result.stderr
+    assert "--host 0.0.0.0" in result.stderr and "--auth-file" in result.stderr
+    login = tmp_path / "login"
+    login.write_text("ann:s3cret\n", encoding="utf-8")
+    result = run_rag("serve", "--host", "0.0.0.0", "--auth-file", str(login), "--port", "0")
+    assert result.returncode == 2 and "--port must be" in result.stderr  # past the login check, stopped by the port
+    assert "warning" not in result.stderr  # the password came from a file, not argv
+    result = run_rag("serve", "--auth-file", str(tmp_path / "missing"), "--port", "0")
+    assert result.returncode == 2 and "cannot read --auth-file" in result.stderr
+
+
+def test_failed_logins_from_one_client_wait_longer_each_time_and_a_right_one_starts_again():
+    from ui.throttle import FREE_FAILURES, MAX_WAIT_SECONDS, WINDOW_SECONDS, Throttle
+
+    now = [0.0]
+    throttle = Throttle(clock=lambda: now[0], max_clients=3)
+    for _ in range(FREE_FAILURES - 1):
+        throttle.failed("10.0.0.5")
+    assert throttle.wait("10.0.0.5") == 0  # a few typos never wait
+    throttle.failed("10.0.0.5")
+    assert throttle.wait("10.0.0.5") == 1 and throttle.wait("10.0.0.6") == 0  # only the guessing client waits
+    throttle.failed("10.0.0.5")
+    assert throttle.wait("10.0.0.5") == 2
+    now[0] += 2
+    assert throttle.wait("10.0.0.5") == 0  # not blocked for ever
+    for _ in range(40):
+        throttle.failed("10.0.0.5")
+    assert throttle.wait("10.0.0.5") == MAX_WAIT_SECONDS
+    throttle.succeeded("10.0.0.5")
+    assert throttle.wait("10.0.0.5") == 0
+    for _ in range(FREE_FAILURES):
+        throttle.failed("2001:db8::1")
+    assert throttle.wait("2001:db8::ffff") == 1  # one machine's /64 is one client
+    now[0] += WINDOW_SECONDS + 1
+    assert throttle.wait("2001:db8::1") == 0  # old failures are forgotten
+    for n in range(10):
+        throttle.failed(f"10.1.0.{n}")
+    assert len(throttle) == 3  # memory is bounded

@@ -15,6 +15,7 @@ import http.client
 import json
 import shutil
 import socket
+import time
 from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import quote
@@ -24,6 +25,8 @@ import pytest
 from tests.conftest import RAG, REPORT, subprocess_env
 from tests.test_ui import wait_until
 from ui.documents import MAX_UPLOAD_BYTES as LIMIT
+from ui.throttle import FREE_FAILURES
+from ui.web import MAX_API_BODY_BYTES, MAX_BODY_BYTES
 
 pytestmark = pytest.mark.slow
 
@@ -72,11 +75,27 @@ def lan_server(server):
     temp.mkdir()
     log = server.root / "lan-server.log"
     env = dict(server.env, GRADIO_TEMP_DIR=str(temp))
-    live = start_server([*server.argv, "--host", "0.0.0.0"], log, env=env, cwd=server.project)
+    login = server.root / "login"
+    login.write_text(f"ann:{LAN_PASSWORD}\n", encoding="utf-8")
+    argv = [*server.argv, "--host", "0.0.0.0", "--auth-file", str(login)]  # other machines reach it: a login
+    live = start_server(argv, log, env=env, cwd=server.project)
     try:
-        yield SimpleNamespace(port=int(live.url.rstrip("/").rsplit(":", 1)[1]), log=log)
+        lan = SimpleNamespace(port=int(live.url.rstrip("/").rsplit(":", 1)[1]), log=log)
+        status, headers, reply = log_in(lan, LAN_PASSWORD)
+        assert status == 200, reply[:200]
+        lan.cookie = "; ".join(c.split(";", 1)[0] for c in headers["set-cookie"].split(", ") if "=" in c)
+        yield lan
     finally:
         live.stop()
+
+
+LAN_PASSWORD = "lan-pass-4e2a"
+
+
+def log_in(server, password: str):
+    """Gradio's login form, as the login page posts it; (status, headers, body)."""
+    body = f"username=ann&password={quote(password)}".encode()
+    return request(server, "POST", "/login", {"Content-Type": "application/x-www-form-urlencoded"}, body)
 
 
 def request(server, method: str, path: str, headers: dict[str, str] | None = None, body: bytes | None = None):
@@ -85,6 +104,8 @@ def request(server, method: str, path: str, headers: dict[str, str] | None = Non
     try:
         conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
         heads = {"Host": f"127.0.0.1:{server.port}", **(headers or {})}
+        if getattr(server, "cookie", None):
+            heads.setdefault("Cookie", server.cookie)
         if body is not None:
             heads.setdefault("Content-Length", str(len(body)))
         for name, value in heads.items():
@@ -195,12 +216,12 @@ def test_an_upload_over_the_limit_is_refused_and_leaves_nothing_in_the_temp_fold
     assert files_in(server.temp) == before
 
 
-def chunked_upload(server, body: bytes):
+def chunked_upload(server, body: bytes, path: str = "/gradio_api/upload", kind: str = ""):
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
     try:
-        conn.putrequest("POST", "/gradio_api/upload", skip_host=True)
+        conn.putrequest("POST", path, skip_host=True)
         conn.putheader("Host", f"127.0.0.1:{server.port}")
-        conn.putheader("Content-Type", f"multipart/form-data; boundary={BOUNDARY}")
+        conn.putheader("Content-Type", kind or f"multipart/form-data; boundary={BOUNDARY}")
         conn.putheader("Transfer-Encoding", "chunked")
         conn.endheaders()
         try:
@@ -214,6 +235,43 @@ def chunked_upload(server, body: bytes):
         return reply.status, dict(reply.getheaders()), reply.read()
     finally:
         conn.close()
+
+
+def declared_only(server, path: str, length: int) -> tuple[int, bytes]:
+    """A post that declares `length` bytes and sends none: only a refusal before reading can answer it."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=60) as conn:
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {length}\r\n\r\n"
+        )
+        conn.sendall(head.encode())
+        reply = http.client.HTTPResponse(conn)
+        reply.begin()
+        return reply.status, reply.read()
+
+
+@pytest.mark.parametrize(
+    "path, limit",
+    [
+        ("/gradio_api/queue/join", MAX_BODY_BYTES),
+        ("/gradio_api/call/ask", MAX_BODY_BYTES),
+        ("/v1/chat/completions", MAX_API_BODY_BYTES),
+    ],
+)
+def test_a_body_over_its_routes_limit_is_refused_before_or_as_it_passes_the_limit(server, path, limit):
+    """Four 200 MB posts to the queue were read whole and kept; every route now has a limit (issue #21, item 10)."""
+    status, reply = declared_only(server, path, 200 * 1024 * 1024)
+    assert status == 413 and b"Request body too large" in reply
+    big = b'{"data": ["' + b"x" * (limit + 1024) + b'"]}'
+    status, _, reply = chunked_upload(server, big, path, "application/json")  # no declared length
+    assert status == 413 and b"too large" in reply.lower(), reply[:200]
+    answer = call_ask(server, "Who chaired Session II?")  # the server is unharmed and a question still works
+    assert "event: complete" in answer and "ARIUNAA Enkhtur" in answer
+    chat = {"model": "rag", "messages": [{"role": "user", "content": "Who chaired Session II?"}]}
+    status, _, reply = request(
+        server, "POST", "/v1/chat/completions", {"Content-Type": "application/json"}, json.dumps(chat).encode()
+    )
+    assert status == 200 and "ARIUNAA Enkhtur" in json.loads(reply)["choices"][0]["message"]["content"]
 
 
 def test_an_upload_cut_off_by_the_client_leaves_nothing_in_the_temp_folder(server):
@@ -313,6 +371,22 @@ def test_a_2_mb_question_through_the_api_gets_the_apps_rejection(server):
     assert "limit is 2000" in error["error"] and "Traceback" not in stream
     answer = call_ask(server, "Who chaired Session II?")  # the server is unharmed
     assert "event: complete" in answer and "ARIUNAA Enkhtur" in answer
+
+
+def test_wrong_passwords_from_one_client_are_slowed_down_and_a_right_one_still_gets_in(lan_server):
+    """200 wrong passwords took 0.3 s (issue #21, item 11); after a few, each further try waits, longer each time."""
+    answers = [log_in(lan_server, f"guess-{n}") for n in range(200)]
+    wrong = [a for a in answers if a[0] == 400]
+    waits = [a for a in answers if a[0] == 429]
+    assert len(wrong) + len(waits) == 200 and FREE_FAILURES <= len(wrong) < 20  # 20 would take 2**14 s of waits
+    assert all(int(h["retry-after"]) >= 1 and b"try again in" in body for _, h, body in waits)
+    assert all(a[0] == 400 for a in answers[:FREE_FAILURES])  # a few typos are never made to wait
+    for _ in range(20):  # the right password after the wait it was told: not locked out for ever
+        status, headers, _ = log_in(lan_server, LAN_PASSWORD)
+        if status != 429:
+            break
+        time.sleep(int(headers["retry-after"]))
+    assert status == 200
 
 
 def test_refusals_and_rejections_left_no_traceback_in_the_server_log(server, lan_server):

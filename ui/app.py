@@ -32,7 +32,7 @@ from ui.render import (
     retrieved_html,
     sources_html,
 )
-from ui.web import checks_host, guarded_app
+from ui.web import checks_host, guarded_app, is_loopback
 
 __all__ = ["EXAMPLES", "build_app", "serve", "sources_html"]
 
@@ -573,6 +573,8 @@ def serve(
 
     if share and auth is None:
         raise BadInput("--share puts the app on the internet; it needs --auth user:password (or RAG_AUTH)")
+    if auth is None and not is_loopback(host):
+        raise BadInput(f"--host {host} lets other machines reach the app; it needs a login (--auth-file or RAG_AUTH)")
     app = build_app(assistant, feedback_path)
     os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", str(ANALYTICS_EVERY))  # read when the queue is made
     app.queue(max_size=max_size, default_concurrency_limit=2)

@@ -17,6 +17,11 @@ what they leave open (measured on gradio 6.31 by tests/test_http_surface.py):
 - uploads: a body over the limit is refused with 413 before it is read when its length is declared, and
   as soon as it passes the limit when not; an upload cut off by the client is ended the same way, so
   Gradio deletes its partial file (on a client disconnect it left the file in the temp folder for good).
+- other bodies: every other request's body is held to MAX_BODY_BYTES (the OpenAI-compatible API's to
+  MAX_API_BODY_BYTES) the same way, 413 before it is read or once it passes the limit; four 200 MB JSON posts
+  to Gradio's queue were read whole and left the server 1.5 GB larger.
+- logins: after a few wrong passwords (Gradio's `/login`) or API keys (`/v1`) from one client, it must wait,
+  longer after each further failure (`ui.throttle`): 429 with Retry-After, before anything is checked.
 """
 
 from __future__ import annotations
@@ -26,9 +31,21 @@ import os
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from starlette.exceptions import HTTPException
+
+from ui.throttle import Throttle
+
 FILE_ROUTE = "/gradio_api/file="
 UPLOAD_ROUTE = "/gradio_api/upload"
 MULTIPART_SLACK = 64 * 1024  # part headers and boundaries around the file's bytes
+# The largest body the page sends is the chat kept in the browser, sent back whole when the page loads (each
+# turn's answer with its passages, some KB); 4 MiB holds a long chat and keeps a flood of posts small.
+MAX_BODY_BYTES = 4 * 1024 * 1024
+# OpenAI clients send the whole conversation with each question, and may attach images (not read, but the
+# request must still be answered).
+MAX_API_BODY_BYTES = 16 * 1024 * 1024
+API_PREFIX = "/v1/"
+LOGIN_ROUTE = "/login"
 CORS_PREFIX = b"access-control-"  # every Access-Control-* response header grants something; none is needed
 
 
@@ -115,9 +132,44 @@ def foreign_host(headers: dict[bytes, bytes]) -> bool:
     return not is_loopback(name or "")
 
 
-async def _refuse(send, status: int, text: str) -> None:
+def body_limit(path: str) -> int:
+    """The largest body a route takes (uploads have their own, see `Guard`).
+
+    Example: body_limit("/gradio_api/queue/join") -> MAX_BODY_BYTES
+             body_limit("/v1/chat/completions") -> MAX_API_BODY_BYTES
+    """
+    return MAX_API_BODY_BYTES if _decoded(path).startswith(API_PREFIX) else MAX_BODY_BYTES
+
+
+def failure_status(path: str, method: str) -> int | None:
+    """The status by which a route says a password or key was wrong, for the routes that check one, else None.
+
+    Example: failure_status("/login", "POST") -> 400 (Gradio's "Incorrect credentials."); "/v1/models" -> 401
+    """
+    p = _decoded(path)
+    if p.rstrip("/") == LOGIN_ROUTE and method == "POST":
+        return 400
+    if p.startswith(API_PREFIX):
+        return 401
+    return None
+
+
+class BodyTooLarge(HTTPException):
+    """A streamed body passed its route's limit: raised from `receive`, an HTTPException so that FastAPI's body
+    parsing passes it on and the route answers 413; the Guard answers it when nothing else did."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, too_large(limit))
+
+
+def too_large(limit: int) -> str:
+    return f"Request body too large: the limit is {limit} bytes."
+
+
+async def _refuse(send, status: int, text: str, extra: list[tuple[bytes, bytes]] | None = None) -> None:
     body = text.encode("utf-8")
     headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())]
+    headers += extra or []
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
@@ -129,6 +181,7 @@ class Guard:
         self.app, self.server, self.check_host = app, server, check_host
         self.max_body = max_upload_bytes + MULTIPART_SLACK
         self.max_upload_bytes = max_upload_bytes
+        self.throttle = Throttle()
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -143,12 +196,36 @@ class Guard:
             return await _refuse(send, 403, "Cross-origin requests are not allowed.")
         if is_file_request(path) and not file_allowed(path, self.server.uploaded_file_dir):
             return await _refuse(send, 403, "File not allowed.")
+        send = self._without_cors(send)
+        failure = failure_status(path, scope["method"])
+        if failure is not None:
+            client = (scope.get("client") or (None,))[0]
+            wait = self.throttle.wait(client)
+            if wait:
+                text = f"Too many failed attempts from your address; try again in {wait} s."
+                return await _refuse(send, 429, text, [(b"retry-after", str(wait).encode())])
+            send = self._counted(send, client, failure)
+        declared = headers.get(b"content-length", b"")
         if path.rstrip("/") == UPLOAD_ROUTE and scope["method"] == "POST":
-            declared = headers.get(b"content-length", b"")
             if declared.isdigit() and int(declared) > self.max_body:
                 return await _refuse(send, 413, self._too_large())
-            receive = self._bounded(receive)
-        await self.app(scope, receive, self._without_cors(send))
+            return await self.app(scope, self._bounded(receive), send)
+        limit = body_limit(path)
+        if declared.isdigit() and int(declared) > limit:
+            return await _refuse(send, 413, too_large(limit))
+        started = False
+
+        async def sending(message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, self._limited(receive, limit), sending)
+        except BodyTooLarge:  # passed up by a route that reads its body itself
+            if started:
+                raise
+            await _refuse(send, 413, too_large(limit))
 
     def _too_large(self) -> str:
         return f"File size exceeded maximum allowed size of {self.max_upload_bytes} bytes."
@@ -171,6 +248,35 @@ class Guard:
             return message
 
         return bounded
+
+    @staticmethod
+    def _limited(receive, limit: int):
+        """The body, ended with BodyTooLarge as soon as it passes `limit` (a chunked body declares no length)."""
+        seen = 0
+
+        async def limited():
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise BodyTooLarge(limit)
+            return message
+
+        return limited
+
+    def _counted(self, send, client: str | None, failure: int):
+        """`send`, noting from the response's status whether the password or key was wrong or right."""
+
+        async def counted(message) -> None:
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                if status == failure:
+                    self.throttle.failed(client)
+                elif 200 <= status < 300:
+                    self.throttle.succeeded(client)
+            await send(message)
+
+        return counted
 
     @staticmethod
     def _without_cors(send):
