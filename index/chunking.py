@@ -23,7 +23,7 @@ class ChunkerSettings:
     max_tokens: int = 144
     overlap_sentences: int = 1
     window_tokens: int = 256  # the embedding model's word-piece window, [CLS] and [SEP] included
-    algorithm: int = 3  # bump when chunking code changes its output, so old indexes are rebuilt
+    algorithm: int = 4  # bump when chunking code changes its output, so old indexes are rebuilt
     min_words: int = 8  # a chunk with fewer words joins a neighbour in its section; a lone heading always does
 
 

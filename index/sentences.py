@@ -10,6 +10,9 @@ ABBREVIATIONS = frozenset(
     "jan feb mar apr jun jul aug sep sept oct nov dec".split()
 )
 _CANDIDATE = re.compile(r"[.!?]+[\"'\u201d\u2019)\]]*(?=\s)")
+# Reference markers after a sentence's stop ("... (ILI). [4] [5, 6] Five studies"): they belong to the sentence
+# they follow, not to the next one (a quote of the next sentence would open with another paper's numbers).
+_REFERENCES = re.compile(r"(?:\s*\[\d+(?:\s*[,\u2013\u2014-]\s*\d+)*\])+")
 _STARTS_SENTENCE = re.compile(r"\s+[\"'\u201c\u2018(\[]?[A-Z0-9\u00c0-\u024f\u0400-\u04ff]")
 
 
@@ -34,6 +37,7 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[t
     """Sentence spans (start, end) in text[start:end], trimmed of surrounding whitespace; newlines always split.
 
     Example: split_sentences("Dr. A spoke. She left.") -> [(0, 12), (13, 22)]
+    Example: split_sentences("It grew. [4, 5] It fell.") -> [(0, 15), (16, 24)]
     """
     end = len(text) if end is None else end
     spans: list[tuple[int, int]] = []
@@ -55,6 +59,9 @@ def _split_line(text: str, start: int, end: int) -> list[tuple[int, int]]:
         last_mark = match.start() + len(match.group().rstrip("\"'\u201d\u2019)]")) - 1
         if _is_abbreviation(text, last_mark):
             continue
+        refs = _REFERENCES.match(text, stop, end)
+        if refs and (refs.end() == end or _STARTS_SENTENCE.match(text, refs.end(), end)):
+            stop = refs.end()
         spans.append((sent_start, stop))
         sent_start = stop
     spans.append((sent_start, end))

@@ -106,6 +106,16 @@ def test_sentence_splitter_splits_after_a_quoted_question():
     ]
 
 
+def test_reference_markers_stay_with_the_sentence_they_follow():
+    # as in scientific articles: a quote of the second sentence must not open with the first one's references
+    text = "It spreads in winter (ILI). [4] [5, 6] Five studies agree [7] . In 2019 [8-10] it fell. [11]"
+    assert [text[s:e] for s, e in split_sentences(text)] == [
+        "It spreads in winter (ILI). [4] [5, 6]",
+        "Five studies agree [7] .",
+        "In 2019 [8-10] it fell. [11]",
+    ]
+
+
 def test_report_sections_come_from_its_heading_lines(report_doc):
     titles = [s.title for s in report_doc.sections]
     assert titles == [

@@ -245,3 +245,28 @@ def test_contradiction_and_ownership_checks_on_text_written_for_the_test():
 def test_a_who_question_about_a_sentence_that_lost_its_subject_is_marked_not_invented(assistant):
     answer = assistant.ask("Who presented the Digital Leap in East Asia report at the dialogue?")
     assert answer.abstained or "[speaker not named in the source]" in answer.answer, answer.answer
+
+
+def test_a_papers_reference_numbers_never_pass_for_the_answers_citation_markers(tmp_path, embedder):
+    # as in scientific articles: "[4] [5]" after a sentence belongs to it, and the answer must not show it,
+    # or a reader (and any tool reading the JSON) would take it for citation 4; the citation keeps it exactly
+    from index.build import ingest
+    from rag.assistant import Assistant
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    paper = (
+        "Seasonal coronaviruses in adults\n\n"
+        "Other coronavirus species are common causes of influenza-like illness in winter. [4] [5] [6] "
+        "The incubation period of the Velmora virus is twelve days on average [7, 8]. [9] "
+        "Most adults recover within two weeks [10-12].\n"
+    )
+    (corpus / "paper.txt").write_text(paper, encoding="utf-8")
+    ingest(corpus, tmp_path / "index", embedder=embedder, progress=False, log=lambda _: None)
+    assistant = Assistant(corpus, tmp_path / "index", embedder=embedder, log=lambda _: None)
+    answer = assistant.ask("What is the incubation period of the Velmora virus?")
+    assert not answer.abstained and "twelve days" in answer.answer
+    assert {int(n) for n in re.findall(r"\[(\d+)\]", answer.answer)} == {c.n for c in answer.citations}
+    for c in answer.citations:
+        assert paper[c.start : c.end] == c.text
+    assert any(c.text.endswith("[7, 8]. [9]") for c in answer.citations)  # the sentence keeps its own references

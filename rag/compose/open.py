@@ -17,7 +17,7 @@ from rag.compose import candidates, features
 from rag.compose.candidates import SPEAKER_PRONOUN, Span
 from rag.compose.checks import instructs
 from rag.compose.composed import Composed
-from rag.compose.quote import LOST_SPEAKER
+from rag.compose.quote import shown
 from rag.question import Question, analyse
 from rag.retrieve import SentenceHit
 
@@ -115,8 +115,7 @@ def quote_sentences(hits: list[SentenceHit], first_n: int = 1) -> tuple[str, tup
     for n, hit in enumerate(hits, start=first_n):
         text = hit.text
         citations.append(Citation(n, hit.chunk.source, hit.chunk.section, hit.start, hit.end, text))
-        shown = f"{LOST_SPEAKER} {text.lstrip(', ')}" if text[:1] in ",;" else text
-        texts.append(f"{shown} [{n}]")
+        texts.append(f"{shown(text)} [{n}]")
     return " ".join(texts), tuple(citations)
 
 

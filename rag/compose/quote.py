@@ -11,6 +11,8 @@ from rag.retrieve import Retriever, SentenceHit
 LOST_SPEAKER = "[speaker not named in the source]"
 _NAME_LEAD = re.compile(r"^(?:Dr|Ms|Mr|Mrs|Prof)\.\s+[^,]+")
 _SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*$")
+# A paper's own reference numbers ("[4]", "[5, 6]", "[8-10]"): in the answer they would read as its citations.
+_REFERENCE = re.compile(r"\s*\[\d+(?:\s*[,\u2013\u2014-]\s*\d+)*\]")
 
 Part = tuple[SentenceHit, tuple[int, int]]
 
@@ -38,13 +40,23 @@ def with_speaker(retriever: Retriever, span: Span, qvec) -> list[Part]:
     return chosen
 
 
+def shown(text: str) -> str:
+    """A quoted span as the answer shows it: without the source's reference numbers, which would pass for the
+    answer's [n] markers, and marked when the source lost its subject. Citations keep the exact text.
+
+    Example: shown("It spread in winter [4, 5]. [6]") -> "It spread in winter."
+    """
+    bare = _REFERENCE.sub("", text).strip() or text.replace("[", "(").replace("]", ")")
+    return f"{LOST_SPEAKER} {bare.lstrip(',; ')}" if bare[:1] in ",;" else bare
+
+
 def quote(parts: list[Part]) -> tuple[str, tuple[Citation, ...]]:
     """The answer text with [n] markers; a quote that is not a whole sentence (a heading, a name) takes a colon."""
     texts, citations = [], []
     for n, (hit, (start, end)) in enumerate(parts, start=1):
         text = hit.chunk.sentence_text(start, end)
         citations.append(Citation(n, hit.chunk.source, hit.chunk.section, start, end, text))
-        whole = _SENTENCE_END.search(text) or n == len(parts)
-        shown = f"{LOST_SPEAKER} {text.lstrip(',; ')}" if text[:1] in ",;" else text  # the source lost its subject
-        texts.append(f"{shown} [{n}]" if whole else f"{shown} [{n}]:")
+        display = shown(text)
+        whole = _SENTENCE_END.search(display) or n == len(parts)
+        texts.append(f"{display} [{n}]" if whole else f"{display} [{n}]:")
     return " ".join(texts), tuple(citations)
