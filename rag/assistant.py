@@ -10,7 +10,7 @@ from pathlib import Path
 
 from index.build import IndexSettings, ingest, stale_reason
 from index.embed import Embedder, SentenceTransformerEmbedder
-from index.errors import IndexCorrupt, IndexMissing
+from index.errors import DiskFull, IndexCorrupt, IndexMissing
 from rag.answer import Answer
 from rag.compose import Composer, ComposerSettings
 from rag.errors import BadInput
@@ -109,8 +109,10 @@ class Assistant:
         embedder: Embedder | None = None,
         log: Callable[[str], None] = lambda msg: print(msg, file=sys.stderr),
         progress: bool = True,
+        fallback: bool = True,
     ) -> None:
         self.corpus_dir = Path(corpus_dir)
+        self.fallback = fallback  # on a full disk, answer from the last complete build (False: raise DiskFull)
         self.index_dir = Path(index_dir)
         self.settings = settings
         self.log = log
@@ -167,6 +169,10 @@ class Assistant:
                 if current_build(self.index_dir) is None:
                     raise
                 self.log(f"{exc}; answering from the last complete build meanwhile")
+            except DiskFull as exc:  # the old build is intact: a corpus change must not stop the answers
+                if not self.fallback or current_build(self.index_dir) is None:
+                    raise
+                self.log(f"warning: {exc}; answering from the last complete build meanwhile")
         try:
             index = load(self.index_dir)
         except (IndexCorrupt, IndexMissing) as exc:
