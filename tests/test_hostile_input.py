@@ -371,3 +371,35 @@ def test_an_upload_the_index_cannot_take_on_a_full_disk_is_rolled_back(corpus, t
     message = add([str(upload)], None)[0]
     assert "The index was not updated: the disk is full" in message and str(tmp_path) not in message
     assert sorted(p.name for p in corpus.iterdir()) == before  # the upload was taken out again
+
+
+def test_memory_mapped_files_are_allocated_up_front(tmp_path):
+    # A write into a sparse memory map on a full disk is a SIGBUS that kills the process; allocated, it cannot be.
+    from numpy.lib.format import open_memmap
+
+    from index.store import reserve_space
+
+    path = tmp_path / "rows.npy"
+    open_memmap(path, mode="w+", dtype="float32", shape=(4096, 64))
+    reserve_space(path)
+    assert path.stat().st_blocks * 512 >= path.stat().st_size
+
+
+def test_a_disk_too_full_for_the_vectors_is_disk_full_and_the_last_build_stays(corpus, tmp_path, monkeypatch):
+    import errno
+
+    from index.build import ingest
+    from index.errors import DiskFull
+    from index.store import current_build
+
+    index, toy = tmp_path / "index", WordHashEmbedder()
+    ingest(corpus, index, embedder=toy, **QUIET)
+    build = current_build(index)
+
+    def full(fd, offset, length):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "posix_fallocate", full)
+    with pytest.raises(DiskFull, match="the disk is full"):
+        ingest(corpus, index, embedder=toy, force=True, **QUIET)
+    assert current_build(index) == build
