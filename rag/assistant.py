@@ -113,6 +113,7 @@ class Assistant:
     ) -> None:
         self.corpus_dir = Path(corpus_dir)
         self.fallback = fallback  # on a full disk, answer from the last complete build (False: raise DiskFull)
+        self.stale: str | None = None  # why answers come from an older build than the corpus, for their notice
         self.index_dir = Path(index_dir)
         self.settings = settings
         self.log = log
@@ -173,6 +174,7 @@ class Assistant:
                 if not self.fallback or current_build(self.index_dir) is None:
                     raise
                 self.log(f"warning: {exc}; answering from the last complete build meanwhile")
+                self.stale = "answered from the last complete index: the disk is full, so later changes are not indexed"
         try:
             index = load(self.index_dir)
         except (IndexCorrupt, IndexMissing) as exc:
@@ -237,7 +239,9 @@ class Assistant:
         if composer == "llm":  # the extractive answer is the fallback; the LLM's sentences are verified against it
             from rag.llm import compose_with_llm
 
-            return compose_with_llm(self.retriever, answer)
+            answer = compose_with_llm(self.retriever, answer)
+        if self.stale and answer.notice is None:
+            answer = replace(answer, notice=self.stale)
         return answer
 
     def check_sources(self, sources: Sequence[str] | None) -> frozenset[str] | None:
