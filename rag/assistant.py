@@ -112,7 +112,7 @@ class Assistant:
         fallback: bool = True,
     ) -> None:
         self.corpus_dir = Path(corpus_dir)
-        self.fallback = fallback  # on a full disk, answer from the last complete build (False: raise DiskFull)
+        self.fallback = fallback  # when a rebuild cannot run, answer from the last build (False: raise why not)
         self.stale: str | None = None  # why answers come from an older build than the corpus, for their notice
         self.index_dir = Path(index_dir)
         self.settings = settings
@@ -167,7 +167,7 @@ class Assistant:
             try:
                 rebuild(force=stale_dim is not None)  # another model's vectors cannot be reused
             except IndexBusy as exc:  # another process is building it: read its last complete build meanwhile
-                if current_build(self.index_dir) is None:
+                if not self.fallback or current_build(self.index_dir) is None:
                     raise
                 self.log(f"{exc}; answering from the last complete build meanwhile")
             except DiskFull as exc:  # the old build is intact: a corpus change must not stop the answers

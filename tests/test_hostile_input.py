@@ -403,3 +403,18 @@ def test_a_disk_too_full_for_the_vectors_is_disk_full_and_the_last_build_stays(c
     with pytest.raises(DiskFull, match="the disk is full"):
         ingest(corpus, index, embedder=toy, force=True, **QUIET)
     assert current_build(index) == build
+
+
+def test_a_documents_change_while_another_process_builds_is_refused_not_left_unindexed(corpus, tmp_path):
+    # The Documents tab undoes a change when reloading raises; answering from the old build would keep the
+    # upload in the corpus while saying "the index is up to date".
+    from index.build import IndexBusy, _WriterLock, ingest
+    from rag.assistant import Assistant
+    from ui.documents import reload
+
+    index, toy = tmp_path / "index", WordHashEmbedder()
+    ingest(corpus, index, embedder=toy, **QUIET)
+    assistant = Assistant(corpus, index, embedder=toy, **QUIET)
+    (corpus / "owls.txt").write_text("Owls hunt at night.\n", encoding="utf-8")
+    with _WriterLock(index), pytest.raises(IndexBusy):
+        reload(assistant, progress=False)
