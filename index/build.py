@@ -15,7 +15,7 @@ from index.chunking import ChunkerSettings, chunk_corpus
 from index.cleaning import printable
 from index.documents import SUPPORTED_SUFFIXES, Skipped, corpus_files, ingest_notes, load_corpus
 from index.embed import DEFAULT_MODEL, Embedder, SentenceTransformerEmbedder, wordpiece_counter
-from index.errors import IngestError
+from index.errors import IngestError, disk_full, is_disk_full
 from index.lexical import terms
 from index.store import FORMAT_VERSION, read_manifest, write_build
 from index.tokens import count_tokens
@@ -155,6 +155,27 @@ def ingest(
     reason = "forced rebuild" if force else stale_reason(corpus_dir, index_dir, settings)
     if reason is None:
         return IngestReport(False, "corpus and settings unchanged", 0, 0, 0, 0, (), 0.0)
+    try:
+        return _build(corpus_dir, index_dir, settings, embedder, force, progress, log, counters, reason, started)
+    except (OSError, RuntimeError) as exc:  # write_build has removed its partial build; the old one is still live
+        if is_disk_full(exc):
+            raise disk_full("the new index build") from None
+        raise
+
+
+def _build(
+    corpus_dir: Path,
+    index_dir: Path,
+    settings: IndexSettings,
+    embedder: Embedder | None,
+    force: bool,
+    progress: bool,
+    log: Callable[[str], None],
+    counters: tuple[Callable[[str], int], Callable[[str], int]] | None,
+    reason: str,
+    started: float,
+) -> IngestReport:
+    """ingest's work once a build is due: load, chunk, embed, write and switch, under the writer lock."""
     from index.folder import claim_index_dir
 
     claim_index_dir(index_dir, corpus_dir)

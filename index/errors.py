@@ -1,5 +1,8 @@
 """Errors the ingestion side raises; the CLI turns them into one-line messages."""
 
+import errno
+import os
+
 
 class IngestError(Exception):
     """A problem the user can fix (bad folder, bad setting); the message says how."""
@@ -11,3 +14,30 @@ class IndexCorrupt(IngestError):
 
 class IndexMissing(IngestError):
     """There is no complete index build in the folder."""
+
+
+class DiskFull(IngestError):
+    """The disk (or the user's quota) ran out of space while writing; the last complete build stays live."""
+
+
+_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+_FULL_WORDS = tuple(os.strerror(n) for n in _FULL_ERRNOS)  # how faiss and torch word it in a RuntimeError
+
+
+def is_disk_full(exc: BaseException | None) -> bool:
+    """True when exc, or an exception it was raised from, is an out-of-space error."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, OSError) and exc.errno in _FULL_ERRNOS:
+            return True
+        if isinstance(exc, RuntimeError) and any(words in str(exc) for words in _FULL_WORDS):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
+
+
+def disk_full(what: str) -> DiskFull:
+    """The one-line error for a full disk, saying what could not be written and that nothing was broken."""
+    return DiskFull(
+        f"the disk is full (no space left on device): {what} could not be written; free some space, then retry"
+    )

@@ -187,6 +187,13 @@ class _Extractor(HTMLParser):
         self.closing = True
         super().close()
 
+    def parse_marked_section(self, i: int, report: int = 1) -> int:
+        """A "<![" without a section name is a bogus comment up to ">", as in browsers, not an AssertionError."""
+        try:
+            return super().parse_marked_section(i, report)
+        except AssertionError:
+            return self.parse_bogus_comment(i, report)
+
     def handle_data(self, data: str) -> None:
         if self.closing:  # the unparsed tail: an unclosed comment or tag, starting at its "<"
             return

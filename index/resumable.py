@@ -80,16 +80,23 @@ def _open(work: Path, n: int, dim: int) -> tuple[np.ndarray, np.ndarray]:
     """The run's vector and done-mark files, created when missing or of another shape."""
     from numpy.lib.format import open_memmap
 
+    from index.store import reserve_space
+
     paths = work / "vectors.npy", work / "done.npy"
     try:
         vectors = open_memmap(paths[0], mode="r+")
         done = open_memmap(paths[1], mode="r+")
-        if vectors.shape == (n, dim) and vectors.dtype == np.float32 and done.shape == (n,):
-            return vectors, done
+        fits = vectors.shape == (n, dim) and vectors.dtype == np.float32 and done.shape == (n,)
     except (OSError, ValueError):
-        pass
+        fits = False
+    if fits:
+        for path in paths:  # an interrupted run's files may still be sparse; a full disk must not lose them
+            reserve_space(path)
+        return vectors, done
     vectors = open_memmap(paths[0], mode="w+", dtype=np.float32, shape=(n, dim))
     done = open_memmap(paths[1], mode="w+", dtype=np.uint8, shape=(n,))
+    for path in paths:  # a full disk fails here, as an OSError, not as a SIGBUS mid-embedding
+        reserve_space(path)
     return vectors, done
 
 

@@ -259,6 +259,21 @@ def _save_summaries(path: Path, searchable: Sequence[Chunk], table, sentence_vec
     summaries.save(path, summaries.build(rows, sources, sections, sentence_vectors, words))
 
 
+def reserve_space(path: Path) -> None:
+    """Allocate a new memory-mapped file's blocks now: a full disk is then an OSError here, not a SIGBUS that
+    kills the process at the first write into the map. Skipped where the file system cannot preallocate."""
+    import errno
+
+    fd = os.open(path, os.O_RDWR)
+    try:
+        os.posix_fallocate(fd, 0, os.fstat(fd).st_size)
+    except OSError as exc:
+        if exc.errno not in (errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):
+            raise
+    finally:
+        os.close(fd)
+
+
 def _save_rows(path: Path, vectors: np.ndarray, dim: int) -> None:
     """float32 rows as .npy, copied a slice at a time (the source may be a memory map larger than memory)."""
     from numpy.lib.format import open_memmap
@@ -267,6 +282,7 @@ def _save_rows(path: Path, vectors: np.ndarray, dim: int) -> None:
         np.save(path, np.zeros((0, dim), dtype=np.float32))
         return
     out = open_memmap(path, mode="w+", dtype=np.float32, shape=(len(vectors), dim))
+    reserve_space(path)
     for start in range(0, len(vectors), 65536):
         out[start : start + 65536] = vectors[start : start + 65536]
     out.flush()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from index.build import IndexSettings, ingest, stale_reason
 from index.embed import Embedder, SentenceTransformerEmbedder
-from index.errors import IndexCorrupt, IndexMissing
+from index.errors import DiskFull, IndexCorrupt, IndexMissing
 from rag.answer import Answer
 from rag.compose import Composer, ComposerSettings
 from rag.errors import BadInput
@@ -109,8 +109,11 @@ class Assistant:
         embedder: Embedder | None = None,
         log: Callable[[str], None] = lambda msg: print(msg, file=sys.stderr),
         progress: bool = True,
+        fallback: bool = True,
     ) -> None:
         self.corpus_dir = Path(corpus_dir)
+        self.fallback = fallback  # when a rebuild cannot run, answer from the last build (False: raise why not)
+        self.stale: str | None = None  # why answers come from an older build than the corpus, for their notice
         self.index_dir = Path(index_dir)
         self.settings = settings
         self.log = log
@@ -164,9 +167,14 @@ class Assistant:
             try:
                 rebuild(force=stale_dim is not None)  # another model's vectors cannot be reused
             except IndexBusy as exc:  # another process is building it: read its last complete build meanwhile
-                if current_build(self.index_dir) is None:
+                if not self.fallback or current_build(self.index_dir) is None:
                     raise
                 self.log(f"{exc}; answering from the last complete build meanwhile")
+            except DiskFull as exc:  # the old build is intact: a corpus change must not stop the answers
+                if not self.fallback or current_build(self.index_dir) is None:
+                    raise
+                self.log(f"warning: {exc}; answering from the last complete build meanwhile")
+                self.stale = "answered from the last complete index: the disk is full, so later changes are not indexed"
         try:
             index = load(self.index_dir)
         except (IndexCorrupt, IndexMissing) as exc:
@@ -231,7 +239,9 @@ class Assistant:
         if composer == "llm":  # the extractive answer is the fallback; the LLM's sentences are verified against it
             from rag.llm import compose_with_llm
 
-            return compose_with_llm(self.retriever, answer)
+            answer = compose_with_llm(self.retriever, answer)
+        if self.stale and answer.notice is None:
+            answer = replace(answer, notice=self.stale)
         return answer
 
     def check_sources(self, sources: Sequence[str] | None) -> frozenset[str] | None:

@@ -83,14 +83,33 @@ def test_link_bars_are_told_from_sentences_with_links(line, dropped):
 # ---- HTML: hostile pages --------------------------------------------------------------------------------
 
 
-def test_deeply_nested_html_is_parsed_in_linear_time(tmp_path):
-    # 400 KB of nested <div>s: the old parser scanned the open-tag stack per tag (231 s measured, quadratic), so
-    # it ran past the child's 60 s limit and the file was skipped; a linear parser reads it within the limit.
-    page = "<html><body>" + "<div>" * 80_000 + "Owls hunt at night.</body></html>"
+@pytest.mark.parametrize(
+    "unit",
+    ["<div>", "<span>", '<a href="#n">', "<li>w ", "<h2>w ", "<p>w ", "<pre>w\n", "<table><tr><td>", "<b></div>"],
+)
+def test_deeply_nested_html_is_parsed_in_linear_time(tmp_path, monkeypatch, unit):
+    # 400 KB of nested tags: the old parser scanned the open-tag stack per tag (231 s measured, quadratic). With
+    # the child's limit at 10 s a quadratic parser is skipped and this fails; a linear one takes about 1 s.
+    monkeypatch.setattr(html_module, "TIMEOUT_S", 10.0)
+    page = "<html><body>" + unit * (400_000 // len(unit)) + "Owls hunt at night.</body></html>"
     (tmp_path / "good.txt").write_text("Larks sing at dawn.", encoding="utf-8")
     (tmp_path / "deep.html").write_text(page, encoding="utf-8")
     docs, skipped = load_corpus(tmp_path)
-    assert skipped == [] and [d.text for d in docs] == ["Owls hunt at night.", "Larks sing at dawn."]
+    assert skipped == [] and [d.source for d in docs] == ["deep.html", "good.txt"]
+    assert docs[0].text.endswith("Owls hunt at night.")
+
+
+def test_attribute_heavy_html_is_parsed_in_linear_time(tmp_path, monkeypatch):
+    monkeypatch.setattr(html_module, "TIMEOUT_S", 10.0)
+    page = "<html><body><p " + "a=b " * 100_000 + ">Owls hunt at night.</p></body></html>"
+    doc, reason = one(tmp_path, "attrs.html", page.encode())
+    assert reason is None and doc.text == "Owls hunt at night."
+
+
+def test_a_broken_marked_section_is_a_comment_not_a_failed_file(tmp_path):
+    # html.parser raises AssertionError on "<![" not followed by a name; browsers read it as a comment up to ">".
+    doc, reason = one(tmp_path, "cdata.html", b"<p>Owls hunt.</p><![ x <p>Larks sing.</p><![>")
+    assert reason is None and doc.text == "Owls hunt.\n\nLarks sing."
 
 
 def test_an_html_parser_that_runs_too_long_is_stopped_and_the_file_skipped(tmp_path, monkeypatch):

@@ -266,3 +266,155 @@ def test_failed_logins_from_one_client_wait_longer_each_time_and_a_right_one_sta
     for n in range(10):
         throttle.failed(f"10.1.0.{n}")
     assert len(throttle) == 3  # memory is bounded
+
+
+# ---- Disk full (item 7): one line and exit 2, the last build keeps answering, an upload is rolled back --------
+
+ASK = "Who chaired Session II?"
+
+
+def _disk_fills_at_build_write(monkeypatch) -> None:
+    """Every build write runs out of space midway, as on a full disk (write_build's own cleanup then runs)."""
+    import errno
+
+    import index.store
+
+    def full(path, *args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+    monkeypatch.setattr(index.store, "_save_rows", full)
+
+
+def _toy_model(monkeypatch) -> None:
+    """`rag` in-process with the toy embedder, so no transformer loads."""
+    import index.build
+    import rag.assistant
+
+    monkeypatch.setattr(index.build, "SentenceTransformerEmbedder", lambda *a, **k: WordHashEmbedder())
+    monkeypatch.setattr(rag.assistant, "SentenceTransformerEmbedder", lambda *a, **k: WordHashEmbedder())
+
+
+def _rag(capsys, *argv: str) -> tuple[int, str, str]:
+    from rag.cli import main
+
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_ingest_and_ask_on_a_full_disk_say_so_in_one_line_and_exit_2(corpus, tmp_path, monkeypatch, capsys):
+    _toy_model(monkeypatch)
+    _disk_fills_at_build_write(monkeypatch)
+    index = tmp_path / "index"
+    for argv in (["ingest"], ["ask", ASK]):  # no build to fall back on: ask cannot answer either
+        code, out, err = _rag(capsys, argv[0], "--corpus", str(corpus), "--index", str(index), *argv[1:])
+        assert code == 2 and out == "", err
+        said = [line for line in err.splitlines() if line.startswith("rag:")]  # the rest is the progress bar
+        assert len(said) == 1 and said[0].startswith("rag: error: the disk is full"), err
+        assert "Traceback" not in err and str(tmp_path) not in said[0]
+    assert not [p.name for p in index.iterdir() if "build-" in p.name]  # no partial build left behind
+
+
+def test_ask_answers_from_the_last_build_with_a_warning_when_the_disk_is_full(corpus, tmp_path, monkeypatch, capsys):
+    from index.store import current_build
+    from rag.assistant import Assistant
+
+    _toy_model(monkeypatch)
+    index = tmp_path / "index"
+    assert _rag(capsys, "ingest", "--corpus", str(corpus), "--index", str(index))[0] == 0
+    build = current_build(index)
+    (corpus / "owls.txt").write_text("Owls hunt at night.\n", encoding="utf-8")  # the corpus changed: a rebuild is due
+    _disk_fills_at_build_write(monkeypatch)
+    code, out, err = _rag(capsys, "ask", "--corpus", str(corpus), "--index", str(index), ASK)
+    assert code == 0 and "Sources:" in out and "(note: answered from the last complete index" in out, err
+    assert "warning: the disk is full" in err and "answering from the last complete build" in err
+    logs: list[str] = []
+    served = Assistant(corpus, index, embedder=WordHashEmbedder(), log=logs.append, progress=False)  # as serve does
+    assert served.ask(ASK).citations and any("disk is full" in line for line in logs)
+    assert current_build(index) == build
+
+
+def test_an_upload_that_cannot_be_saved_on_a_full_disk_leaves_nothing_and_no_server_path(corpus, monkeypatch):
+    from rag.errors import BadInput
+    from ui.documents import save_upload
+
+    before = sorted(p.name for p in corpus.iterdir())
+    real_write = pathlib.Path.write_bytes
+
+    def half_then_full(self, data):
+        import errno
+
+        if self.name.startswith(".upload-"):
+            real_write(self, data[: len(data) // 2])
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self))
+        return real_write(self, data)
+
+    monkeypatch.setattr(pathlib.Path, "write_bytes", half_then_full)
+    with pytest.raises(BadInput) as caught:
+        save_upload(corpus, "owls.txt", b"Owls hunt at night.\n")
+    assert "the disk is full" in str(caught.value) and str(corpus) not in str(caught.value)
+    assert sorted(p.name for p in corpus.iterdir()) == before
+
+
+def test_an_upload_the_index_cannot_take_on_a_full_disk_is_rolled_back(corpus, tmp_path, monkeypatch):
+    from rag.assistant import Assistant
+    from ui.app import build_app
+
+    index = tmp_path / "index"
+    assistant = Assistant(corpus, index, embedder=WordHashEmbedder(), **QUIET)
+    app = build_app(assistant)
+    add = next(f.fn for f in app.fns.values() if getattr(f.fn, "__name__", "") == "add_documents")
+    upload = tmp_path / "owls.txt"
+    upload.write_text("Owls hunt at night. They sleep by day.\n", encoding="utf-8")
+    before = sorted(p.name for p in corpus.iterdir())
+    _disk_fills_at_build_write(monkeypatch)
+    message = add([str(upload)], None)[0]
+    assert "The index was not updated: the disk is full" in message and str(tmp_path) not in message
+    assert sorted(p.name for p in corpus.iterdir()) == before  # the upload was taken out again
+
+
+def test_memory_mapped_files_are_allocated_up_front(tmp_path):
+    # A write into a sparse memory map on a full disk is a SIGBUS that kills the process; allocated, it cannot be.
+    from numpy.lib.format import open_memmap
+
+    from index.store import reserve_space
+
+    path = tmp_path / "rows.npy"
+    open_memmap(path, mode="w+", dtype="float32", shape=(4096, 64))
+    reserve_space(path)
+    assert path.stat().st_blocks * 512 >= path.stat().st_size
+
+
+def test_a_disk_too_full_for_the_vectors_is_disk_full_and_the_last_build_stays(corpus, tmp_path, monkeypatch):
+    import errno
+
+    from index.build import ingest
+    from index.errors import DiskFull
+    from index.store import current_build
+
+    index, toy = tmp_path / "index", WordHashEmbedder()
+    ingest(corpus, index, embedder=toy, **QUIET)
+    build = current_build(index)
+
+    def full(fd, offset, length):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "posix_fallocate", full)
+    with pytest.raises(DiskFull, match="the disk is full"):
+        ingest(corpus, index, embedder=toy, force=True, **QUIET)
+    assert current_build(index) == build
+
+
+def test_a_documents_change_while_another_process_builds_is_refused_not_left_unindexed(corpus, tmp_path):
+    # The Documents tab undoes a change when reloading raises; answering from the old build would keep the
+    # upload in the corpus while saying "the index is up to date".
+    from index.build import IndexBusy, _WriterLock, ingest
+    from rag.assistant import Assistant
+    from ui.documents import reload
+
+    index, toy = tmp_path / "index", WordHashEmbedder()
+    ingest(corpus, index, embedder=toy, **QUIET)
+    assistant = Assistant(corpus, index, embedder=toy, **QUIET)
+    (corpus / "owls.txt").write_text("Owls hunt at night.\n", encoding="utf-8")
+    with _WriterLock(index), pytest.raises(IndexBusy):
+        reload(assistant, progress=False)

@@ -349,8 +349,10 @@ def build_app(assistant, feedback_path: Path | None = None):
             undo = change()
             try:
                 live.assistant = docs.reload(live.assistant)
-            except IngestError as exc:
+            except Exception as exc:  # a change the index cannot take is undone, whatever stopped it
                 undo()
+                if not isinstance(exc, IngestError):
+                    raise
                 return error_html(f"The index was not updated: {exc}"), *list_documents(scope)
             return done(), *list_documents(scope)
         except BadInput as exc:

@@ -73,13 +73,15 @@ def save_upload(
     same = same_content(corpus_dir, raw)
     if same is not None:
         raise BadInput(f"{name} is already in the corpus as {same}; it was not added again")
-    with tempfile.TemporaryDirectory() as scratch:
-        trial = Path(scratch) / safe_name(name)
-        trial.write_bytes(raw)
-        try:
+    try:
+        with tempfile.TemporaryDirectory() as scratch:
+            trial = Path(scratch) / safe_name(name)
+            trial.write_bytes(raw)
             text_sha256 = load_document(trial, Path(scratch)).text_sha256
-        except (ValueError, OSError) as exc:
-            raise BadInput(f"{name} cannot be indexed: {exc}") from None
+    except ValueError as exc:
+        raise BadInput(f"{name} cannot be indexed: {exc}") from None
+    except OSError as exc:
+        raise BadInput(f"{name} cannot be indexed: {write_failure(exc)}") from None
     source = (indexed_as(text_sha256, Path(index_dir)) if index_dir is not None else None) or (added or {}).get(
         text_sha256
     )
@@ -92,11 +94,27 @@ def save_upload(
         target = corpus_dir / f"{stem}-{n}{suffix}"
         n += 1
     tmp = corpus_dir / f".upload-{os.getpid()}-{time.monotonic_ns()}"  # hidden: ingest skips it
-    tmp.write_bytes(raw)
-    os.replace(tmp, target)
+    try:
+        tmp.write_bytes(raw)
+        os.replace(tmp, target)
+    except OSError as exc:  # a full disk leaves a partial temporary: removed, and no server path shown
+        tmp.unlink(missing_ok=True)
+        raise BadInput(f"{name} could not be saved: {write_failure(exc)}") from None
     if added is not None:
         added[text_sha256] = target.relative_to(corpus_dir).as_posix()
     return target
+
+
+def write_failure(exc: OSError) -> str:
+    """Why a write failed, in words and without a server path: the disk named when it is full.
+
+    Example: write_failure(OSError(errno.ENOSPC, "No space left on device", "/srv/x")) -> "the disk is full (...)"
+    """
+    from index.errors import is_disk_full
+
+    if is_disk_full(exc):
+        return "the disk is full (no space left on device); free some space, then retry"
+    return exc.strerror or type(exc).__name__
 
 
 def same_content(corpus_dir: Path, raw: bytes) -> str | None:
@@ -156,7 +174,10 @@ def indexed_source(assistant, source: str) -> Path:
 
 
 def reload(assistant, progress: bool = True):
-    """A new Assistant over the same corpus, index folder, settings and loaded model; updates the index first."""
+    """A new Assistant over the same corpus, index folder, settings and loaded model; updates the index first.
+
+    Raises DiskFull rather than answering from the old build, so the caller rolls the corpus change back.
+    """
     from rag.assistant import Assistant
 
     return Assistant(
@@ -166,6 +187,7 @@ def reload(assistant, progress: bool = True):
         embedder=assistant.embedder,
         log=assistant.log,
         progress=progress,
+        fallback=False,  # a change that cannot be indexed raises, so the caller undoes it
     )
 
 
