@@ -20,6 +20,7 @@ class DiskFull(IngestError):
     """The disk (or the user's quota) ran out of space while writing; the last complete build stays live."""
 
 
+DISK_FULL = "the disk is full (no space left on device)"
 _FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
 _FULL_WORDS = tuple(os.strerror(n) for n in _FULL_ERRNOS)  # how faiss and torch word it in a RuntimeError
 
@@ -38,6 +39,4 @@ def is_disk_full(exc: BaseException | None) -> bool:
 
 def disk_full(what: str) -> DiskFull:
     """The one-line error for a full disk, saying what could not be written and that nothing was broken."""
-    return DiskFull(
-        f"the disk is full (no space left on device): {what} could not be written; free some space, then retry"
-    )
+    return DiskFull(f"{DISK_FULL}: {what} could not be written; free some space, then retry")

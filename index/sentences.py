@@ -12,7 +12,8 @@ ABBREVIATIONS = frozenset(
 _CANDIDATE = re.compile(r"[.!?]+[\"'\u201d\u2019)\]]*(?=\s)")
 # Reference markers after a sentence's stop ("... (ILI). [4] [5, 6] Five studies"): they belong to the sentence
 # they follow, not to the next one (a quote of the next sentence would open with another paper's numbers).
-_REFERENCES = re.compile(r"(?:\s*\[\d+(?:\s*[,\u2013\u2014-]\s*\d+)*\])+")
+REFERENCE = re.compile(r"\s*\[\d+(?:\s*[,\u2013\u2014-]\s*\d+)*\]")  # "[4]", "[5, 6]", "[8-10]"
+_REFERENCES = re.compile(f"(?:{REFERENCE.pattern})+")
 _STARTS_SENTENCE = re.compile(r"\s+[\"'\u201c\u2018(\[]?[A-Z0-9\u00c0-\u024f\u0400-\u04ff]")
 
 

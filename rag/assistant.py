@@ -166,15 +166,15 @@ class Assistant:
             self.log(stale_dim or f"building the index: {reason}")
             try:
                 rebuild(force=stale_dim is not None)  # another model's vectors cannot be reused
-            except IndexBusy as exc:  # another process is building it: read its last complete build meanwhile
+            except (IndexBusy, DiskFull) as exc:  # another process builds, or no room: the last build still answers
                 if not self.fallback or current_build(self.index_dir) is None:
                     raise
-                self.log(f"{exc}; answering from the last complete build meanwhile")
-            except DiskFull as exc:  # the old build is intact: a corpus change must not stop the answers
-                if not self.fallback or current_build(self.index_dir) is None:
-                    raise
-                self.log(f"warning: {exc}; answering from the last complete build meanwhile")
-                self.stale = "answered from the last complete index: the disk is full, so later changes are not indexed"
+                full = isinstance(exc, DiskFull)
+                self.log(f"{'warning: ' if full else ''}{exc}; answering from the last complete build meanwhile")
+                if full:
+                    self.stale = (
+                        "answered from the last complete index: the disk is full, so later changes are not indexed"
+                    )
         try:
             index = load(self.index_dir)
         except (IndexCorrupt, IndexMissing) as exc:

@@ -402,10 +402,10 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
         return 0
     except Exception as exc:  # an internal error: one line, unless asked for the traceback
-        from index.errors import is_disk_full
+        from index.errors import DISK_FULL, is_disk_full
 
         if is_disk_full(exc) and not os.environ.get("RAG_DEBUG"):  # a write outside the index (a report, votes)
-            print("rag: error: the disk is full (no space left on device); free some space", file=sys.stderr)
+            print(f"rag: error: {DISK_FULL}; free some space", file=sys.stderr)
             return 2
         if os.environ.get("RAG_DEBUG"):
             raise

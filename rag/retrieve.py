@@ -195,7 +195,8 @@ class Retriever:
                 lexical = {int(r): (rank, float(scores[r])) for rank, r in enumerate(top) if scores[r] > 0}
         t3 = time.perf_counter()
         timings["bm25"] = (t3 - t2) * 1000
-        coverage = self._coverage(qterms, {*dense, *lexical, *by_sentence}) if mode == "hybrid" else {}
+        held = self.terms_held(qterms, {*dense, *lexical, *by_sentence})  # every passage below is one of these
+        coverage = self._coverage(qterms, held) if mode == "hybrid" else {}
         fused: dict[int, float] = {}
         lists = (("dense", dense), ("bm25", lexical), ("sentence", by_sentence), ("coverage", coverage))
         for name, ranked_list in lists:
@@ -207,7 +208,6 @@ class Retriever:
         elif mode == "bm25":
             fused = {row: s for row, (_, s) in lexical.items()}
         ranked = sorted(fused, key=lambda r: (-fused[r], r))[:k]
-        held = self.terms_held(qterms, ranked)
         passages = []
         for rank, row in enumerate(ranked, start=1):
             chunk = self.index.searchable[row]
@@ -257,7 +257,7 @@ class Retriever:
                 held[r].add(t)
         return held
 
-    def _coverage(self, qterms: list[str], rows: set[int]) -> dict[int, tuple[int, float]]:
+    def _coverage(self, qterms: list[str], held: dict[int, set[str]]) -> dict[int, tuple[int, float]]:
         """Candidates ranked by the idf-weighted share of the question's terms they hold.
 
         BM25 saturates term frequency but still lets one frequent term outweigh two rare ones; this list
@@ -267,8 +267,7 @@ class Retriever:
         total = sum(self.idf.get(t, self.max_idf) for t in qset)
         if not total:
             return {}
-        held = self.terms_held(qterms, rows)
-        share = {row: sum(self.idf.get(t, 0.0) for t in held[row]) / total for row in rows}
+        share = {row: sum(self.idf.get(t, 0.0) for t in found) / total for row, found in held.items()}
         ordered = sorted((row for row in share if share[row] > 0), key=lambda r: (-share[r], r))
         return {row: (rank, share[row]) for rank, row in enumerate(ordered)}
 

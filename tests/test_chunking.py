@@ -97,23 +97,22 @@ def test_sentence_splitter_keeps_the_reports_sentences_whole(report_doc, sentenc
     assert any(span.startswith(sentence) for span in spans)
 
 
-def test_sentence_splitter_splits_after_a_quoted_question():
-    text = 'She asked: "What is AI?" Dr. Choi agreed. Mr. J. Smith left.'
-    assert [text[s:e] for s, e in split_sentences(text)] == [
-        'She asked: "What is AI?"',
-        "Dr. Choi agreed.",
-        "Mr. J. Smith left.",
-    ]
-
-
-def test_reference_markers_stay_with_the_sentence_they_follow():
-    # as in scientific articles: a quote of the second sentence must not open with the first one's references
-    text = "It spreads in winter (ILI). [4] [5, 6] Five studies agree [7] . In 2019 [8-10] it fell. [11]"
-    assert [text[s:e] for s, e in split_sentences(text)] == [
-        "It spreads in winter (ILI). [4] [5, 6]",
-        "Five studies agree [7] .",
-        "In 2019 [8-10] it fell. [11]",
-    ]
+@pytest.mark.parametrize(
+    ("text", "sentences"),
+    [
+        (
+            'She asked: "What is AI?" Dr. Choi agreed. Mr. J. Smith left.',
+            ['She asked: "What is AI?"', "Dr. Choi agreed.", "Mr. J. Smith left."],
+        ),
+        (  # as in scientific articles: a quote of the second sentence must not open with the first one's references
+            "It spreads in winter (ILI). [4] [5, 6] Five studies agree [7] . In 2019 [8-10] it fell. [11]",
+            ["It spreads in winter (ILI). [4] [5, 6]", "Five studies agree [7] .", "In 2019 [8-10] it fell. [11]"],
+        ),
+    ],
+    ids=["quoted-question", "reference-markers"],
+)
+def test_sentence_splitter_ends_sentences_where_a_reader_would(text, sentences):
+    assert [text[s:e] for s, e in split_sentences(text)] == sentences
 
 
 def test_report_sections_come_from_its_heading_lines(report_doc):

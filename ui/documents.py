@@ -110,10 +110,10 @@ def write_failure(exc: OSError) -> str:
 
     Example: write_failure(OSError(errno.ENOSPC, "No space left on device", "/srv/x")) -> "the disk is full (...)"
     """
-    from index.errors import is_disk_full
+    from index.errors import DISK_FULL, is_disk_full
 
     if is_disk_full(exc):
-        return "the disk is full (no space left on device); free some space, then retry"
+        return f"{DISK_FULL}; free some space, then retry"
     return exc.strerror or type(exc).__name__
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from index.sentences import REFERENCE
 from rag.answer import Citation
 from rag.compose.candidates import MAX_WORDS, SPEAKER_PRONOUN, Span, same_paragraph
 from rag.retrieve import Retriever, SentenceHit
@@ -11,8 +12,6 @@ from rag.retrieve import Retriever, SentenceHit
 LOST_SPEAKER = "[speaker not named in the source]"
 _NAME_LEAD = re.compile(r"^(?:Dr|Ms|Mr|Mrs|Prof)\.\s+[^,]+")
 _SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*$")
-# A paper's own reference numbers ("[4]", "[5, 6]", "[8-10]"): in the answer they would read as its citations.
-_REFERENCE = re.compile(r"\s*\[\d+(?:\s*[,\u2013\u2014-]\s*\d+)*\]")
 
 Part = tuple[SentenceHit, tuple[int, int]]
 
@@ -46,7 +45,7 @@ def shown(text: str) -> str:
 
     Example: shown("It spread in winter [4, 5]. [6]") -> "It spread in winter."
     """
-    bare = _REFERENCE.sub("", text).strip() or text.replace("[", "(").replace("]", ")")
+    bare = REFERENCE.sub("", text).strip() or text.replace("[", "(").replace("]", ")")
     return f"{LOST_SPEAKER} {bare.lstrip(',; ')}" if bare[:1] in ",;" else bare
 
 
