@@ -34,19 +34,41 @@ class Settings:
     composer: ComposerSettings = field(default_factory=ComposerSettings)
 
 
+def parse_as(current: object, key: str, text: str) -> object:
+    """`text` as the type of the setting's current value."""
+    try:
+        return type(current)(text) if not isinstance(current, bool) else text.lower() in ("1", "true", "yes")
+    except ValueError:
+        raise BadInput(f"setting {key}={text!r}: expected a {type(current).__name__}") from None
+
+
 def override(settings: Settings, key: str, value: str) -> Settings:
     """Settings with one field changed by name, the value parsed to the field's type.
 
     Example: override(Settings(), "threshold", "0.5").composer.threshold == 0.5
-    Keys: k, retrieval, model, and any field of ChunkerSettings or ComposerSettings.
+    Keys: k, retrieval, model, and any field of ChunkerSettings or ComposerSettings; "composer.model" (the selector
+    JSON) and "chunker.X" name a field where a bare name would be taken for another.
     """
     import dataclasses
 
+    group, dot, field = key.partition(".")
+    if dot and group in ("composer", "chunker") and field:
+        owner = settings.composer if group == "composer" else settings.index.chunker
+        fields = {f.name for f in dataclasses.fields(owner)}
+        if field not in fields:
+            raise BadInput(f"unknown setting {key!r}; {group} has: {', '.join(sorted(fields))}")
+        if group == "composer":
+            composer = settings.composer
+            return dataclasses.replace(
+                settings,
+                composer=dataclasses.replace(composer, **{field: parse_as(getattr(composer, field), key, value)}),
+            )
+        chunker = settings.index.chunker
+        chunker = dataclasses.replace(chunker, **{field: parse_as(getattr(chunker, field), key, value)})
+        return dataclasses.replace(settings, index=dataclasses.replace(settings.index, chunker=chunker))
+
     def parse(current: object, text: str) -> object:
-        try:
-            return type(current)(text) if not isinstance(current, bool) else text.lower() in ("1", "true", "yes")
-        except ValueError:
-            raise BadInput(f"setting {key}={text!r}: expected a {type(current).__name__}") from None
+        return parse_as(current, key, text)
 
     if key in ("k", "retrieval"):
         new = dataclasses.replace(settings, **{key: parse(getattr(settings, key), value)})

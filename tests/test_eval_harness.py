@@ -22,9 +22,13 @@ def test_compare_builds_one_configuration_per_value():
     assert all(s.k == 7 for _, s in configs)
     ((label, settings),) = configurations(["threshold=0.3", "max_tokens=128"], None)
     assert settings.composer.threshold == 0.3 and settings.index.chunker.max_tokens == 128
+    # "model" alone is the embedding model; the selector file is named with its group.
+    ((_, settings),) = configurations(["composer.model=/tmp/selector.json", "chunker.max_tokens=96"], None)
+    assert settings.composer.model == "/tmp/selector.json" and settings.index.model == configs[0][1].index.model
+    assert settings.index.chunker.max_tokens == 96
 
 
-@pytest.mark.parametrize("item", ["nonsense=1", "k", "k=many", "retrieval=fuzzy"])
+@pytest.mark.parametrize("item", ["nonsense=1", "k", "k=many", "retrieval=fuzzy", "composer.colour=red", "index.k=3"])
 def test_bad_settings_are_refused_with_the_reason(item):
     with pytest.raises(BadInput):
         configurations([item], None)

@@ -29,8 +29,15 @@ QUESTION_FEATURES = (
     "kind_date",
     "kind_place",
     "kind_other",
+    "best_lacks",
+    "best_differs",
+    "best_missing_idf",
 )
 KINDS = ("person", "number", "date", "place")
+# Sentence-level evidence the question model reads from the best span itself, not only through its logit: the
+# span lacks what was asked for (no date for "when"), or says something other than what was asked.
+LACKS = ("answer_type", "counted", "expansion", "institution", "title_given", "money", "year", "lists", "negation")
+DIFFERS = ("other_office", "contradicts", "denies", "relative_swapped", "other_owner", "reversed_roles")
 
 
 @dataclass(frozen=True)
@@ -174,6 +181,9 @@ def question_row(
     best = int(order[0])
     second = float(logits[order[1]]) if len(order) > 1 else float(logits[best]) - 5.0
     col = {name: j for j, name in enumerate(features)}
+    lacks = [col[n] for n in LACKS if n in col]
+    differs = [col[n] for n in DIFFERS if n in col]
+    lacking = (rows[:, lacks] < -0.5).any(axis=1) if lacks else np.zeros(len(rows), dtype=bool)
     values = {
         "best_logit": float(logits[best]),
         "margin": float(logits[best]) - second,
@@ -184,6 +194,10 @@ def question_row(
         "question_terms": math.log1p(n_terms),
         **{f"kind_{k}": float(kind == k) for k in KINDS},
         "kind_other": float(kind not in KINDS),
+        "best_lacks": float(lacking[best]),
+        "best_differs": float(bool(differs) and (rows[best, differs] > 0.5).any()),
+        # 1 when a question term the corpus never uses is missing: a question about something no document covers
+        "best_missing_idf": float(rows[best, col["max_missing_idf"]]) if "max_missing_idf" in col else 0.0,
     }
     return np.asarray([values[name] for name in QUESTION_FEATURES], dtype=np.float64)
 
