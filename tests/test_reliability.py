@@ -320,6 +320,7 @@ def _cli_rebuilds_a_corrupt_file(survey, tmp_path, rel):
     load(index)
 
 
+@pytest.mark.heavy  # `rag ask` loads torch and rebuilds with the real model
 @pytest.mark.parametrize("rel", ["dense.faiss", "bm25/vocab.index.json"])
 def test_rag_ask_on_a_corrupt_index_says_so_rebuilds_and_answers(survey, tmp_path, rel):
     _cli_rebuilds_a_corrupt_file(survey, tmp_path, rel)
@@ -378,6 +379,7 @@ def test_an_index_of_another_dimension_is_rebuilt_whole_when_the_corpus_changed_
     assert assistant.ask("Where do gulls nest?").passages
 
 
+@pytest.mark.heavy  # `rag ask` loads torch and rebuilds with the real model
 def test_rag_ask_on_an_index_of_another_dimension_rebuilds_not_crashes(other_dim_index):
     corpus, index = other_dim_index
     result = run_rag("ask", "--json", SURVEY_QUESTION, "--corpus", str(corpus), "--index", str(index), timeout=600)
@@ -504,6 +506,7 @@ def _kill_ingest_at_random_points(editions, tmp_path, kills: int) -> None:
     assert outcomes["old"] + outcomes["new"] == kills
 
 
+@pytest.mark.heavy  # 50 kills of a live ingest
 def test_rag_ingest_killed_at_50_random_points_leaves_a_whole_index(editions, tmp_path):
     _kill_ingest_at_random_points(editions, tmp_path, kills=50)
 

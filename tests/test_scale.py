@@ -53,6 +53,7 @@ class DiesAfter(CountingEmbedder):
         return super().embed(texts)
 
 
+@pytest.mark.heavy  # three real-model builds of the report
 def test_an_interrupted_ingest_resumes_where_it_stopped(tmp_path, embedder, monkeypatch):
     monkeypatch.setattr(resumable, "BATCH", 8)
     monkeypatch.setattr(resumable, "FLUSH_SECONDS", 0.0)  # every batch is marked done as it completes
