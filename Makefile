@@ -1,5 +1,5 @@
-# The two commands: `make serve` and `make test` (`make check` is its fast tier, under 2 minutes, for while you
-# work). Everything else sets itself up on first use.
+# The two commands: `make serve` and `make test` (`make check` is its faster tier, for while you work).
+# Everything else sets itself up on first use.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
