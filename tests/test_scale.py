@@ -17,6 +17,7 @@ def _quiet(_: str) -> None:
     pass
 
 
+@pytest.mark.heavy  # a real-model build of the report
 def test_above_the_threshold_the_chunk_index_is_hnsw_recorded_and_answers(tmp_path, embedder, monkeypatch):
     import faiss
 
