@@ -1,4 +1,5 @@
-# The two commands: `make serve` and `make test`. Everything else sets itself up on first use.
+# The two commands: `make serve` and `make test` (`make check` is its faster tier, for while you work).
+# Everything else sets itself up on first use.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -6,7 +7,7 @@ STAMP := $(VENV)/.installed
 export GRADIO_ANALYTICS_ENABLED := False
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install chromium serve ask test lint eval bench load clean
+.PHONY: install chromium serve ask test check lint eval bench load clean
 
 install: $(STAMP)
 
@@ -37,6 +38,11 @@ chromium:
 test: install chromium
 	$(BIN)/ruff check .
 	$(BIN)/pytest
+
+# No browser, servers, kill loops or real-model rebuilds (the `slow` and `heavy` tests): `make test` runs them.
+check: install
+	$(BIN)/ruff check .
+	$(BIN)/pytest -m "not slow and not heavy" -q
 
 lint: install
 	$(BIN)/ruff check .

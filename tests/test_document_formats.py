@@ -83,9 +83,22 @@ def test_link_bars_are_told_from_sentences_with_links(line, dropped):
 # ---- HTML: hostile pages --------------------------------------------------------------------------------
 
 
+NESTING_UNITS = [
+    "<div>",
+    "<span>",
+    '<a href="#n">',
+    "<li>w ",
+    "<h2>w ",
+    "<p>w ",
+    "<pre>w\n",
+    "<table><tr><td>",
+    "<b></div>",
+]
+
+
+# About a second each: `make check` parses the first; the other eight are `heavy` (`make test` runs them all).
 @pytest.mark.parametrize(
-    "unit",
-    ["<div>", "<span>", '<a href="#n">', "<li>w ", "<h2>w ", "<p>w ", "<pre>w\n", "<table><tr><td>", "<b></div>"],
+    "unit", [NESTING_UNITS[0], *(pytest.param(u, marks=pytest.mark.heavy) for u in NESTING_UNITS[1:])]
 )
 def test_deeply_nested_html_is_parsed_in_linear_time(tmp_path, monkeypatch, unit):
     # 400 KB of nested tags: the old parser scanned the open-tag stack per tag (231 s measured, quadratic). With

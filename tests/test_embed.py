@@ -86,6 +86,7 @@ def test_rag_ask_answers_without_torch_or_gradio(report_index):
     assert "HEAVY [] EXIT 0" in out.stdout
 
 
+@pytest.mark.heavy  # a real-model rebuild and ONNX export each
 @pytest.mark.parametrize("damage", ["flip", "delete"])
 def test_a_corrupt_or_missing_onnx_file_is_rebuilt_with_a_message(report_index, tmp_path, embedder, damage):
     from index.onnx_encoder import OnnxEncoder
@@ -145,6 +146,7 @@ def test_a_custom_embedder_embeds_the_questions_itself(tmp_path):
     assert assistant.retriever.embedder is toy
 
 
+@pytest.mark.heavy  # a real-model build and ONNX export
 def test_a_failed_verification_falls_back_to_sentence_transformers(monkeypatch, embedder, tmp_path):
     import index.onnx_export as onnx_export
 
@@ -158,6 +160,7 @@ def test_a_failed_verification_falls_back_to_sentence_transformers(monkeypatch, 
     assert any("warning" in line and "sentence-transformers" in line for line in logged)
 
 
+@pytest.mark.heavy  # a real-model build and ONNX export
 def test_an_outlier_split_that_fails_still_yields_a_verified_encoder(monkeypatch, embedder, tmp_path):
     import index.onnx_export as onnx_export
 
@@ -175,6 +178,7 @@ def test_an_outlier_split_that_fails_still_yields_a_verified_encoder(monkeypatch
     assert found.entry["precision"] in ("int8-partial", "fp32")
 
 
+@pytest.mark.heavy  # loads the model twice, embeds the whole report twice
 def test_bf16_ingest_vectors_match_fp32():
     from index.embed import SentenceTransformerEmbedder
 

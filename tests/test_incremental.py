@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import shutil
 
+import pytest
+
 from index.build import ingest
 from tests.conftest import REPORT, CountingEmbedder
 
 
+@pytest.mark.heavy  # four real-model builds, the first of the whole report
 def test_only_new_text_is_embedded_and_the_summary_says_what_changed(tmp_path, embedder):
     corpus, index = tmp_path / "corpus", tmp_path / "index"
     corpus.mkdir()
@@ -33,6 +36,7 @@ def test_only_new_text_is_embedded_and_the_summary_says_what_changed(tmp_path, e
     assert counting.calls == 0
 
 
+@pytest.mark.heavy  # three real-model builds
 def test_a_skipped_file_is_reported_as_skipped_not_as_added(tmp_path, embedder):
     corpus, index = tmp_path / "corpus", tmp_path / "index"
     corpus.mkdir()

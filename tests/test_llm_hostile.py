@@ -41,6 +41,7 @@ def _shown(assistant, llm, case: tuple[str, str, str, str], i: int) -> bool:  # 
     return answer.notice is None and bool(answer.citations) and claim in answer.answer
 
 
+@pytest.mark.heavy  # its own real-model index, many LLM round trips
 def test_no_adversarial_reply_is_verified_and_faithful_ones_are_kept(hostile, llm):  # noqa: F811
     assert len(ADVERSARIAL) >= 60
     shown = [case for i, case in enumerate(ADVERSARIAL) if _shown(hostile, llm, case, i)]

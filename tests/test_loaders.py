@@ -437,6 +437,7 @@ def test_every_file_ends_in_exactly_one_state(tmp_path):
         assert skip.reason.startswith(expected[skip.source]), skip
 
 
+@pytest.mark.heavy  # a real-model build of the hostile corpus
 def test_the_ingest_summary_lists_skips_warnings_and_hidden_counts(tmp_path, embedder):
     from index.build import ingest
 

@@ -77,6 +77,7 @@ def assert_tiles(doc: Document, chunks) -> None:
     assert pos == len(doc.text)
 
 
+@pytest.mark.heavy  # 1,000 hypothesis examples, a minute of CPU
 @settings(max_examples=1000, deadline=None)
 @given(
     raw=TEXT,
@@ -170,6 +171,7 @@ def hashed_assistant(tmp_path_factory):
     return Assistant(CORPUS, index, embedder=HashEmbedder(), log=lambda _: None)
 
 
+@pytest.mark.heavy  # 1,000 hypothesis examples
 @settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(question=QUESTION, history=HISTORY, k=st.integers(1, 50), mode=st.sampled_from(MODES))
 def test_every_answer_is_the_contract_with_exact_citations(hashed_assistant, question, history, k, mode):

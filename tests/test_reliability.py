@@ -289,8 +289,20 @@ def _corrupt(path: Path, how: str) -> None:
     path.write_bytes(data)
 
 
-@pytest.mark.parametrize("how", ["flip", "truncate"])
-@pytest.mark.parametrize("rel", INDEX_FILES)
+# Each case is a rebuild with the real model (about 1.3 s): `make check` runs two, one per damage; the other 30 are
+# `heavy` (`make test` runs all 32).
+CORRUPTIONS = [
+    pytest.param(
+        rel,
+        how,
+        marks=() if (rel, how) in {("dense.faiss", "flip"), ("chunks.jsonl", "truncate")} else pytest.mark.heavy,
+    )
+    for rel in INDEX_FILES
+    for how in ("flip", "truncate")
+]
+
+
+@pytest.mark.parametrize("rel, how", CORRUPTIONS)
 def test_a_corrupt_file_is_named_and_the_assistant_rebuilds_then_answers(survey_copy, embedder, rel, how):
     from rag.assistant import Assistant
 
@@ -320,6 +332,7 @@ def _cli_rebuilds_a_corrupt_file(survey, tmp_path, rel):
     load(index)
 
 
+@pytest.mark.heavy  # `rag ask` loads torch and rebuilds with the real model
 @pytest.mark.parametrize("rel", ["dense.faiss", "bm25/vocab.index.json"])
 def test_rag_ask_on_a_corrupt_index_says_so_rebuilds_and_answers(survey, tmp_path, rel):
     _cli_rebuilds_a_corrupt_file(survey, tmp_path, rel)
@@ -378,6 +391,7 @@ def test_an_index_of_another_dimension_is_rebuilt_whole_when_the_corpus_changed_
     assert assistant.ask("Where do gulls nest?").passages
 
 
+@pytest.mark.heavy  # `rag ask` loads torch and rebuilds with the real model
 def test_rag_ask_on_an_index_of_another_dimension_rebuilds_not_crashes(other_dim_index):
     corpus, index = other_dim_index
     result = run_rag("ask", "--json", SURVEY_QUESTION, "--corpus", str(corpus), "--index", str(index), timeout=600)
@@ -504,6 +518,7 @@ def _kill_ingest_at_random_points(editions, tmp_path, kills: int) -> None:
     assert outcomes["old"] + outcomes["new"] == kills
 
 
+@pytest.mark.heavy  # 50 kills of a live ingest
 def test_rag_ingest_killed_at_50_random_points_leaves_a_whole_index(editions, tmp_path):
     _kill_ingest_at_random_points(editions, tmp_path, kills=50)
 

@@ -17,6 +17,7 @@ def _quiet(_: str) -> None:
     pass
 
 
+@pytest.mark.heavy  # a real-model build of the report
 def test_above_the_threshold_the_chunk_index_is_hnsw_recorded_and_answers(tmp_path, embedder, monkeypatch):
     import faiss
 
@@ -53,6 +54,7 @@ class DiesAfter(CountingEmbedder):
         return super().embed(texts)
 
 
+@pytest.mark.heavy  # three real-model builds of the report
 def test_an_interrupted_ingest_resumes_where_it_stopped(tmp_path, embedder, monkeypatch):
     monkeypatch.setattr(resumable, "BATCH", 8)
     monkeypatch.setattr(resumable, "FLUSH_SECONDS", 0.0)  # every batch is marked done as it completes

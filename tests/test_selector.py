@@ -67,6 +67,7 @@ def _synthetic(seed: int):
     )
 
 
+@pytest.mark.heavy  # trains the selector twice
 def test_training_is_deterministic_and_learns_the_signal(tmp_path):
     from eval.train import fit, write
 

@@ -59,6 +59,7 @@ def test_a_flipped_byte_is_detected_before_faiss_reads_it(index_copy):
         load(index_copy)
 
 
+@pytest.mark.heavy  # a forced real-model rebuild of the report
 def test_a_failed_build_leaves_the_previous_one_live(index_copy, embedder, monkeypatch):
     before = current_build(index_copy)
     import faiss
