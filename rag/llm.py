@@ -128,17 +128,20 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     return parts.scheme, (parts.hostname or "").lower(), parts.port or {"http": 80, "https": 443}.get(parts.scheme)
 
 
-def _opener(local: bool, connections: list):
-    """A urllib opener that records its connections (for the deadline) and keeps the key to its own origin."""
+def _opener(local: bool, sockets: list):
+    """A urllib opener that records its sockets (for the deadline) and keeps the key to its own origin."""
     import http.client
     import urllib.request
 
     def recorded(cls):
-        def connect(*args, **kwargs):
-            connections.append(cls(*args, **kwargs))
-            return connections[-1]
+        class Recorded(cls):
+            def connect(self):
+                super().connect()
+                # The socket itself, not `conn.sock`: http.client drops that once the headers are read, while the
+                # body is still arriving, and the deadline must still be able to shut it.
+                sockets.append(self.sock)
 
-        return connect
+        return Recorded
 
     class Plain(urllib.request.HTTPHandler):
         def http_open(self, req):
@@ -181,24 +184,23 @@ def chat(settings: LLMSettings, messages: list[dict[str, str]]) -> str:
     host = parts.hostname or ""
     shown = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()  # never print a password in the URL
     local = host == "localhost" or host == "::1" or host.startswith("127.")
-    connections: list = []
+    sockets: list = []
     expired = threading.Event()
 
     def expire() -> None:
         expired.set()
-        for conn in list(connections):
-            if conn.sock is not None:
-                try:
-                    conn.sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+        for sock in list(sockets):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     timer = threading.Timer(settings.timeout, expire)
     timer.daemon = True
     timer.start()
     timeout = LLMUnavailable(f"timeout after {settings.timeout:g} s")
     try:
-        with _opener(local, connections).open(request, timeout=settings.timeout) as response:
+        with _opener(local, sockets).open(request, timeout=settings.timeout) as response:
             raw = response.read(MAX_REPLY_BYTES)
     except urllib.error.HTTPError as exc:
         raise LLMUnavailable(f"HTTP {exc.code} {exc.reason} from {shown}") from None
