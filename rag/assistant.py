@@ -34,56 +34,43 @@ class Settings:
     composer: ComposerSettings = field(default_factory=ComposerSettings)
 
 
-def parse_as(current: object, key: str, text: str) -> object:
-    """`text` as the type of the setting's current value."""
-    try:
-        return type(current)(text) if not isinstance(current, bool) else text.lower() in ("1", "true", "yes")
-    except ValueError:
-        raise BadInput(f"setting {key}={text!r}: expected a {type(current).__name__}") from None
-
-
 def override(settings: Settings, key: str, value: str) -> Settings:
     """Settings with one field changed by name, the value parsed to the field's type.
 
     Example: override(Settings(), "threshold", "0.5").composer.threshold == 0.5
-    Keys: k, retrieval, model, and any field of ChunkerSettings or ComposerSettings; "composer.model" (the selector
-    JSON) and "chunker.X" name a field where a bare name would be taken for another.
+    Keys: k, retrieval, model, and any field of ChunkerSettings or ComposerSettings; "composer.X" or "chunker.X"
+    names the group where a bare name would be taken for another ("composer.model" is the selector JSON, "model"
+    the embedding model).
     """
     import dataclasses
 
-    group, dot, field = key.partition(".")
-    if dot and group in ("composer", "chunker") and field:
-        owner = settings.composer if group == "composer" else settings.index.chunker
-        fields = {f.name for f in dataclasses.fields(owner)}
-        if field not in fields:
-            raise BadInput(f"unknown setting {key!r}; {group} has: {', '.join(sorted(fields))}")
-        if group == "composer":
-            composer = settings.composer
-            return dataclasses.replace(
-                settings,
-                composer=dataclasses.replace(composer, **{field: parse_as(getattr(composer, field), key, value)}),
-            )
-        chunker = settings.index.chunker
-        chunker = dataclasses.replace(chunker, **{field: parse_as(getattr(chunker, field), key, value)})
-        return dataclasses.replace(settings, index=dataclasses.replace(settings.index, chunker=chunker))
-
     def parse(current: object, text: str) -> object:
-        return parse_as(current, key, text)
+        try:
+            return type(current)(text) if not isinstance(current, bool) else text.lower() in ("1", "true", "yes")
+        except ValueError:
+            raise BadInput(f"setting {key}={text!r}: expected a {type(current).__name__}") from None
 
-    if key in ("k", "retrieval"):
-        new = dataclasses.replace(settings, **{key: parse(getattr(settings, key), value)})
-        if key == "retrieval" and new.retrieval not in MODES:
+    chunker, composer = settings.index.chunker, settings.composer
+    group, dot, name = key.partition(".")
+    if not dot:
+        group, name = "", key
+    elif group not in ("composer", "chunker") or name not in {
+        f.name for f in dataclasses.fields(composer if group == "composer" else chunker)
+    }:
+        raise BadInput(f"unknown setting {key!r}; a group is composer. or chunker. and one of its fields")
+    if not group and name in ("k", "retrieval"):
+        new = dataclasses.replace(settings, **{name: parse(getattr(settings, name), value)})
+        if name == "retrieval" and new.retrieval not in MODES:
             raise BadInput(f"setting retrieval={value!r}: choose one of {', '.join(MODES)}")
         return new
-    if key == "model":
+    if not group and name == "model":
         return dataclasses.replace(settings, index=dataclasses.replace(settings.index, model=value))
-    chunker, composer = settings.index.chunker, settings.composer
-    if key in {f.name for f in dataclasses.fields(chunker)}:
-        chunker = dataclasses.replace(chunker, **{key: parse(getattr(chunker, key), value)})
+    if group != "composer" and name in {f.name for f in dataclasses.fields(chunker)}:
+        chunker = dataclasses.replace(chunker, **{name: parse(getattr(chunker, name), value)})
         return dataclasses.replace(settings, index=dataclasses.replace(settings.index, chunker=chunker))
-    if key in {f.name for f in dataclasses.fields(composer)}:
+    if group != "chunker" and name in {f.name for f in dataclasses.fields(composer)}:
         return dataclasses.replace(
-            settings, composer=dataclasses.replace(composer, **{key: parse(getattr(composer, key), value)})
+            settings, composer=dataclasses.replace(composer, **{name: parse(getattr(composer, name), value)})
         )
     known = ["k", "retrieval", "model"] + [f.name for f in dataclasses.fields(chunker) + dataclasses.fields(composer)]
     raise BadInput(f"unknown setting {key!r}; known: {', '.join(known)}")
