@@ -108,11 +108,6 @@ def test_question_analysis():
     assert answer_kind("Who led the second session?") == "person"
     assert answer_kind("On what date was it held?") == "date"
     assert answer_kind("What should be emphasised when deploying AI?") == "other"
-    # The head noun of "what/which X" or "what is the X of" says what kind of answer is wanted.
-    assert answer_kind("What was the attendance fee of the workshop?") == "other"
-    assert answer_kind("What was the total cost of the new library?") == "number"
-    assert answer_kind("Which town hosted the regatta?") == "place"
-    assert answer_kind("What is the date of the next meeting?") == "date"
     assert names_in("Who chaired Session I in 2024?") == ("Session I", "2024")
     assert analyse("Which Korean programme trains job seekers?").names == ("Korean",)
 

@@ -185,7 +185,7 @@ def question_row(
     """The question-level features, from the candidates' logits and feature rows (best first by logit).
 
     `single_span=False` (open questions, answered by several sentences): whether the best span alone holds what a
-    factoid asks for is not read (report open false abstention 0.064 -> 0.021)."""
+    factoid asks for is not read."""
     order = np.argsort(-logits, kind="stable")
     best = int(order[0])
     second = float(logits[order[1]]) if len(order) > 1 else float(logits[best]) - 5.0
