@@ -16,6 +16,7 @@ import numpy as np
 from index.lexical import terms
 from rag.compose import checks
 from rag.compose.candidates import SPEAKER_PRONOUN, Span, bigrams, term_counts, term_set
+from rag.compose.selector import DIFFERS, LACKS
 from rag.question import Question
 from rag.retrieve import Retriever, SentenceHit
 
@@ -338,10 +339,8 @@ NAMES: tuple[str, ...] = tuple(REGISTRY)
 # says something else than what was asked (1). Which of them do is chosen by cross-validation (eval.train).
 _MISSING, _FIRED = (lambda v: v < -0.5), (lambda v: v > 0.5)
 GATES: dict[str, Callable[[float], bool]] = {
-    **{name: _MISSING for name in ("answer_type", "counted", "expansion", "institution", "title_given", "money")},
-    **{name: _MISSING for name in ("year", "lists", "negation")},
-    **{name: _FIRED for name in ("other_office", "contradicts", "denies", "relative_swapped", "other_owner")},
-    "reversed_roles": _FIRED,
+    **{name: _MISSING for name in LACKS},
+    **{name: _FIRED for name in DIFFERS},
     "rare_name_absent": lambda v: v > 0.99,
 }
 

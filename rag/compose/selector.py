@@ -35,7 +35,8 @@ QUESTION_FEATURES = (
 )
 KINDS = ("person", "number", "date", "place")
 # Sentence-level evidence the question model reads from the best span itself, not only through its logit: the
-# span lacks what was asked for (no date for "when"), or says something other than what was asked.
+# span lacks what was asked for (no date for "when"), or says something other than what was asked. The same two
+# groups are the gates of features.GATES (a failing value rules a span out).
 LACKS = ("answer_type", "counted", "expansion", "institution", "title_given", "money", "year", "lists", "negation")
 DIFFERS = ("other_office", "contradicts", "denies", "relative_swapped", "other_owner", "reversed_roles")
 
