@@ -264,10 +264,12 @@ class Retriever:
         rewards the chunk that holds all of what was asked (a title and an organisation, not just the title).
         """
         qset = set(qterms)
-        total = sum(self.idf.get(t, self.max_idf) for t in qset)
+        # fsum: exact whatever the order sets iterate in, which changes between processes (hash seeds), so equal
+        # shares stay equal and ties break the same way on every run
+        total = math.fsum(self.idf.get(t, self.max_idf) for t in qset)
         if not total:
             return {}
-        share = {row: sum(self.idf.get(t, 0.0) for t in found) / total for row, found in held.items()}
+        share = {row: math.fsum(self.idf.get(t, 0.0) for t in found) / total for row, found in held.items()}
         ordered = sorted((row for row in share if share[row] > 0), key=lambda r: (-share[r], r))
         return {row: (rank, share[row]) for rank, row in enumerate(ordered)}
 
