@@ -71,6 +71,7 @@ class Retriever:
         flat = (index.manifest.get("dense_index") or {}).get("kind", "flat") == "flat"
         self.scan_sentences = flat and len(index.sentences) <= SENTENCE_SCAN_MAX
         self._scopes: dict[frozenset[str], np.ndarray] = {}  # allowed_rows per search scope
+        self._around: dict[tuple[int, int], tuple[list[SentenceHit], SentenceHit | None]] = {}
 
     @functools.cached_property
     def sentence_chunks(self) -> tuple[np.ndarray, np.ndarray]:
@@ -295,6 +296,25 @@ class Retriever:
         chunk_row, s, e = self.index.sentence(row)
         sim = float(self.index.sentence_vectors[row] @ qvec) if qvec is not None else 0.0
         return SentenceHit(self.index.searchable[chunk_row], s, e, sim, passage_rank, row)
+
+    def around(self, first: SentenceHit, last: SentenceHit) -> tuple[list[SentenceHit], SentenceHit | None]:
+        """The two sentences before `first` in its section and the one after `last` in its document (kept per row
+        pair: the same sentences are candidates for many questions)."""
+        key = (first.row, last.row)
+        if key not in self._around:
+            before = []
+            for row in (first.row - 1, first.row - 2):
+                prev = self.sentence(row)
+                if prev is None or prev.chunk.source != first.chunk.source or prev.chunk.section != first.chunk.section:
+                    break
+                before.insert(0, prev)
+            after = self.sentence(last.row + 1)
+            if after is not None and after.chunk.source != first.chunk.source:
+                after = None
+            if len(self._around) > 65536:
+                self._around.clear()
+            self._around[key] = (before, after)
+        return self._around[key]
 
 
 def _top(scores: np.ndarray, depth: int) -> np.ndarray:

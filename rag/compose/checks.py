@@ -147,7 +147,13 @@ def gives_title(question: str, text: str) -> bool:
     Example: gives_title("What is the title of the study?", "Dr. X presented the study on Quiet Rivers.") -> False
     """
     asked = _asked(question)[0]
-    return any(m.group(1).lower() in asked for m in _TITLED.finditer(text))
+    return any(word in asked for word in _titled(text))
+
+
+@functools.lru_cache(maxsize=65536)
+def _titled(text: str) -> tuple[str, ...]:
+    """The words a text gives a title to ("the study titled ..." -> "study"), lower-cased; cached per sentence."""
+    return tuple(m.group(1).lower() for m in _TITLED.finditer(text))
 
 
 def retitled(question: str, text: str) -> str | None:
@@ -157,11 +163,19 @@ def retitled(question: str, text: str) -> str | None:
     Example: retitled("Who is the Deputy Director of X?", "Ms. B, Deputy Director of X, spoke.") -> None
     """
     asked = question.lower()
-    for title in dict.fromkeys(re.findall(r"\b[A-Z][a-z]+(?:-[A-Z][a-z]+)?\b", question[1:])):
+    for title in _titles(question):
+        if title not in text:  # the pattern below needs the title itself
+            continue
         found = re.findall(rf"(?:\b({_RANK_QUALIFIER})[\s\-]+)?\b{title}\b", text)
         if found and all(q and q.lower() not in asked for q in found):
             return f"{found[0]} {title}"
     return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _titles(question: str) -> tuple[str, ...]:
+    """The capitalised words after the question's first, in order, once each: the offices it may ask about."""
+    return tuple(dict.fromkeys(re.findall(r"\b[A-Z][a-z]+(?:-[A-Z][a-z]+)?\b", question[1:])))
 
 
 _NEGATING_PREFIXES = ("non-", "non", "il", "ir", "un")
@@ -238,17 +252,37 @@ def contradicts(question: str, text: str) -> bool:
     Example: contradicts("How long did it take?", "It took a short time.") -> False
     Example: contradicts("Water flows away from what ocean?", "Water flowed toward the Atlantic.") -> True
     """
-    asked = {w.lower() for w in re.findall(r"[A-Za-z][\w\-]*", re.sub(r"\bhow\s+\w+", " ", question, flags=re.I))}
-    said = {w.lower() for w in re.findall(r"[A-Za-z][\w\-]*", text)}
-    for one, other in ((asked - said, said), (said - asked, asked)):
-        for word in one:
-            for prefix in _NEGATING_PREFIXES:
-                base = word[len(prefix) :]
-                if word.startswith(prefix) and len(base) >= 4 and base in other and word not in other:
-                    return True
-    return any(
-        x in asked and x not in said and y in said and y not in asked for a, b in _ANTONYMS for x, y in ((a, b), (b, a))
-    )
+    asked, said = _question_words(question), _words(text)
+    for prefixed, other in ((_prefixed(asked), said), (_prefixed(said), asked)):
+        if any(word not in other and base in other for word, base in prefixed):
+            return True
+    return any(y in said and y not in asked for x in asked - said for y in _OPPOSITES.get(x, ()))
+
+
+@functools.lru_cache(maxsize=65536)
+def _prefixed(words: frozenset[str]) -> tuple[tuple[str, str], ...]:
+    """Each word that starts with a negating prefix, with what follows it when that is a word of 4+ letters."""
+    pairs = ((word, word[len(p) :]) for word in words for p in _NEGATING_PREFIXES if word.startswith(p))
+    return tuple((word, base) for word, base in pairs if len(base) >= 4)
+
+
+# Each word of an antonym pair with its opposites (a word may have several: "lower" is "higher" and "upper").
+_OPPOSITES: dict[str, tuple[str, ...]] = {}
+for _a, _b in _ANTONYMS:
+    _OPPOSITES[_a] = (*_OPPOSITES.get(_a, ()), _b)
+    _OPPOSITES[_b] = (*_OPPOSITES.get(_b, ()), _a)
+
+
+@functools.lru_cache(maxsize=1024)
+def _question_words(question: str) -> frozenset[str]:
+    """The question's words, lower-cased, without "how long"-style measure words (they ask, not say)."""
+    return _words(re.sub(r"\bhow\s+\w+", " ", question, flags=re.I))
+
+
+@functools.lru_cache(maxsize=65536)
+def _words(text: str) -> frozenset[str]:
+    """The words of a text, lower-cased (cached: the same sentences are checked for many questions)."""
+    return frozenset(w.lower() for w in re.findall(r"[A-Za-z][\w\-]*", text))
 
 
 # "rather than being a quiet suburb", "instead of a tax": the words after it are what is not so.
@@ -267,15 +301,21 @@ def denies(question: str, text: str) -> bool:
     Example: denies("What is not a quiet suburb?", "rather than being a quiet suburb") -> False
     Example: denies("What do laws reduce for consumers?", "Laws target suppliers, rather than consumers.") -> False
     """
-    if NEGATION.search(question):
-        return False  # a question about what is not so is answered by such a sentence
-    asked = set(terms(question))
-    for match in _DENIAL.finditer(text):
-        words = [w for w in re.findall(r"[\w\-]+", match.group(1)) if w.lower() not in _DENIAL_FILLER]
+    matches = _DENIAL.findall(text)
+    if not matches or NEGATION.search(question):
+        return False  # nothing set aside; or a question about what is not so, which such a sentence answers
+    asked = _question_terms(question)
+    for set_aside_words in matches:
+        words = [w for w in re.findall(r"[\w\-]+", set_aside_words) if w.lower() not in _DENIAL_FILLER]
         set_aside = [t for w in words for t in terms(w)][:2]
         if len(set_aside) == 2 and all(t in asked for t in set_aside):  # one shared word ("consumers") is no premise
             return True
     return False
+
+
+@functools.lru_cache(maxsize=1024)
+def _question_terms(question: str) -> frozenset[str]:
+    return frozenset(terms(question))
 
 
 # Who someone is to a person: "Anna's son" is not Anna, "Karl's son" did not do what Karl did.
@@ -297,6 +337,8 @@ def relative_swapped(question: str, text: str) -> str | None:
              -> "Karl, not Karl's son"
     Example: relative_swapped("Who did Piet, Anna's son, lead?", "Piet, Anna's son, led them") -> None
     """
+    if not any(c in text or c in question for c in "'’"):
+        return None  # no possessive on either side
     for one, other in ((text, question), (question, text)):
         for match in re.finditer(rf"\b({_NAME_OF})['’]s\s+({_RELATIVE})\b", one):
             name, relative = match.group(1), match.group(2)
@@ -322,10 +364,11 @@ def other_owner(question: str, text: str, before: str = "") -> str | None:
     Example: other_owner("What did Clark's pump lift?", "He built a pump.", before="Clark was a smith.")
              -> None
     """
-    said = set(terms(text))
-    for match in _POSSESSIVE.finditer(question[1:]):
-        owner, thing = match.group(1), match.group(2)
-        thing_terms = terms(thing)
+    asked = _possessives(question)
+    if not asked:
+        return None
+    said = _text_terms(text)
+    for owner, thing, thing_terms in asked:
         if not thing_terms or thing_terms[0] not in said:
             continue
         stem = re.escape(owner[: max(4, len(owner) - 2)])
@@ -335,6 +378,17 @@ def other_owner(question: str, text: str, before: str = "") -> str | None:
         if not re.search(rf"\b{stem}", f"{before} {text}"):
             return f"{'an' if thing[:1].lower() in 'aeiou' else 'a'} {thing} not said to be {owner}'s"
     return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _possessives(question: str) -> tuple[tuple[str, str, list[str]], ...]:
+    """Each owner's thing the question names ("Smith's theorem"), with the thing's terms."""
+    return tuple((m.group(1), m.group(2), terms(m.group(2))) for m in _POSSESSIVE.finditer(question[1:]))
+
+
+@functools.lru_cache(maxsize=65536)
+def _text_terms(text: str) -> frozenset[str]:
+    return frozenset(terms(text))
 
 
 def reverses_roles(actor: tuple[str, str] | None, text: str) -> bool:
@@ -382,6 +436,7 @@ _INSTRUCTION = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=65536)
 def instructs(text: str) -> bool:
     """Is the text an order to an assistant rather than a statement? Documents are data: such a span is never quoted.
 

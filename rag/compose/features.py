@@ -33,7 +33,8 @@ class Asked:
     qvec: object
     weights: dict[str, float] = field(init=False)
     total: float = field(init=False)
-    _near: dict[int, tuple[list[SentenceHit], SentenceHit | None]] = field(init=False, default_factory=dict)
+    _context: dict[tuple[int, ...], frozenset[str]] = field(init=False, default_factory=dict)
+    _rare: list[list[str]] | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         idf, unknown = self.retriever.idf, self.retriever.max_idf
@@ -46,20 +47,23 @@ class Asked:
 
     def near(self, span: Span) -> tuple[list[SentenceHit], SentenceHit | None]:
         """The two sentences before a span in its section and the one after it in its document."""
-        first, last = span.hits[0], span.hits[-1]
-        key = (first.row, last.row)
-        if key not in self._near:
-            before = []
-            for row in (first.row - 1, first.row - 2):
-                prev = self.retriever.sentence(row)
-                if prev is None or prev.chunk.source != first.chunk.source or prev.chunk.section != first.chunk.section:
-                    break
-                before.insert(0, prev)
-            after = self.retriever.sentence(last.row + 1)
-            if after is not None and after.chunk.source != first.chunk.source:
-                after = None
-            self._near[key] = (before, after)
-        return self._near[key]
+        return self.retriever.around(span.hits[0], span.hits[-1])
+
+    def with_context(self, span: Span) -> frozenset[str]:
+        """The span's terms with those of the two sentences before it (computed once per span)."""
+        key = tuple(h.row for h in span.hits)
+        if key not in self._context:
+            before, _ = self.near(span)
+            self._context[key] = span.terms.union(*(term_set(h.text) for h in before))
+        return self._context[key]
+
+    def rare_names(self) -> list[list[str]]:
+        """The stems of each name in the question with a rare term (idf >= 0.6 of the largest)."""
+        if self._rare is None:
+            idf, unknown = self.retriever.idf, self.retriever.max_idf
+            stemmed = (terms(name) for name in self.q.names)
+            self._rare = [s for s in stemmed if any(idf.get(t, unknown) >= 0.6 * unknown for t in s)]
+        return self._rare
 
 
 Fn = Callable[[Asked, Span], float]
@@ -137,8 +141,7 @@ def section_match(a: Asked, s: Span) -> float:
 @feature("context_coverage", cheap=True)
 def context_coverage(a: Asked, s: Span) -> float:
     """What the two sentences before add to coverage (the speaker, the thing a "this" refers to)."""
-    before, _ = a.near(s)
-    return a.covered(s.terms.union(*(term_set(h.text) for h in before))) - a.covered(s.terms)
+    return a.covered(a.with_context(s)) - a.covered(s.terms)
 
 
 @feature("first_in_section", cheap=True)
@@ -176,8 +179,7 @@ def new_terms(a: Asked, s: Span) -> float:
 def max_missing_idf(a: Asked, s: Span) -> float:
     """The rarest question term neither the span nor the two sentences before hold, over the largest idf: one
     unmatched rare word is what a question about something else looks like."""
-    before, _ = a.near(s)
-    have = s.terms.union(*(term_set(h.text) for h in before))
+    have = a.with_context(s)
     missing = [w for t, w in a.weights.items() if t not in have]
     return max(missing, default=0.0) / a.retriever.max_idf
 
@@ -185,9 +187,7 @@ def max_missing_idf(a: Asked, s: Span) -> float:
 @feature("missing_terms", cheap=True)
 def missing_terms(a: Asked, s: Span) -> float:
     """log(1 + question terms the span and the two sentences before do not hold)."""
-    before, _ = a.near(s)
-    have = s.terms.union(*(term_set(h.text) for h in before))
-    return math.log1p(len(a.q.terms - have))
+    return math.log1p(len(a.q.terms - a.with_context(s)))
 
 
 @feature("bigram_share", cheap=True)
@@ -314,12 +314,7 @@ def reversed_roles(a: Asked, s: Span) -> float:
 @feature("rare_name_absent")
 def rare_name_absent(a: Asked, s: Span) -> float:
     """Share of the question's rare names (idf >= 0.6 of the largest) absent from the span and the sentences near it."""
-    rare = []
-    idf, unknown = a.retriever.idf, a.retriever.max_idf
-    for name in a.q.names:
-        stems = terms(name)
-        if any(idf.get(t, unknown) >= 0.6 * unknown for t in stems):
-            rare.append(stems)
+    rare = a.rare_names()
     if not rare:
         return 0.0
     before, after = a.near(s)
