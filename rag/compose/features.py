@@ -91,7 +91,8 @@ def feature(name: str, cheap: bool = False) -> Callable[[Fn], Fn]:
 
 
 def _signed(asked: bool, holds: bool) -> float:
-    """+1 when the question asks for it and the span has it, -1 when asked and missing, 0 when not asked."""
+    """+1 when the question asks for it and the span has it, -1 when asked and missing, 0 when not asked (callers
+    write `asked and check(...)`, so nothing is checked that was not asked)."""
     return 0.0 if not asked else (1.0 if holds else -1.0)
 
 
@@ -241,19 +242,19 @@ def institution(a: Asked, s: Span) -> float:
 @feature("title_given")
 def title_given(a: Asked, s: Span) -> float:
     """For "what is the title of the X": the span gives X's title ("the X titled ...")."""
-    return _signed(a.q.wants_title, checks.gives_title(a.q.text, s.text))
+    return _signed(a.q.wants_title, a.q.wants_title and checks.gives_title(a.q.text, s.text))
 
 
 @feature("money")
 def money(a: Asked, s: Span) -> float:
     """For "how much did it cost": an amount of money, not any number."""
-    return _signed(a.q.wants_money, checks.MONEY.search(s.text) is not None)
+    return _signed(a.q.wants_money, a.q.wants_money and checks.MONEY.search(s.text) is not None)
 
 
 @feature("year")
 def year(a: Asked, s: Span) -> float:
     """For "in what year": a year, not a decade."""
-    return _signed(a.q.wants_year, checks.gives_year(s.text))
+    return _signed(a.q.wants_year, a.q.wants_year and checks.gives_year(s.text))
 
 
 @feature("lists")
@@ -268,7 +269,7 @@ def lists(a: Asked, s: Span) -> float:
 @feature("negation")
 def negation(a: Asked, s: Span) -> float:
     """For a question about what is not so: the span negates."""
-    return _signed(a.q.negated, checks.negates(s.text))
+    return _signed(a.q.negated, a.q.negated and checks.negates(s.text))
 
 
 # -- does the span say something other than what was asked --------------------------------------------------
