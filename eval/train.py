@@ -348,10 +348,11 @@ def write(path: Path, names: tuple[str, ...], models: dict, meta: dict) -> None:
 
 
 def cache_path(index_root: Path, suite: Suite) -> Path:
-    from rag import question
+    from rag import question, retrieve
     from rag.compose import candidates, checks, features
 
-    code = b"".join(Path(m.__file__).read_bytes() for m in (candidates, checks, features, question))
+    # retrieve too: which sentences are candidates, and their ranks, are features' input
+    code = b"".join(Path(m.__file__).read_bytes() for m in (candidates, checks, features, question, retrieve))
     key = hashlib.sha256(f"{suite_hash(suite)}{EXAMPLES_VERSION}".encode() + code).hexdigest()[:12]
     return index_root.parent / f"selector-examples-{suite.name}-{key}.npz"
 
