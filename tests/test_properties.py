@@ -197,4 +197,4 @@ def test_rows_holding_the_same_terms_tie_whatever_order_the_terms_come_in():
     held = {7: ["gamma", "beta", "alpha"], 3: ["alpha", "beta", "gamma"]}  # the same set, iterated two ways
     ranked = retriever._coverage(["alpha", "beta", "gamma"], held)
     assert ranked[3][1] == ranked[7][1] == 1.0
-    assert ranked[3][0] == 0 and ranked[7][0] == 1  # a tie goes to the lower row, on every run
+    assert ranked[3][0] == 0 and ranked[7][0] == 1  # a tie goes to the smaller row number, on every run

@@ -152,7 +152,7 @@ def gives_title(question: str, text: str) -> bool:
 
 @functools.lru_cache(maxsize=65536)
 def _titled(text: str) -> tuple[str, ...]:
-    """The words a text gives a title to ("the study titled ..." -> "study"), lower-cased; cached per sentence."""
+    """The words a text gives a title to ("the study titled ..." -> "study"), case-folded; cached per sentence."""
     return tuple(m.group(1).lower() for m in _TITLED.finditer(text))
 
 
@@ -266,7 +266,7 @@ def _prefixed(words: frozenset[str]) -> tuple[tuple[str, str], ...]:
     return tuple((word, base) for word, base in pairs if len(base) >= 4)
 
 
-# Each word of an antonym pair with its opposites (a word may have several: "lower" is "higher" and "upper").
+# Each word of an antonym pair with its opposites (a word may stand in more than one pair).
 _OPPOSITES: dict[str, tuple[str, ...]] = {}
 for _a, _b in _ANTONYMS:
     _OPPOSITES[_a] = (*_OPPOSITES.get(_a, ()), _b)
@@ -275,13 +275,13 @@ for _a, _b in _ANTONYMS:
 
 @functools.lru_cache(maxsize=1024)
 def _question_words(question: str) -> frozenset[str]:
-    """The question's words, lower-cased, without "how long"-style measure words (they ask, not say)."""
+    """The question's words, case-folded, without "how long"-style measure words (they ask, not say)."""
     return _words(re.sub(r"\bhow\s+\w+", " ", question, flags=re.I))
 
 
 @functools.lru_cache(maxsize=65536)
 def _words(text: str) -> frozenset[str]:
-    """The words of a text, lower-cased (cached: the same sentences are checked for many questions)."""
+    """The words of a text, case-folded (cached: the same sentences are checked for many questions)."""
     return frozenset(w.lower() for w in re.findall(r"[A-Za-z][\w\-]*", text))
 
 
@@ -304,18 +304,13 @@ def denies(question: str, text: str) -> bool:
     matches = _DENIAL.findall(text)
     if not matches or NEGATION.search(question):
         return False  # nothing set aside; or a question about what is not so, which such a sentence answers
-    asked = _question_terms(question)
+    asked = _term_set(question)
     for set_aside_words in matches:
         words = [w for w in re.findall(r"[\w\-]+", set_aside_words) if w.lower() not in _DENIAL_FILLER]
         set_aside = [t for w in words for t in terms(w)][:2]
         if len(set_aside) == 2 and all(t in asked for t in set_aside):  # one shared word ("consumers") is no premise
             return True
     return False
-
-
-@functools.lru_cache(maxsize=1024)
-def _question_terms(question: str) -> frozenset[str]:
-    return frozenset(terms(question))
 
 
 # Who someone is to a person: "Anna's son" is not Anna, "Karl's son" did not do what Karl did.
@@ -367,7 +362,7 @@ def other_owner(question: str, text: str, before: str = "") -> str | None:
     asked = _possessives(question)
     if not asked:
         return None
-    said = _text_terms(text)
+    said = _term_set(text)
     for owner, thing, thing_terms in asked:
         if not thing_terms or thing_terms[0] not in said:
             continue
@@ -382,12 +377,13 @@ def other_owner(question: str, text: str, before: str = "") -> str | None:
 
 @functools.lru_cache(maxsize=1024)
 def _possessives(question: str) -> tuple[tuple[str, str, list[str]], ...]:
-    """Each owner's thing the question names ("Smith's theorem"), with the thing's terms."""
+    """Each owner's thing the question names ("A's theorem"), with the thing's terms."""
     return tuple((m.group(1), m.group(2), terms(m.group(2))) for m in _POSSESSIVE.finditer(question[1:]))
 
 
 @functools.lru_cache(maxsize=65536)
-def _text_terms(text: str) -> frozenset[str]:
+def _term_set(text: str) -> frozenset[str]:
+    """A question's or sentence's stemmed terms, cached (candidates.term_set is the same, but imports this module)."""
     return frozenset(terms(text))
 
 
