@@ -32,6 +32,14 @@ def offending_passages(answers: list[dict[str, Any]]) -> int:
     return sum(1 for a in answers for p in a["passages"] if offending(p["text"]))
 
 
+def within(delta: float) -> bool:
+    """Whether a change is within TOLERANCE, read as the table prints it (0.88 - 0.90 is -0.020000000000000018).
+
+    Example: within(0.88 - 0.90) -> True, within(0.97 - 1.0) -> False
+    """
+    return round(abs(delta), 6) <= TOLERANCE
+
+
 def summary(metrics: dict[str, dict[str, dict]], offending: dict[str, int]) -> str:
     """A table per base corpus: each rendering's recall@5 and answer accuracy, the change from txt, offenders."""
     lines = []
@@ -48,7 +56,7 @@ def summary(metrics: dict[str, dict[str, dict]], offending: dict[str, int]) -> s
             for label, m in configs.items():
                 d_r = m["recall@5"] - base_row["recall@5"]
                 d_a = m["answer_accuracy"] - base_row["answer_accuracy"]
-                ok = abs(d_r) <= TOLERANCE and abs(d_a) <= TOLERANCE and not offending.get(f"{base}-{fmt}-{label}")
+                ok = within(d_r) and within(d_a) and not offending.get(f"{base}-{fmt}-{label}")
                 lines.append(
                     f"{fmt:6}{m['recall@5']:>10.3f}{d_r:>+8.3f}{m['answer_accuracy']:>10.3f}{d_a:>+8.3f}"
                     f"{offending.get(f'{base}-{fmt}-{label}', 0):>11}  {'yes' if ok else 'NO'}"

@@ -181,7 +181,7 @@ def _build(
     claim_index_dir(index_dir, corpus_dir)
     with _WriterLock(index_dir):
         state = corpus_state(corpus_dir)
-        documents, skipped = load_corpus(corpus_dir)
+        documents, skipped = load_corpus(corpus_dir, progress)
         for skip in skipped:
             log(f"warning: skipped {printable(skip.source)}: {printable(skip.reason)}")
         notes = ingest_notes(documents)

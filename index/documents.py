@@ -229,19 +229,24 @@ def with_removed(doc: Document, removed: Removed) -> Document:
     )
 
 
-def load_corpus(root: Path) -> tuple[list[Document], list[Skipped]]:
+def load_corpus(root: Path, progress: bool = False) -> tuple[list[Document], list[Skipped]]:
     """Load every file under root; a file that cannot be read is reported, never fatal.
 
     Each file ends in exactly one state: a Document, or a Skipped with its reason; a file whose extracted
-    text is that of an earlier one is skipped as "already indexed as X".
+    text is that of an earlier one is skipped as "already indexed as X". With progress, a "reading" bar on
+    stderr counts the files (each PDF, HTML or DOCX is parsed in a child process: a folder of them takes a while).
     """
+    import sys
+
+    from tqdm import tqdm
+
     documents: list[Document] = []
     skipped: list[Skipped] = []
     files = corpus_files(root, skipped)
     if not files and not skipped:
         raise IngestError(f"corpus folder {root} is empty; add {', '.join(SUPPORTED_SUFFIXES)} files and retry")
     seen: dict[str, str] = {}  # text sha256 -> the first file with that text
-    for path in files:
+    for path in tqdm(files, desc="reading", unit="file", disable=not progress, file=sys.stderr):
         source = path.relative_to(root).as_posix()
         try:
             doc = load_document(path, root)

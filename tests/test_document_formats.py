@@ -345,3 +345,155 @@ def test_header_footer_and_page_number_written_before_the_body_are_all_removed()
     pages = [[*furniture, f"Page {n} of 2", *body] for n, body in enumerate(bodies, 1)]
     stripped, removed = strip_running_lines(pages)
     assert removed == 6 and stripped == bodies
+
+
+# ---- A real-sized ingest ------------------------------------------------------------------------------------
+
+RIVERS = "Alder Birch Cedar Dunmore Elm Fenwick Garron Hollis Ivel Juniper Kestrel Larch".split()
+CROPS = "barley wheat oats rye lentils beans potatoes turnips flax hops maize millet".split()
+PDF_HEADER, PDF_FOOTER = "River Survey Annual Report 2024 - Hydrology Division", "Internal circulation only"
+SITE_LINES = (  # every line of site furniture the 100 pages carry around their article
+    "Survey handbook",
+    "Home",
+    "Guide",
+    "Reference",
+    "Next: Mill",
+    "Previous: Mill",
+    "Up: Mills",
+    "On this page",
+    "Licensed under CC BY-SA 4.0",
+    "Built with Sphinx",
+)
+
+
+def survey_pdf(target: Path, pages: int) -> None:
+    """A small-page PDF (A6, reportlab) with a numbered heading and a wrapped paragraph on each page, and a
+    running header, a running footer and a bare page number on every page."""
+    from reportlab.lib.pagesizes import A6
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate
+
+    body = ParagraphStyle("body", fontName="Helvetica", fontSize=9, leading=11)
+    head = ParagraphStyle("head", fontName="Helvetica-Bold", fontSize=11, leading=14, spaceAfter=4)
+    story = []
+    for n in range(1, pages + 1):
+        text = (
+            f"Gauge station {n} on the {RIVERS[n % 12]} river recorded {20 + 7 * n} millimetres of rain in the "
+            f"wet season of {1900 + n}. Farmers near station {n} planted {CROPS[n % 12]} on {3 + n} hectares."
+        )
+        story += [Paragraph(f"{n}. Station {n} on the {RIVERS[n % 12]}", head), Paragraph(text, body), PageBreak()]
+
+    def furniture(canvas, doc) -> None:
+        width, height = A6
+        canvas.saveState()
+        canvas.setFont("Helvetica", 7)
+        canvas.drawString(20, height - 22, PDF_HEADER)
+        canvas.drawString(20, 16, PDF_FOOTER)
+        canvas.drawRightString(width - 20, 16, str(doc.page))
+        canvas.restoreState()
+
+    template = SimpleDocTemplate(str(target), pagesize=A6, topMargin=34, bottomMargin=30, leftMargin=20, invariant=1)
+    template.build(story[:-1], onFirstPage=furniture, onLaterPages=furniture)
+
+
+def handbook_page(n: int) -> str:
+    """A documentation page as Sphinx or texinfo serve it: header with search, nav, a Next/Previous/Up link bar,
+    permalink marks, an "On this page" sidebar and a two-line footer around a one-paragraph article."""
+    return f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Mill {n} | Survey handbook</title>
+</head><body>
+<header><a href="/">Survey handbook</a><form><input name="q" placeholder="Search"></form></header>
+<nav><ul><li><a href="/">Home</a></li><li><a href="/guide">Guide</a></li>
+<li><a href="/ref">Reference</a></li></ul></nav>
+<div class="navigation">Next: <a href="mill-{n + 1:03d}.html">Mill {n + 1}</a>,
+Previous: <a href="mill-{n - 1:03d}.html">Mill {n - 1}</a>, Up: <a href="index.html">Mills</a>
+[<a href="genindex.html">Index</a>]</div>
+<main><h1>Mill {n}<a class="headerlink" href="#mill">¶</a></h1>
+<p>Mill {n} stood on the {RIVERS[n % 12]} and ground {CROPS[n % 12]} from {1700 + n} until {1850 + n}, when
+its wheel was rebuilt by {n % 5 + 2} carpenters from lock {n + 3}.</p></main>
+<aside><h3>On this page</h3><ul><li><a href="#mill">Mill {n}</a></li></ul></aside>
+<footer><p>© 2024 Survey handbook contributors. Licensed under CC BY-SA 4.0.</p>
+<p>Built with Sphinx using a theme provided by Read the Docs.</p></footer>
+</body></html>"""
+
+
+@pytest.mark.slow  # ~100 parser child processes and ~300 texts through the real model on CPU
+def test_ingest_of_a_55_page_pdf_and_100_html_pages_shows_progress_and_a_summary(tmp_path):
+    import json
+    import re
+
+    from pypdf import PdfReader
+
+    from index.store import current_build
+    from tests.conftest import run_rag
+
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    (corpus / "handbook").mkdir(parents=True)
+    survey_pdf(corpus / "survey.pdf", 55)
+    assert len(PdfReader(corpus / "survey.pdf").pages) == 55
+    for n in range(1, 101):
+        (corpus / "handbook" / f"mill-{n:03d}.html").write_text(handbook_page(n), encoding="utf-8")
+
+    result = run_rag("ingest", "--corpus", str(corpus), "--index", str(index), timeout=900)
+    assert result.returncode == 0, result.stderr
+    summary = result.stdout.splitlines()[0]
+    found = re.fullmatch(
+        r"indexed 101 document\(s\): (\d+) chunks \(0 duplicate\(s\) kept as aliases\), \d+ sentences in [\d.]+ s",
+        summary,
+    )
+    assert found, summary
+    # Progress on stderr even when it is not a terminal: files read, then texts embedded, each to its total.
+    bars = result.stderr.replace("\r", "\n")
+    assert "reading: 100%" in bars and "101/101" in bars, bars[-2000:]
+    assert re.search(r"embedding: 100%\S* *\| *(\d+)/\1 ", bars), bars[-2000:]
+    assert "note survey.pdf: removed 165 running header, footer or page-number line(s)" in result.stdout
+
+    chunks = [json.loads(line) for line in (current_build(index) / "chunks.jsonl").open(encoding="utf-8")]
+    assert len(chunks) == int(found.group(1))
+    # One passage per PDF page and per HTML page: a heading alone is never a passage, nor is a line of furniture.
+    per_source = {}
+    for chunk in chunks:
+        per_source.setdefault(chunk["source"], []).append(chunk)
+    assert sorted(per_source) == ["handbook/" + f"mill-{n:03d}.html" for n in range(1, 101)] + ["survey.pdf"]
+    assert len(per_source["survey.pdf"]) == 55 and len(chunks) == 155
+    for n, chunk in enumerate(per_source["survey.pdf"], start=1):  # the page of every PDF passage is kept
+        assert chunk["section"] == f"p. {n} > {n}. Station {n} on the {RIVERS[n % 12]}", chunk["section"]
+        assert f"Gauge station {n} on the" in chunk["text"] and "planted" in chunk["text"]
+    for n in range(1, 101):
+        (chunk,) = per_source[f"handbook/mill-{n:03d}.html"]  # one each
+        assert chunk["section"] == f"Mill {n}" and f"carpenters from lock {n + 3}." in chunk["text"]
+    for chunk in chunks:
+        lines = [line.strip() for line in chunk["text"].splitlines() if line.strip()]
+        assert not any(line.isdigit() for line in lines), chunk  # no page number
+        text = chunk["text"]
+        assert PDF_HEADER not in text and PDF_FOOTER not in text and "¶" not in text, chunk
+        assert not any(furniture in text for furniture in SITE_LINES), chunk
+
+
+def test_bad_pdfs_a_docx_not_a_zip_and_a_50_mb_page_are_each_skipped_in_one_line_and_the_rest_indexed(tmp_path):
+    from tests.test_loaders import make_pdf
+
+    good = make_pdf(["Owls hunt at night over open fields."])
+    files = {
+        "corrupt.pdf": good[: len(good) // 2],
+        "locked.pdf": make_pdf(["Secret owls."], password="s3cret"),
+        "empty.pdf": b"",
+        "blank.pdf": make_pdf([None, None]),
+        "letter.docx": b"Dear owls, this was saved as text.",
+        "owls.pdf": good,
+        "notes.txt": b"Larks sing at dawn in the meadow.",
+    }
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    with (tmp_path / "huge.html").open("wb") as page:  # 50 MB, as a saved page with inlined images can be
+        page.write(b"<html><body><p>Owls.</p>")
+        page.truncate(50 * 1000 * 1000)
+    docs, skipped = load_corpus(tmp_path)
+    assert sorted(d.source for d in docs) == ["notes.txt", "owls.pdf"]
+    reasons = {s.source: s.reason for s in skipped}
+    assert all("\n" not in reason and reason for reason in reasons.values())
+    assert reasons["corrupt.pdf"].startswith("malformed or truncated PDF (")
+    assert reasons["locked.pdf"] == "encrypted PDF: it needs a password; save a decrypted copy to index it"
+    assert reasons["empty.pdf"] == "empty file"
+    assert reasons["blank.pdf"] == "no text in file (pages 1-2 yielded no text (an image or an empty page?))"
+    assert reasons["letter.docx"] == "not a DOCX (not a zip archive); save it again from a word processor"
+    assert reasons["huge.html"] == "file is 47.7 MiB, over the 20 MiB limit (MAX_FILE_BYTES)"

@@ -48,3 +48,22 @@ def test_offending_finds_page_numbers_and_furniture_lines():
 
     assert offending("Rivers flood in spring.") == []
     assert offending(f"Page 3 of 9 Rivers flood. {FOOTER}") == [FOOTER, "Page 3 of 9"]
+
+
+def test_the_formats_table_says_no_when_a_rendering_drifts_or_a_passage_holds_furniture():
+    from eval.format_suite import offending_passages, summary
+
+    def row(recall, accuracy):
+        return {"hybrid": {"recall@5": recall, "answer_accuracy": accuracy}}
+
+    metrics = {
+        "formats-report-txt": row(1.0, 0.90),
+        "formats-report-pdf": row(1.0, 0.88),  # 0.02 below: still within
+        "formats-report-docx": row(0.97, 0.90),  # recall 0.03 below
+        "formats-report-html": row(1.0, 0.90),
+    }
+    table = summary(metrics, {"report-html-hybrid": 2}).splitlines()
+    verdicts = {line.split()[0]: (line.split()[-2], line.split()[-1]) for line in table[3:]}
+    assert verdicts == {"txt": ("0", "yes"), "pdf": ("0", "yes"), "docx": ("0", "NO"), "html": ("2", "NO")}
+    passages = [{"text": "Rivers flood in spring."}, {"text": "Rivers flood. Page 2 of 7"}]
+    assert offending_passages([{"passages": passages}, {"passages": passages[:1]}]) == 1
