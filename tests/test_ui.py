@@ -79,6 +79,28 @@ def test_follow_up_shows_the_standalone_question_in_small_print():
     assert "<small>Understood as: Who chaired &lt;it&gt;?</small>" in chat_message(answer, 1)
 
 
+def test_an_answers_notice_is_shown_in_the_chat_and_in_the_export():
+    """A notice says why an answer is not the usual one (answered from the last complete build after a full
+    disk, an LLM reply set aside); the CLI, JSON and API carried it, the chat and its export dropped it."""
+    from dataclasses import replace
+
+    from ui.conversation import to_markdown
+    from ui.render import chat_message
+
+    notice = "answering from the last complete build <b>; later changes are not indexed"
+    for answer in (
+        replace(evil_answer("A [1]"), notice=notice),
+        Answer("q", "Not here.", True, (), (), {}, notice=notice),
+    ):
+        message = chat_message(answer, 1)
+        assert (
+            '<div class="notice" role="note"><strong>Note:</strong> answering from the last complete build' in message
+        )
+        assert "&lt;b&gt;" in message and "<b>" not in message and "\n\n" not in message
+        assert f"_Note: {notice}_" in to_markdown([None, answer])
+    assert 'class="notice"' not in chat_message(evil_answer("A [1]"), 1)
+
+
 def test_document_view_escapes_everything_and_highlights_the_span():
     from ui.render import document_html
 

@@ -63,6 +63,7 @@ mark.term {background: #ddf4ff; color: #1f2328; padding: 0 1px;}
 a.cite-link, a.passage-link {font-weight: 600; text-decoration: none; color: #0969da; cursor: pointer;}
 .abstained {border-left: 4px solid #bf8700; background: #fff8c5; color: #3b2300; padding: 6px 10px;}
 .standalone {color: #57606a;}
+.notice {border-left: 4px solid #0969da; background: #ddf4ff; color: #0a3069; padding: 4px 10px; margin-top: 6px;}
 #sources-scroll {position: relative; max-height: 320px; overflow-y: auto; padding-right: 4px;}
 details.retrieved {margin-top: 6px;}
 .score-legend {font-size: 0.85em; color: #57606a; margin: 4px 0;}

@@ -93,6 +93,8 @@ def chat_message(answer: Answer, turn: int) -> str:
     standalone = answer.standalone_question
     if standalone and standalone != answer.question:
         body += f'<div class="standalone"><small>Understood as: {literal(standalone)}</small></div>'
+    if answer.notice:  # why this answer is not the usual one: an older build, an LLM reply set aside
+        body += f'<div class="notice" role="note"><strong>Note:</strong> {literal(answer.notice)}</div>'
     return f'<div class="answer">{body}</div>'
 
 
