@@ -47,6 +47,10 @@ EXAMPLES = [
 ]
 DEFAULT_K, MAX_UI_K = 5, 50  # the slider reaches rag.assistant.MAX_K, as the CLI and the API (a test holds them equal)
 QUEUE_SIZE = 64
+# Chat questions are answered by two pools of worker threads: extractive ones (milliseconds of CPU) and LLM-composed
+# ones (waiting up to RAG_LLM_TIMEOUT on another server), so slow LLM replies never hold the workers an extractive
+# question needs. Each pool lets QUEUE_SIZE more wait before answering "busy".
+EXTRACTIVE_WORKERS, LLM_WORKERS = 2, 2
 # Gradio rebuilds a pandas summary of its last 10,000 events after every event, for a monitoring page this
 # app leaves off; with 10,000 events held that took ~13 ms of CPU per answer, about as much as answering.
 ANALYTICS_EVERY = 1000  # events between summaries (an explicit GRADIO_ANALYTICS_CACHE_FREQUENCY wins)
@@ -176,8 +180,15 @@ class Live:
     so a question is answered by the old index or the new one, never half of each."""
 
     def __init__(self, assistant) -> None:
+        from ui.openai_api import Gate
+
         self.assistant = assistant
         self.updating = threading.Lock()  # one corpus change at a time
+        # the chat's own worker pools, one per composer (see EXTRACTIVE_WORKERS); Gradio's queue does not limit it
+        self.workers = {
+            "extractive": Gate(EXTRACTIVE_WORKERS, QUEUE_SIZE),
+            "llm": Gate(LLM_WORKERS, QUEUE_SIZE),
+        }
 
 
 def llm_configured() -> bool:
@@ -239,20 +250,25 @@ def build_app(assistant, feedback_path: Path | None = None):
     feedback_path = feedback.DEFAULT_PATH if feedback_path is None else feedback_path
     nothing = sources_panel(None)
 
-    def respond(question, messages, answers, k, mode, composer="extractive", scope=None):
+    async def respond(question, messages, answers, k, mode, composer="extractive", scope=None):
+        """One chat turn. Runs on the event loop and answers in a thread of its composer's pool (`Live.workers`):
+        a question waiting for a busy LLM pool holds no thread and no extractive worker."""
+        from ui.openai_api import ApiError
+
         messages, answers = list(messages or []), list(answers or [])
         user = {"role": "user", "content": chat_text(question or "")}
         try:
-            if composer not in ("extractive", "llm"):
+            if composer not in live.workers:
                 raise BadInput(f"unknown composer {composer!r}")
-            answer = live.assistant.ask(
-                question,
-                history=_history(answers),
-                k=parse_k(k),
-                retrieval=mode,
-                composer=composer,
-                sources=scope_of(scope),
-            )
+            history, wanted, sources = _history(answers), parse_k(k), scope_of(scope)
+            try:
+                answer = await live.workers[composer].run(
+                    lambda: live.assistant.ask(
+                        question, history=history, k=wanted, retrieval=mode, composer=composer, sources=sources
+                    )
+                )
+            except ApiError as exc:  # that pool's queue is full
+                raise BadInput(str(exc)) from None
         except BadInput as exc:
             messages += [user, {"role": "assistant", "content": chat_text(f"⚠️ {exc}", "error")}]
             answers += [None, None]
@@ -526,8 +542,9 @@ def build_app(assistant, feedback_path: Path | None = None):
 
         inputs = [box, chat, answers, k, mode, composer, scope]
         outputs = [box, chat, answers, sources, document, kept]
-        box.submit(respond, inputs, outputs, api_name=False)
-        ask_button.click(respond, inputs, outputs, api_name=False)
+        # no Gradio limit: `respond` waits for its composer's own pool, so LLM questions cannot fill the workers
+        for trigger in (box.submit, ask_button.click):
+            trigger(respond, inputs, outputs, api_name=False, concurrency_limit=None, concurrency_id="chat")
         new_button.click(new_chat, None, [*outputs, exported], api_name=False, queue=False)
         chat.clear(new_chat, None, [*outputs, exported], api_name=False, queue=False)
         export_button.click(export_chat, answers, [exported, export_status], api_name=False)
