@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.cleaning import Removed, clean, decode
+from index.cleaning import Removed, clean, decode, shown_path
 from index.errors import IngestError
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx")
@@ -99,9 +99,11 @@ def corpus_files(root: Path, refused: list[Skipped] | None = None) -> list[Path]
     A link that leads outside root (resolved, then checked) is never read: it goes to `refused` with why.
     """
     if root.is_file():
-        raise IngestError(f"corpus {root} is a file, not a folder; pass --corpus DIR with the documents in it")
+        raise IngestError(
+            f"corpus {shown_path(root)} is a file, not a folder; pass --corpus DIR with the documents in it"
+        )
     if not root.is_dir():
-        raise IngestError(f"corpus folder {root} does not exist; create it or pass --corpus DIR")
+        raise IngestError(f"corpus folder {shown_path(root)} does not exist; create it or pass --corpus DIR")
     real_root = root.resolve()
     files = []
     for path in sorted(root.rglob("*")):
@@ -239,7 +241,9 @@ def load_corpus(root: Path) -> tuple[list[Document], list[Skipped]]:
     skipped: list[Skipped] = []
     files = corpus_files(root, skipped)
     if not files and not skipped:
-        raise IngestError(f"corpus folder {root} is empty; add {', '.join(SUPPORTED_SUFFIXES)} files and retry")
+        raise IngestError(
+            f"corpus folder {shown_path(root)} is empty; add {', '.join(SUPPORTED_SUFFIXES)} files and retry"
+        )
     seen: dict[str, str] = {}  # text sha256 -> the first file with that text
     for path in files:
         source = path.relative_to(root).as_posix()

@@ -119,36 +119,6 @@ def test_the_api_key_never_follows_a_redirect_to_another_origin(assistant, llm, 
     assert all("secret-key" not in json.dumps(r["headers"]) for r in followed)
 
 
-def _chat(url: str, fn_index: int, question: str, composer: str) -> str:
-    """Send one chat question as the page does (its own browser session, through Gradio's queue); the session id."""
-    import urllib.request
-    import uuid
-
-    session = uuid.uuid4().hex
-    data = [question, [], None, 5, "hybrid", composer, []]
-    body = json.dumps({"data": data, "fn_index": fn_index, "session_hash": session, "event_data": None})
-    request = urllib.request.Request(f"{url}gradio_api/queue/join", body.encode(), {"Content-Type": "application/json"})
-    urllib.request.build_opener(urllib.request.ProxyHandler({})).open(request, timeout=30).read()
-    return session
-
-
-def _completed(url: str, session: str, done: dict, name: str) -> None:
-    """Read a session's event stream until its question is answered; done[name] = (order, chat message html)."""
-    import urllib.request
-
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    with opener.open(f"{url}gradio_api/queue/data?session_hash={session}", timeout=300) as stream:
-        for line in stream:
-            if not line.startswith(b"data:"):
-                continue
-            message = json.loads(line[5:])
-            if message.get("msg") == "process_completed":
-                output = message.get("output") or {}
-                chat = (output.get("data") or [None, []])[1] or [{}]
-                done[name] = (len(done), str(chat[-1].get("content")) if message.get("success") else repr(output))
-                return
-
-
 @pytest.mark.slow  # a live server; two LLM replies dripped until their deadline
 def test_slow_llm_questions_never_hold_the_workers_an_extractive_question_needs(assistant, llm, server):  # noqa: F811
     """Two chat questions wait on an LLM dripping its reply (the UI has two workers); a third user's extractive
@@ -156,7 +126,7 @@ def test_slow_llm_questions_never_hold_the_workers_an_extractive_question_needs(
     import threading
 
     from tests.test_llm import _requests
-    from tests.test_ui import free_port
+    from tests.test_ui import chat_question, chat_reply, free_port
     from ui.app import serve
 
     llm("slow", timeout=40, drip=0.05, content="NOT IN DOCUMENTS " * 200)  # 170 s to send; cut at 40 s
@@ -167,15 +137,15 @@ def test_slow_llm_questions_never_hold_the_workers_an_extractive_question_needs(
         done: dict[str, tuple[int, str]] = {}
         readers = []
         for name, composer in (("llm-1", "llm"), ("llm-2", "llm")):
-            session = _chat(url, fn_index, "Who chaired Session II?", composer)
-            readers.append(threading.Thread(target=_completed, args=(url, session, done, name), daemon=True))
+            session = chat_question(url, fn_index, "Who chaired Session II?", composer)
+            readers.append(threading.Thread(target=chat_reply, args=(url, session, done, name), daemon=True))
             readers[-1].start()
         deadline = time.monotonic() + 120
         while len(_requests(server, "slow")) < 2:  # both LLM calls under way: the two are held
             assert time.monotonic() < deadline and not done, f"the LLM calls did not start: {done}"
             time.sleep(0.1)
-        session = _chat(url, fn_index, "Who chaired Session II?", "extractive")
-        _completed(url, session, done, "extractive")
+        session = chat_question(url, fn_index, "Who chaired Session II?", "extractive")
+        chat_reply(url, session, done, "extractive")
         assert list(done) == ["extractive"], f"the extractive question waited for the LLM ones: {done}"
         assert "ARIUNAA" in done["extractive"][1]
         for reader in readers:

@@ -167,6 +167,37 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def chat_question(url: str, fn_index: int, question: str, composer: str) -> str:
+    """Send one chat question as the page does (its own browser session, through Gradio's queue); the session id."""
+    import urllib.request
+    import uuid
+
+    session = uuid.uuid4().hex
+    data = [question, [], None, 5, "hybrid", composer, []]
+    body = json.dumps({"data": data, "fn_index": fn_index, "session_hash": session, "event_data": None})
+    request = urllib.request.Request(f"{url}gradio_api/queue/join", body.encode(), {"Content-Type": "application/json"})
+    urllib.request.build_opener(urllib.request.ProxyHandler({})).open(request, timeout=30).read()
+    return session
+
+
+def chat_reply(url: str, session: str, done: dict, name: str) -> None:
+    """Read a session's event stream until its question is answered; done[name] = (order, the chat's messages as text)."""
+    import urllib.request
+
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(f"{url}gradio_api/queue/data?session_hash={session}", timeout=300) as stream:
+        for line in stream:
+            if not line.startswith(b"data:"):
+                continue
+            message = json.loads(line[5:])
+            if message.get("msg") == "process_completed":
+                output = message.get("output") or {}
+                chat = (output.get("data") or [None, []])[1] or []
+                shown = " ".join(str(m.get("content")) for m in chat)  # the question, then the answer or error
+                done[name] = (len(done), shown if message.get("success") else repr(output))
+                return
+
+
 @pytest.mark.slow
 def test_live_server_answers_through_the_ask_api(assistant):
     from gradio_client import Client

@@ -29,6 +29,7 @@ from ui.render import (
     document_html,
     error_html,
     plain_document_html,
+    public,
     retrieved_html,
     sources_html,
 )
@@ -270,7 +271,7 @@ def build_app(assistant, feedback_path: Path | None = None):
             except ApiError as exc:  # that pool's queue is full
                 raise BadInput(str(exc)) from None
         except BadInput as exc:
-            messages += [user, {"role": "assistant", "content": chat_text(f"⚠️ {exc}", "error")}]
+            messages += [user, {"role": "assistant", "content": chat_text(f"⚠️ {public(str(exc))}", "error")}]
             answers += [None, None]
             return "", messages, answers, gr.skip(), gr.skip(), conversation.saved(messages, answers)
         turn = len(messages) + 1
@@ -341,7 +342,7 @@ def build_app(assistant, feedback_path: Path | None = None):
             scope = sources.split(",") if isinstance(sources, str) else sources
             return live.assistant.ask(question, k=parse_k(k), retrieval=retrieval or None, sources=scope).to_json()
         except BadInput as exc:  # the caller's mistake, said to the caller: no traceback in the server log
-            raise gr.Error(str(exc), print_exception=False) from None
+            raise gr.Error(public(str(exc)), print_exception=False) from None
 
     def list_documents(scope=None):
         rows = docs.documents(live.assistant) if hasattr(live.assistant, "index") else []
@@ -494,7 +495,7 @@ def build_app(assistant, feedback_path: Path | None = None):
                     )
                     voted = gr.HTML(elem_id="feedback-status")
                     gr.Markdown(
-                        f"Votes are kept in `{feedback_path}`. Export them with "
+                        f"Votes are kept in `{feedback.shown(feedback_path)}`. Export them with "
                         "`rag feedback export --votes all` (or `up`: draft gold pairs, `down`), comments included.",
                         elem_id="feedback-help",
                     )
@@ -606,7 +607,8 @@ def serve(
         auth=auth,
         share=share,
         ssr_mode=False,
-        show_error=True,
+        # only BadInput's words (gr.Error) reach the page: an unexpected error's text can hold server paths
+        show_error=False,
         css=CSS,
         js=JS,
         footer_links=["api"],

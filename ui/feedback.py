@@ -26,6 +26,17 @@ VOTES = ("up", "down", "all")
 _MARKER = re.compile(r"\s*\[\d+\]")
 
 
+def shown(path: Path) -> str:
+    """Where votes go, as the page says it: relative to the project (data/feedback.jsonl), else the file's name
+    alone, so the page shows no server path.
+
+    Example: shown(DEFAULT_PATH) -> "data/feedback.jsonl"; shown(Path("/srv/votes/v.jsonl")) -> "v.jsonl"
+    """
+    project = DEFAULT_PATH.parent.parent
+    resolved = Path(path).resolve()
+    return resolved.relative_to(project).as_posix() if resolved.is_relative_to(project) else resolved.name
+
+
 def record(path: Path, answer: Answer, vote: str, comment: str = "") -> dict[str, Any]:
     """Append one vote on an answer; a single O_APPEND write, so concurrent votes never interleave."""
     if vote not in ("up", "down"):
