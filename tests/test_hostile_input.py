@@ -527,3 +527,20 @@ def test_no_server_path_reaches_the_chat_the_ask_api_or_v1():
         app.close()
     shown = [*done.values(), str(caught.value), *replies]
     assert len(replies) == 2 and all("secret-place" not in str(text) for text in shown), shown
+
+
+def test_command_line_messages_name_folders_as_the_user_reaches_them(tmp_path, monkeypatch):
+    """The default corpus and index are absolute paths into the project; messages named them so ("no index in
+    /home/.../index/data/main"). Inside the working folder a path is shown relative to it, elsewhere as given."""
+    from index.build import IndexSettings, stale_reason
+    from index.cleaning import shown_path
+    from index.documents import corpus_files
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "a.txt").write_text("Owls hunt at night.\n", encoding="utf-8")
+    assert shown_path(tmp_path / "index" / "data") == "index/data" and shown_path("/srv/x\n") == "/srv/x\\n"
+    with pytest.raises(IngestError, match=r"^corpus folder missing does not exist"):
+        corpus_files(tmp_path / "missing")
+    reason = stale_reason(tmp_path / "corpus", tmp_path / "index", IndexSettings())
+    assert reason == "no index in index"

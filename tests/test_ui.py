@@ -181,7 +181,7 @@ def chat_question(url: str, fn_index: int, question: str, composer: str) -> str:
 
 
 def chat_reply(url: str, session: str, done: dict, name: str) -> None:
-    """Read a session's event stream until its question is answered; done[name] = (order, the chat's messages as text)."""
+    """Read a session's event stream until its question is answered; done[name] = (order, its messages as text)."""
     import urllib.request
 
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
