@@ -544,3 +544,29 @@ def test_command_line_messages_name_folders_as_the_user_reaches_them(tmp_path, m
         corpus_files(tmp_path / "missing")
     reason = stale_reason(tmp_path / "corpus", tmp_path / "index", IndexSettings())
     assert reason == "no index in index"
+
+
+def test_the_export_and_its_quantizer_write_their_temporaries_in_the_index_folder(tmp_path, monkeypatch):
+    """A kill during the export left ~260 MB in the system temp folder each time: the export's files and the
+    quantizer's own temporaries (tempfile) must go to the index folder's scratch, which the next start removes."""
+    import tempfile
+
+    from index import onnx_export
+    from index.embed import SentenceTransformerEmbedder
+    from index.folder import claim_index_dir
+
+    index = tmp_path / "index"
+    claim_index_dir(index)
+    seen: dict[str, pathlib.Path] = {}
+
+    def export(model, name, texts, work, log):  # stands in for the real export, which takes a minute
+        seen["work"], seen["temp"] = work, pathlib.Path(tempfile.gettempdir())
+        return None
+
+    monkeypatch.setattr(onnx_export, "export_query_encoder", export)
+    monkeypatch.setattr(onnx_export, "_EXPORTED", {})
+    embedder = SentenceTransformerEmbedder()
+    monkeypatch.setattr(embedder, "_model", lambda: None)
+    onnx_export.for_build(embedder, embedder.model_id, ["Owls hunt at night."], index, lambda _: None)
+    assert seen["work"].parent == index and seen["temp"] == seen["work"]
+    assert pathlib.Path(tempfile.gettempdir()) != seen["work"]  # put back afterwards
