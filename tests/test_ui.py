@@ -507,3 +507,55 @@ def test_make_serve_passes_port_and_host():
     )
     assert out.returncode == 0, out.stderr
     assert 'rag serve --host "0.0.0.0" --port "7861"' in out.stdout
+
+
+class HeldByComposer:
+    """Holds LLM-composed questions until released; extractive ones are answered at once."""
+
+    def __init__(self) -> None:
+        self.held = 0
+        self.release = threading.Event()
+
+    def ask(self, question, history=None, k=None, retrieval=None, composer="extractive", sources=None) -> Answer:
+        if composer == "llm":
+            self.held += 1
+            self.release.wait(60)
+        return Answer(question, f"{composer} answer", False, (), (), {})
+
+
+def test_chat_questions_wait_in_their_composers_pool_and_a_full_pool_says_busy():
+    """Two LLM questions fill the LLM pool and one more waits in its queue (size 1); the next is told the server
+    is busy, while an extractive question is answered at once. Then the held ones end, in the chat."""
+    import asyncio
+
+    from ui.app import LLM_WORKERS, build_app
+
+    held = HeldByComposer()
+    app = build_app(held, queue_size=1)
+    respond = next(f.fn for f in app.fns.values() if getattr(f.fn, "__name__", "") == "respond")
+
+    def ask(question: str, composer: str):
+        return respond(question, [], [], 5, "hybrid", composer, None)
+
+    def last(reply) -> str:
+        return reply[1][-1]["content"]
+
+    async def scenario():
+        slow = [asyncio.create_task(ask(f"slow {i}", "llm")) for i in range(LLM_WORKERS + 1)]
+        for _ in range(600):  # until the pool's workers hold their questions and the next one waits
+            if held.held == LLM_WORKERS:
+                break
+            await asyncio.sleep(0.05)
+        busy = await ask("one too many", "llm")
+        quick = await ask("Who chaired Session II?", "extractive")
+        waiting = [task.done() for task in slow]
+        held.release.set()
+        return busy, quick, waiting, await asyncio.gather(*slow)
+
+    try:
+        busy, quick, waiting, slow = asyncio.run(asyncio.wait_for(scenario(), 120))
+    finally:
+        held.release.set()
+    assert "busy" in last(busy) and 'class="error"' in last(busy)
+    assert "extractive answer" in last(quick) and waiting == [False] * (LLM_WORKERS + 1)
+    assert all("llm answer" in last(reply) for reply in slow)

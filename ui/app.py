@@ -50,7 +50,7 @@ DEFAULT_K, MAX_UI_K = 5, 50  # the slider reaches rag.assistant.MAX_K, as the CL
 QUEUE_SIZE = 64
 # Chat questions are answered by two pools of worker threads: extractive ones (milliseconds of CPU) and LLM-composed
 # ones (waiting up to RAG_LLM_TIMEOUT on another server), so slow LLM replies never hold the workers an extractive
-# question needs. Each pool lets QUEUE_SIZE more wait before answering "busy".
+# question needs. Each pool lets QUEUE_SIZE more wait (serve's max_size) before answering "busy".
 EXTRACTIVE_WORKERS, LLM_WORKERS = 2, 2
 # Gradio rebuilds a pandas summary of its last 10,000 events after every event, for a monitoring page this
 # app leaves off; with 10,000 events held that took ~13 ms of CPU per answer, about as much as answering.
@@ -180,15 +180,15 @@ class Live:
     """The Assistant in service. After a corpus change a new one is built beside it and swapped in whole,
     so a question is answered by the old index or the new one, never half of each."""
 
-    def __init__(self, assistant) -> None:
+    def __init__(self, assistant, queue_size: int = QUEUE_SIZE) -> None:
         from ui.openai_api import Gate
 
         self.assistant = assistant
         self.updating = threading.Lock()  # one corpus change at a time
         # the chat's own worker pools, one per composer (see EXTRACTIVE_WORKERS); Gradio's queue does not limit it
         self.workers = {
-            "extractive": Gate(EXTRACTIVE_WORKERS, QUEUE_SIZE),
-            "llm": Gate(LLM_WORKERS, QUEUE_SIZE),
+            "extractive": Gate(EXTRACTIVE_WORKERS, queue_size),
+            "llm": Gate(LLM_WORKERS, queue_size),
         }
 
 
@@ -236,10 +236,11 @@ def open_target(target: str, answers: list[Answer | None]) -> Target:
     return Target(kind, turn, n, *spans[0], str(seq))
 
 
-def build_app(assistant, feedback_path: Path | None = None):
+def build_app(assistant, feedback_path: Path | None = None, queue_size: int = QUEUE_SIZE):
     """The Blocks app over one loaded Assistant (the model and index are loaded once, before this).
 
     Votes on answers are appended to `feedback_path` (default: data/feedback.jsonl, which `make clean` keeps).
+    Chat questions beyond a composer's workers wait, `queue_size` of them; more are told the server is busy.
     """
     import gradio as gr
 
@@ -247,7 +248,7 @@ def build_app(assistant, feedback_path: Path | None = None):
     from ui import documents as docs
     from ui import feedback
 
-    live = Live(assistant)
+    live = Live(assistant, queue_size)
     feedback_path = feedback.DEFAULT_PATH if feedback_path is None else feedback_path
     nothing = sources_panel(None)
 
@@ -596,7 +597,7 @@ def serve(
         raise BadInput("--share puts the app on the internet; it needs --auth user:password (or RAG_AUTH)")
     if auth is None and not is_loopback(host):
         raise BadInput(f"--host {host} lets other machines reach the app; it needs a login (--auth-file or RAG_AUTH)")
-    app = build_app(assistant, feedback_path)
+    app = build_app(assistant, feedback_path, max_size)
     os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", str(ANALYTICS_EVERY))  # read when the queue is made
     app.queue(max_size=max_size, default_concurrency_limit=2)
     edge = guarded_app(MAX_UPLOAD_BYTES, check_host=checks_host(host, share))
