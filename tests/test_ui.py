@@ -343,6 +343,16 @@ def test_documents_tab_lists_what_is_indexed(assistant):
     assert REPORT.name in documents_html(rows)
 
 
+def test_a_comment_holding_a_lone_surrogate_is_saved_with_a_replacement_character(tmp_path):
+    """Like a chat question, a pasted comment can hold bytes that were not UTF-8; the vote used to fail writing it."""
+    from ui.feedback import read, record
+
+    votes = tmp_path / "feedback.jsonl"
+    record(votes, evil_answer(), "up", "good \udcff answer")
+    assert read(votes)[0]["comment"] == "good \ufffd answer"
+    votes.read_bytes().decode("utf-8")  # the file stays valid UTF-8
+
+
 def test_votes_are_appended_and_approved_answers_export_as_draft_gold_pairs(tmp_path):
     from ui.feedback import draft_gold, read, record
 

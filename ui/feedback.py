@@ -48,7 +48,8 @@ def record(path: Path, answer: Answer, vote: str, comment: str = "") -> dict[str
         "abstained": answer.abstained,
         "citations": [c.to_json() for c in answer.citations],
         "vote": vote,
-        "comment": (comment or "").strip()[:MAX_COMMENT_CHARS],
+        # a lone surrogate (pasted bytes that were not UTF-8) could not be written: shown as U+FFFD instead
+        "comment": re.sub("[\ud800-\udfff]", "\ufffd", (comment or "").strip()[:MAX_COMMENT_CHARS]),
     }
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
