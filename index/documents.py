@@ -256,10 +256,22 @@ def load_corpus(root: Path) -> tuple[list[Document], list[Skipped]]:
             seen[doc.text_sha256] = source
             documents.append(doc)
         except (ValueError, OSError) as exc:
-            skipped.append(Skipped(source, str(exc)))
+            skipped.append(Skipped(source, _without_path(str(exc), path, source)))
         except Exception as exc:  # a loader bug must cost one file, not the ingest
-            skipped.append(Skipped(source, f"could not be loaded ({type(exc).__name__}: {exc})"))
+            why = _without_path(f"{type(exc).__name__}: {exc}", path, source)
+            skipped.append(Skipped(source, f"could not be loaded ({why})"))
     return documents, skipped
+
+
+def _without_path(reason: str, path: Path, source: str) -> str:
+    """A skip reason naming the file by its corpus path: an OSError's text carries the file's full server path,
+    which the log, `rag ingest` and the Documents tab would show.
+
+    Example: "[Errno 13] Permission denied: '/srv/corpus/a.txt'" for a.txt -> "[Errno 13] Permission denied: 'a.txt'"
+    """
+    for full in {str(path.resolve()), str(path.absolute()), str(path)}:
+        reason = reason.replace(full, source)
+    return reason
 
 
 def ingest_notes(documents: list[Document]) -> list[str]:

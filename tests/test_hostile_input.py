@@ -84,6 +84,7 @@ def test_an_unreadable_file_is_skipped_with_its_reason_and_ingest_and_ask_go_on(
     toy = WordHashEmbedder()
     report = ingest(corpus, tmp_path / "index", embedder=toy, **QUIET)
     assert [(s.source, "Permission denied" in s.reason) for s in report.skipped] == [("locked.txt", True)]
+    assert str(corpus) not in report.skipped[0].reason  # named by its place in the corpus, not on the server
     assistant = Assistant(corpus, tmp_path / "index", embedder=toy, **QUIET)  # not rebuilt, not refused
     assert assistant.ask("Who chaired Session II?").citations
     locked.chmod(0o644)
