@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from index.chunking import ChunkerSettings, chunk_corpus
-from index.cleaning import printable
+from index.cleaning import printable, shown_path
 from index.documents import SUPPORTED_SUFFIXES, Skipped, corpus_files, ingest_notes, load_corpus
 from index.embed import DEFAULT_MODEL, Embedder, SentenceTransformerEmbedder, wordpiece_counter
 from index.errors import IngestError, disk_full, is_disk_full
@@ -77,7 +77,7 @@ def stale_reason(corpus_dir: Path, index_dir: Path, settings: IndexSettings) -> 
     state = corpus_state(corpus_dir, index_dir / ".corpus-hashes.json" if index_dir.is_dir() else None)
     manifest = read_manifest(index_dir)
     if manifest is None:
-        return f"no index in {index_dir}"
+        return f"no index in {shown_path(index_dir)}"
     if manifest.get("format_version") != FORMAT_VERSION:
         return f"index format changed ({manifest.get('format_version')} -> {FORMAT_VERSION})"
     if manifest.get("model") != settings.model:
@@ -187,7 +187,9 @@ def _build(
         notes = ingest_notes(documents)
         if not documents:
             supported = ", ".join(SUPPORTED_SUFFIXES)
-            raise IngestError(f"no indexable documents in {corpus_dir} (supported: {supported}); add some and retry")
+            raise IngestError(
+                f"no indexable documents in {shown_path(corpus_dir)} (supported: {supported}); add some and retry"
+            )
         count, pieces = counters or (count_tokens, wordpiece_counter(settings.model))
         chunks = chunk_corpus(documents, settings.chunker, count, pieces)
         searchable = [c for c in chunks if c.duplicate_of is None]

@@ -90,6 +90,23 @@ def clean(text: str) -> tuple[str, Removed]:
 _UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ud800-\udfff]")
 
 
+def shown_path(path) -> str:
+    """A folder or file as a message names it: relative to the working folder when it is inside it (the project's
+    default corpus and index, from the project folder: "corpus", "index/data/main"), else as given; escaped.
+
+    Example: shown_path(Path.cwd() / "index" / "data") -> "index/data"; shown_path(Path("/srv/x")) -> "/srv/x"
+    """
+    import os
+    from pathlib import Path
+
+    path = Path(path)
+    try:
+        relative = Path(os.path.abspath(path)).relative_to(Path.cwd())
+    except (ValueError, OSError):  # outside the working folder, or no working folder any more
+        return printable(str(path))
+    return printable(relative.as_posix())
+
+
 def printable(text: str) -> str:
     """The text with every character that could move the cursor, split a line or fail to encode escaped.
 

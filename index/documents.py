@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.cleaning import Removed, clean, decode
+from index.cleaning import Removed, clean, decode, shown_path
 from index.errors import IngestError
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx")
@@ -99,9 +99,11 @@ def corpus_files(root: Path, refused: list[Skipped] | None = None) -> list[Path]
     A link that leads outside root (resolved, then checked) is never read: it goes to `refused` with why.
     """
     if root.is_file():
-        raise IngestError(f"corpus {root} is a file, not a folder; pass --corpus DIR with the documents in it")
+        raise IngestError(
+            f"corpus {shown_path(root)} is a file, not a folder; pass --corpus DIR with the documents in it"
+        )
     if not root.is_dir():
-        raise IngestError(f"corpus folder {root} does not exist; create it or pass --corpus DIR")
+        raise IngestError(f"corpus folder {shown_path(root)} does not exist; create it or pass --corpus DIR")
     real_root = root.resolve()
     files = []
     for path in sorted(root.rglob("*")):
@@ -244,7 +246,9 @@ def load_corpus(root: Path, progress: bool = False) -> tuple[list[Document], lis
     skipped: list[Skipped] = []
     files = corpus_files(root, skipped)
     if not files and not skipped:
-        raise IngestError(f"corpus folder {root} is empty; add {', '.join(SUPPORTED_SUFFIXES)} files and retry")
+        raise IngestError(
+            f"corpus folder {shown_path(root)} is empty; add {', '.join(SUPPORTED_SUFFIXES)} files and retry"
+        )
     seen: dict[str, str] = {}  # text sha256 -> the first file with that text
     for path in tqdm(files, desc="reading", unit="file", disable=not progress, file=sys.stderr):
         source = path.relative_to(root).as_posix()
@@ -257,10 +261,22 @@ def load_corpus(root: Path, progress: bool = False) -> tuple[list[Document], lis
             seen[doc.text_sha256] = source
             documents.append(doc)
         except (ValueError, OSError) as exc:
-            skipped.append(Skipped(source, str(exc)))
+            skipped.append(Skipped(source, _without_path(str(exc), path, source)))
         except Exception as exc:  # a loader bug must cost one file, not the ingest
-            skipped.append(Skipped(source, f"could not be loaded ({type(exc).__name__}: {exc})"))
+            why = _without_path(f"{type(exc).__name__}: {exc}", path, source)
+            skipped.append(Skipped(source, f"could not be loaded ({why})"))
     return documents, skipped
+
+
+def _without_path(reason: str, path: Path, source: str) -> str:
+    """A skip reason naming the file by its corpus path: an OSError's text carries the file's full server path,
+    which the log, `rag ingest` and the Documents tab would show.
+
+    Example: "[Errno 13] Permission denied: '/srv/corpus/a.txt'" for a.txt -> "[Errno 13] Permission denied: 'a.txt'"
+    """
+    for full in {str(path.resolve()), str(path.absolute()), str(path)}:
+        reason = reason.replace(full, source)
+    return reason
 
 
 def ingest_notes(documents: list[Document]) -> list[str]:

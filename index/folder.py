@@ -10,6 +10,7 @@ import re
 import shutil
 from pathlib import Path
 
+from index.cleaning import shown_path
 from index.errors import IngestError
 
 MARKER = ".rag-index"
@@ -22,20 +23,20 @@ _OURS = re.compile(
 def check_index_dir(index_dir: Path, corpus_dir: Path | None = None) -> None:
     """IngestError saying why index_dir cannot hold an index (a file, the corpus itself, a user's folder)."""
     if index_dir.exists() and not index_dir.is_dir():
-        raise IngestError(f"--index {index_dir} is a file, not a folder; pass a folder for the index")
+        raise IngestError(f"--index {shown_path(index_dir)} is a file, not a folder; pass a folder for the index")
     if corpus_dir is not None and corpus_dir.is_dir():
         real_index, real_corpus = index_dir.resolve(), corpus_dir.resolve()
         if real_index == real_corpus or real_index.is_relative_to(real_corpus):
             raise IngestError(
-                f"--index {index_dir} is inside the corpus {corpus_dir}; its files would be read as documents. "
-                "Pass an index folder outside the corpus"
+                f"--index {shown_path(index_dir)} is inside the corpus {shown_path(corpus_dir)}; its files would be "
+                "read as documents. Pass an index folder outside the corpus"
             )
     if index_dir.is_dir() and not (index_dir / MARKER).exists():
         foreign = sorted(p.name for p in index_dir.iterdir() if not (_OURS.match(p.name) or BUILD.match(p.name)))
         if foreign:
             shown = ", ".join(repr(name) for name in foreign[:3]) + (", ..." if len(foreign) > 3 else "")
             raise IngestError(
-                f"--index {index_dir} is a folder that is not a rag index (it holds {shown}); "
+                f"--index {shown_path(index_dir)} is a folder that is not a rag index (it holds {shown}); "
                 "pass an empty or new folder"
             )
 

@@ -28,6 +28,7 @@ import numpy as np
 
 from index import summaries
 from index.chunking import Chunk
+from index.cleaning import shown_path
 from index.documents import file_sha256
 from index.errors import IndexCorrupt, IndexMissing
 
@@ -352,7 +353,7 @@ def load(index_dir: Path, upgrade: bool = False) -> Index:
     while True:
         build = current_build(index_dir)
         if build is None:
-            raise IndexMissing(f"no index in {index_dir}; run `rag ingest`")
+            raise IndexMissing(f"no index in {shown_path(index_dir)}; run `rag ingest`")
         try:
             return _load_build(build, upgrade)
         except Exception:

@@ -85,10 +85,12 @@ def check_question(question: object) -> str:
     """
     import re
 
-    from index.cleaning import clean
+    from index.cleaning import clean, has_surrogates
 
     if not isinstance(question, str):
         raise BadInput("the question must be text")
+    if has_surrogates(question):  # it could not be shown back or put in a JSON reply (the UI's, the API's)
+        raise BadInput("the question holds bytes that are not UTF-8 text; re-type it or fix the file's encoding")
     if len(question) > MAX_QUESTION_CHARS:
         raise BadInput(f"the question is {len(question)} characters long; the limit is {MAX_QUESTION_CHARS}")
     without_escapes = re.sub(r"\x1b\[[0-?]*[ -/]*[@-~]", " ", question)  # terminal colour codes, whole

@@ -84,6 +84,7 @@ def test_an_unreadable_file_is_skipped_with_its_reason_and_ingest_and_ask_go_on(
     toy = WordHashEmbedder()
     report = ingest(corpus, tmp_path / "index", embedder=toy, **QUIET)
     assert [(s.source, "Permission denied" in s.reason) for s in report.skipped] == [("locked.txt", True)]
+    assert str(corpus) not in report.skipped[0].reason  # named by its place in the corpus, not on the server
     assistant = Assistant(corpus, tmp_path / "index", embedder=toy, **QUIET)  # not rebuilt, not refused
     assert assistant.ask("Who chaired Session II?").citations
     locked.chmod(0o644)
@@ -418,3 +419,155 @@ def test_a_documents_change_while_another_process_builds_is_refused_not_left_uni
     (corpus / "owls.txt").write_text("Owls hunt at night.\n", encoding="utf-8")
     with _WriterLock(index), pytest.raises(IndexBusy):
         reload(assistant, progress=False)
+
+
+@pytest.mark.slow  # a live server
+def test_a_chat_question_with_a_lone_surrogate_is_one_error_line_and_no_traceback(assistant, capfd):
+    """A lone surrogate (bytes that were not UTF-8) in a chat question used to end in an ASGI traceback: the
+    reply echoing it could not be encoded. Now it is refused in words and the next question is answered."""
+    from tests.test_ui import chat_question, chat_reply, free_port
+    from ui.app import serve
+
+    app, url = serve(assistant, port=free_port(), prevent_thread_lock=True)
+    url = url if url.endswith("/") else url + "/"
+    try:
+        fn_index = next(i for i, f in app.fns.items() if getattr(f.fn, "__name__", "") == "respond")
+        done: dict = {}
+        for name, question in (("broken", "Who chaired \ud800 Session II?"), ("next", "Who chaired Session II?")):
+            chat_reply(url, chat_question(url, fn_index, question, "extractive"), done, name)
+    finally:
+        app.close()
+    assert "not UTF-8 text" in done["broken"][1] and "Who chaired \ufffd Session II?" in done["broken"][1]
+    assert "ARIUNAA" in done["next"][1]
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "Exception in ASGI" not in err, err[-2000:]
+
+
+SERVER_PLACE = "/srv/secret-place/rag/corpus"
+
+
+class PathLeakingAssistant:
+    """Names where its corpus sits on the server in every failure: a bad question says the folder, anything else
+    fails inside with an OSError holding a file's full path."""
+
+    def ask(self, question, history=None, k=None, retrieval=None, composer="extractive", sources=None):
+        from rag.errors import BadInput
+
+        if "bad" in question:
+            raise BadInput(f"corpus folder {SERVER_PLACE} does not exist; create it or pass --corpus DIR")
+        raise PermissionError(13, "Permission denied", f"{SERVER_PLACE}/private.txt")
+
+
+def test_messages_for_the_web_cut_server_paths_to_their_last_part():
+    from ui.feedback import DEFAULT_PATH, shown
+    from ui.render import error_html, public
+
+    assert public(f"corpus folder {SERVER_PLACE} does not exist") == "corpus folder …/corpus does not exist"
+    assert (
+        public(f"[Errno 13] Permission denied: '{SERVER_PLACE}/a b.txt'") == "[Errno 13] Permission denied: '…/a b.txt'"
+    )
+    assert public(f"no index in {SERVER_PLACE}/; run it") == "no index in …/corpus; run it"
+    kept = "see http://a/b/c and/or 6/31, chars 6-31, a /single name"  # URLs, words, numbers are no paths
+    assert public(kept) == kept
+    assert "secret-place" not in error_html(f"The index was not updated: no indexable documents in {SERVER_PLACE}")
+    assert shown(DEFAULT_PATH) == "data/feedback.jsonl" and shown(pathlib.Path("/srv/votes/v.jsonl")) == "v.jsonl"
+
+
+def test_a_documents_change_the_index_refuses_names_no_server_path(corpus, tmp_path, monkeypatch):
+    from rag.assistant import Assistant
+    from ui import documents
+    from ui.app import build_app
+
+    assistant = Assistant(corpus, tmp_path / "index", embedder=WordHashEmbedder(), **QUIET)
+    app = build_app(assistant, feedback_path=tmp_path / "votes" / "feedback.jsonl")
+    assert str(tmp_path) not in json.dumps(app.config, default=str)  # the page names the votes file, not its folder
+    add = next(f.fn for f in app.fns.values() if getattr(f.fn, "__name__", "") == "add_documents")
+    upload = tmp_path / "owls.txt"
+    upload.write_text("Owls hunt at night. They sleep by day.\n", encoding="utf-8")
+
+    def refuses(_assistant):
+        raise IngestError(f"no indexable documents in {corpus} (supported: .txt); add some and retry")
+
+    monkeypatch.setattr(documents, "reload", refuses)
+    message = add([str(upload)], None)[0]
+    assert "The index was not updated: no indexable documents in …/corpus" in message
+    assert str(tmp_path) not in message
+
+
+@pytest.mark.slow  # a live server
+def test_no_server_path_reaches_the_chat_the_ask_api_or_v1():
+    import urllib.error
+    import urllib.request
+
+    from gradio_client import Client
+
+    from tests.test_ui import chat_question, chat_reply, free_port
+    from ui.app import serve
+
+    app, url = serve(PathLeakingAssistant(), port=free_port(), prevent_thread_lock=True)
+    url = url if url.endswith("/") else url + "/"
+    try:
+        fn_index = next(i for i, f in app.fns.items() if getattr(f.fn, "__name__", "") == "respond")
+        done: dict = {}
+        for name in ("bad question", "a question that fails inside"):
+            chat_reply(url, chat_question(url, fn_index, name, "extractive"), done, name)
+        assert "…/corpus does not exist" in done["bad question"][1]
+        with pytest.raises(Exception) as caught:
+            Client(url, verbose=False).predict("bad question", api_name="/ask")
+        assert "…/corpus does not exist" in str(caught.value)
+        replies = []
+        for question in ("bad question", "a question that fails inside"):
+            body = json.dumps({"model": "rag", "messages": [{"role": "user", "content": question}]}).encode()
+            request = urllib.request.Request(f"{url}v1/chat/completions", body, {"Content-Type": "application/json"})
+            try:
+                urllib.request.build_opener(urllib.request.ProxyHandler({})).open(request, timeout=30)
+            except urllib.error.HTTPError as exc:
+                replies.append(exc.read().decode())
+        assert "…/corpus does not exist" in replies[0]
+    finally:
+        app.close()
+    shown = [*done.values(), str(caught.value), *replies]
+    assert len(replies) == 2 and all("secret-place" not in str(text) for text in shown), shown
+
+
+def test_command_line_messages_name_folders_as_the_user_reaches_them(tmp_path, monkeypatch):
+    """The default corpus and index are absolute paths into the project; messages named them so ("no index in
+    /home/.../index/data/main"). Inside the working folder a path is shown relative to it, elsewhere as given."""
+    from index.build import IndexSettings, stale_reason
+    from index.cleaning import shown_path
+    from index.documents import corpus_files
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "a.txt").write_text("Owls hunt at night.\n", encoding="utf-8")
+    assert shown_path(tmp_path / "index" / "data") == "index/data" and shown_path("/srv/x\n") == "/srv/x\\n"
+    with pytest.raises(IngestError, match=r"^corpus folder missing does not exist"):
+        corpus_files(tmp_path / "missing")
+    reason = stale_reason(tmp_path / "corpus", tmp_path / "index", IndexSettings())
+    assert reason == "no index in index"
+
+
+def test_the_export_and_its_quantizer_write_their_temporaries_in_the_index_folder(tmp_path, monkeypatch):
+    """A kill during the export left ~260 MB in the system temp folder each time: the export's files and the
+    quantizer's own temporaries (tempfile) must go to the index folder's scratch, which the next start removes."""
+    import tempfile
+
+    from index import onnx_export
+    from index.embed import SentenceTransformerEmbedder
+    from index.folder import claim_index_dir
+
+    index = tmp_path / "index"
+    claim_index_dir(index)
+    seen: dict[str, pathlib.Path] = {}
+
+    def export(model, name, texts, work, log):  # stands in for the real export, which takes a minute
+        seen["work"], seen["temp"] = work, pathlib.Path(tempfile.gettempdir())
+        return None
+
+    monkeypatch.setattr(onnx_export, "export_query_encoder", export)
+    monkeypatch.setattr(onnx_export, "_EXPORTED", {})
+    embedder = SentenceTransformerEmbedder()
+    monkeypatch.setattr(embedder, "_model", lambda: None)
+    onnx_export.for_build(embedder, embedder.model_id, ["Owls hunt at night."], index, lambda _: None)
+    assert seen["work"].parent == index and seen["temp"] == seen["work"]
+    assert pathlib.Path(tempfile.gettempdir()) != seen["work"]  # put back afterwards

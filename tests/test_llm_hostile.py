@@ -117,3 +117,41 @@ def test_the_api_key_never_follows_a_redirect_to_another_origin(assistant, llm, 
     assert _requests(server, "hop")[-1]["headers"].get("Authorization") == "Bearer secret-key"
     followed = _requests(server, "elsewhere")
     assert all("secret-key" not in json.dumps(r["headers"]) for r in followed)
+
+
+@pytest.mark.slow  # a live server; two LLM replies dripped until their deadline
+def test_slow_llm_questions_never_hold_the_workers_an_extractive_question_needs(assistant, llm, server):  # noqa: F811
+    """Two chat questions wait on an LLM dripping its reply (the UI has two workers); a third user's extractive
+    question must still be answered at once, before either LLM call ends (it used to wait for both)."""
+    import threading
+
+    from tests.test_llm import _requests
+    from tests.test_ui import chat_question, chat_reply, free_port
+    from ui.app import serve
+
+    llm("slow", timeout=40, drip=0.05, content="NOT IN DOCUMENTS " * 200)  # 170 s to send; cut at 40 s
+    app, url = serve(assistant, port=free_port(), prevent_thread_lock=True)
+    url = url if url.endswith("/") else url + "/"
+    try:
+        fn_index = next(i for i, f in app.fns.items() if getattr(f.fn, "__name__", "") == "respond")
+        done: dict[str, tuple[int, str]] = {}
+        readers = []
+        for name, composer in (("llm-1", "llm"), ("llm-2", "llm")):
+            session = chat_question(url, fn_index, "Who chaired Session II?", composer)
+            readers.append(threading.Thread(target=chat_reply, args=(url, session, done, name), daemon=True))
+            readers[-1].start()
+        deadline = time.monotonic() + 120
+        while len(_requests(server, "slow")) < 2:  # both LLM calls under way: the two are held
+            assert time.monotonic() < deadline and not done, f"the LLM calls did not start: {done}"
+            time.sleep(0.1)
+        session = chat_question(url, fn_index, "Who chaired Session II?", "extractive")
+        chat_reply(url, session, done, "extractive")
+        assert list(done) == ["extractive"], f"the extractive question waited for the LLM ones: {done}"
+        assert "ARIUNAA" in done["extractive"][1]
+        for reader in readers:
+            reader.join(timeout=180)
+        assert sorted(done) == ["extractive", "llm-1", "llm-2"]
+        for name in ("llm-1", "llm-2"):  # held to their deadline, then the extractive answer with a notice
+            assert "LLM unavailable (timeout after 40 s)" in done[name][1], done[name]
+    finally:
+        app.close()

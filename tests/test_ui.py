@@ -79,6 +79,28 @@ def test_follow_up_shows_the_standalone_question_in_small_print():
     assert "<small>Understood as: Who chaired &lt;it&gt;?</small>" in chat_message(answer, 1)
 
 
+def test_an_answers_notice_is_shown_in_the_chat_and_in_the_export():
+    """A notice says why an answer is not the usual one (answered from the last complete build after a full
+    disk, an LLM reply set aside); the CLI, JSON and API carried it, the chat and its export dropped it."""
+    from dataclasses import replace
+
+    from ui.conversation import to_markdown
+    from ui.render import chat_message
+
+    notice = "answering from the last complete build <b>; later changes are not indexed"
+    for answer in (
+        replace(evil_answer("A [1]"), notice=notice),
+        Answer("q", "Not here.", True, (), (), {}, notice=notice),
+    ):
+        message = chat_message(answer, 1)
+        assert (
+            '<div class="notice" role="note"><strong>Note:</strong> answering from the last complete build' in message
+        )
+        assert "&lt;b&gt;" in message and "<b>" not in message and "\n\n" not in message
+        assert f"_Note: {notice}_" in to_markdown([None, answer])
+    assert 'class="notice"' not in chat_message(evil_answer("A [1]"), 1)
+
+
 def test_document_view_escapes_everything_and_highlights_the_span():
     from ui.render import document_html
 
@@ -143,6 +165,37 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def chat_question(url: str, fn_index: int, question: str, composer: str) -> str:
+    """Send one chat question as the page does (its own browser session, through Gradio's queue); the session id."""
+    import urllib.request
+    import uuid
+
+    session = uuid.uuid4().hex
+    data = [question, [], None, 5, "hybrid", composer, []]
+    body = json.dumps({"data": data, "fn_index": fn_index, "session_hash": session, "event_data": None})
+    request = urllib.request.Request(f"{url}gradio_api/queue/join", body.encode(), {"Content-Type": "application/json"})
+    urllib.request.build_opener(urllib.request.ProxyHandler({})).open(request, timeout=30).read()
+    return session
+
+
+def chat_reply(url: str, session: str, done: dict, name: str) -> None:
+    """Read a session's event stream until its question is answered; done[name] = (order, its messages as text)."""
+    import urllib.request
+
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(f"{url}gradio_api/queue/data?session_hash={session}", timeout=300) as stream:
+        for line in stream:
+            if not line.startswith(b"data:"):
+                continue
+            message = json.loads(line[5:])
+            if message.get("msg") == "process_completed":
+                output = message.get("output") or {}
+                chat = (output.get("data") or [None, []])[1] or []
+                shown = " ".join(str(m.get("content")) for m in chat)  # the question, then the answer or error
+                done[name] = (len(done), shown if message.get("success") else repr(output))
+                return
 
 
 @pytest.mark.slow
@@ -288,6 +341,16 @@ def test_documents_tab_lists_what_is_indexed(assistant):
     assert [r["source"] for r in rows] == [REPORT.name]
     assert rows[0]["chunks"] > 0 and rows[0]["bytes"] == REPORT.stat().st_size and rows[0]["indexed"]
     assert REPORT.name in documents_html(rows)
+
+
+def test_a_comment_holding_a_lone_surrogate_is_saved_with_a_replacement_character(tmp_path):
+    """Like a chat question, a pasted comment can hold bytes that were not UTF-8; the vote used to fail writing it."""
+    from ui.feedback import read, record
+
+    votes = tmp_path / "feedback.jsonl"
+    record(votes, evil_answer(), "up", "good \udcff answer")
+    assert read(votes)[0]["comment"] == "good \ufffd answer"
+    votes.read_bytes().decode("utf-8")  # the file stays valid UTF-8
 
 
 def test_votes_are_appended_and_approved_answers_export_as_draft_gold_pairs(tmp_path):
@@ -454,3 +517,55 @@ def test_make_serve_passes_port_and_host():
     )
     assert out.returncode == 0, out.stderr
     assert 'rag serve --host "0.0.0.0" --port "7861"' in out.stdout
+
+
+class HeldByComposer:
+    """Holds LLM-composed questions until released; extractive ones are answered at once."""
+
+    def __init__(self) -> None:
+        self.held = 0
+        self.release = threading.Event()
+
+    def ask(self, question, history=None, k=None, retrieval=None, composer="extractive", sources=None) -> Answer:
+        if composer == "llm":
+            self.held += 1
+            self.release.wait(60)
+        return Answer(question, f"{composer} answer", False, (), (), {})
+
+
+def test_chat_questions_wait_in_their_composers_pool_and_a_full_pool_says_busy():
+    """Two LLM questions fill the LLM pool and one more waits in its queue (size 1); the next is told the server
+    is busy, while an extractive question is answered at once. Then the held ones end, in the chat."""
+    import asyncio
+
+    from ui.app import LLM_WORKERS, build_app
+
+    held = HeldByComposer()
+    app = build_app(held, queue_size=1)
+    respond = next(f.fn for f in app.fns.values() if getattr(f.fn, "__name__", "") == "respond")
+
+    def ask(question: str, composer: str):
+        return respond(question, [], [], 5, "hybrid", composer, None)
+
+    def last(reply) -> str:
+        return reply[1][-1]["content"]
+
+    async def scenario():
+        slow = [asyncio.create_task(ask(f"slow {i}", "llm")) for i in range(LLM_WORKERS + 1)]
+        for _ in range(600):  # until the pool's workers hold their questions and the next one waits
+            if held.held == LLM_WORKERS:
+                break
+            await asyncio.sleep(0.05)
+        busy = await ask("one too many", "llm")
+        quick = await ask("Who chaired Session II?", "extractive")
+        waiting = [task.done() for task in slow]
+        held.release.set()
+        return busy, quick, waiting, await asyncio.gather(*slow)
+
+    try:
+        busy, quick, waiting, slow = asyncio.run(asyncio.wait_for(scenario(), 120))
+    finally:
+        held.release.set()
+    assert "busy" in last(busy) and 'class="error"' in last(busy)
+    assert "extractive answer" in last(quick) and waiting == [False] * (LLM_WORKERS + 1)
+    assert all("llm answer" in last(reply) for reply in slow)

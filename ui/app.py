@@ -29,6 +29,7 @@ from ui.render import (
     document_html,
     error_html,
     plain_document_html,
+    public,
     retrieved_html,
     sources_html,
 )
@@ -47,6 +48,10 @@ EXAMPLES = [
 ]
 DEFAULT_K, MAX_UI_K = 5, 50  # the slider reaches rag.assistant.MAX_K, as the CLI and the API (a test holds them equal)
 QUEUE_SIZE = 64
+# Chat questions are answered by two pools of worker threads: extractive ones (milliseconds of CPU) and LLM-composed
+# ones (waiting up to RAG_LLM_TIMEOUT on another server), so slow LLM replies never hold the workers an extractive
+# question needs. Each pool lets QUEUE_SIZE more wait (serve's max_size) before answering "busy".
+EXTRACTIVE_WORKERS, LLM_WORKERS = 2, 2
 # Gradio rebuilds a pandas summary of its last 10,000 events after every event, for a monitoring page this
 # app leaves off; with 10,000 events held that took ~13 ms of CPU per answer, about as much as answering.
 ANALYTICS_EVERY = 1000  # events between summaries (an explicit GRADIO_ANALYTICS_CACHE_FREQUENCY wins)
@@ -63,6 +68,7 @@ mark.term {background: #ddf4ff; color: #1f2328; padding: 0 1px;}
 a.cite-link, a.passage-link {font-weight: 600; text-decoration: none; color: #0969da; cursor: pointer;}
 .abstained {border-left: 4px solid #bf8700; background: #fff8c5; color: #3b2300; padding: 6px 10px;}
 .standalone {color: #57606a;}
+.notice {border-left: 4px solid #0969da; background: #ddf4ff; color: #0a3069; padding: 4px 10px; margin-top: 6px;}
 #sources-scroll {position: relative; max-height: 320px; overflow-y: auto; padding-right: 4px;}
 details.retrieved {margin-top: 6px;}
 .score-legend {font-size: 0.85em; color: #57606a; margin: 4px 0;}
@@ -174,9 +180,16 @@ class Live:
     """The Assistant in service. After a corpus change a new one is built beside it and swapped in whole,
     so a question is answered by the old index or the new one, never half of each."""
 
-    def __init__(self, assistant) -> None:
+    def __init__(self, assistant, queue_size: int = QUEUE_SIZE) -> None:
+        from ui.openai_api import Gate
+
         self.assistant = assistant
         self.updating = threading.Lock()  # one corpus change at a time
+        # the chat's own worker pools, one per composer (see EXTRACTIVE_WORKERS); Gradio's queue does not limit it
+        self.workers = {
+            "extractive": Gate(EXTRACTIVE_WORKERS, queue_size),
+            "llm": Gate(LLM_WORKERS, queue_size),
+        }
 
 
 def llm_configured() -> bool:
@@ -223,10 +236,11 @@ def open_target(target: str, answers: list[Answer | None]) -> Target:
     return Target(kind, turn, n, *spans[0], str(seq))
 
 
-def build_app(assistant, feedback_path: Path | None = None):
+def build_app(assistant, feedback_path: Path | None = None, queue_size: int = QUEUE_SIZE):
     """The Blocks app over one loaded Assistant (the model and index are loaded once, before this).
 
     Votes on answers are appended to `feedback_path` (default: data/feedback.jsonl, which `make clean` keeps).
+    Chat questions beyond a composer's workers wait, `queue_size` of them; more are told the server is busy.
     """
     import gradio as gr
 
@@ -234,26 +248,31 @@ def build_app(assistant, feedback_path: Path | None = None):
     from ui import documents as docs
     from ui import feedback
 
-    live = Live(assistant)
+    live = Live(assistant, queue_size)
     feedback_path = feedback.DEFAULT_PATH if feedback_path is None else feedback_path
     nothing = sources_panel(None)
 
-    def respond(question, messages, answers, k, mode, composer="extractive", scope=None):
+    async def respond(question, messages, answers, k, mode, composer="extractive", scope=None):
+        """One chat turn. Runs on the event loop and answers in a thread of its composer's pool (`Live.workers`):
+        a question waiting for a busy LLM pool holds no thread and no extractive worker."""
+        from ui.openai_api import ApiError
+
         messages, answers = list(messages or []), list(answers or [])
         user = {"role": "user", "content": chat_text(question or "")}
         try:
-            if composer not in ("extractive", "llm"):
+            if composer not in live.workers:
                 raise BadInput(f"unknown composer {composer!r}")
-            answer = live.assistant.ask(
-                question,
-                history=_history(answers),
-                k=parse_k(k),
-                retrieval=mode,
-                composer=composer,
-                sources=scope_of(scope),
-            )
+            history, wanted, sources = _history(answers), parse_k(k), scope_of(scope)
+            try:
+                answer = await live.workers[composer].run(
+                    lambda: live.assistant.ask(
+                        question, history=history, k=wanted, retrieval=mode, composer=composer, sources=sources
+                    )
+                )
+            except ApiError as exc:  # that pool's queue is full
+                raise BadInput(str(exc)) from None
         except BadInput as exc:
-            messages += [user, {"role": "assistant", "content": chat_text(f"⚠️ {exc}", "error")}]
+            messages += [user, {"role": "assistant", "content": chat_text(f"⚠️ {public(str(exc))}", "error")}]
             answers += [None, None]
             return "", messages, answers, gr.skip(), gr.skip(), conversation.saved(messages, answers)
         turn = len(messages) + 1
@@ -324,7 +343,7 @@ def build_app(assistant, feedback_path: Path | None = None):
             scope = sources.split(",") if isinstance(sources, str) else sources
             return live.assistant.ask(question, k=parse_k(k), retrieval=retrieval or None, sources=scope).to_json()
         except BadInput as exc:  # the caller's mistake, said to the caller: no traceback in the server log
-            raise gr.Error(str(exc), print_exception=False) from None
+            raise gr.Error(public(str(exc)), print_exception=False) from None
 
     def list_documents(scope=None):
         rows = docs.documents(live.assistant) if hasattr(live.assistant, "index") else []
@@ -477,7 +496,7 @@ def build_app(assistant, feedback_path: Path | None = None):
                     )
                     voted = gr.HTML(elem_id="feedback-status")
                     gr.Markdown(
-                        f"Votes are kept in `{feedback_path}`. Export them with "
+                        f"Votes are kept in `{feedback.shown(feedback_path)}`. Export them with "
                         "`rag feedback export --votes all` (or `up`: draft gold pairs, `down`), comments included.",
                         elem_id="feedback-help",
                     )
@@ -525,8 +544,9 @@ def build_app(assistant, feedback_path: Path | None = None):
 
         inputs = [box, chat, answers, k, mode, composer, scope]
         outputs = [box, chat, answers, sources, document, kept]
-        box.submit(respond, inputs, outputs, api_name=False)
-        ask_button.click(respond, inputs, outputs, api_name=False)
+        # no Gradio limit: `respond` waits for its composer's own pool, so LLM questions cannot fill the workers
+        for trigger in (box.submit, ask_button.click):
+            trigger(respond, inputs, outputs, api_name=False, concurrency_limit=None, concurrency_id="chat")
         new_button.click(new_chat, None, [*outputs, exported], api_name=False, queue=False)
         chat.clear(new_chat, None, [*outputs, exported], api_name=False, queue=False)
         export_button.click(export_chat, answers, [exported, export_status], api_name=False)
@@ -577,7 +597,7 @@ def serve(
         raise BadInput("--share puts the app on the internet; it needs --auth user:password (or RAG_AUTH)")
     if auth is None and not is_loopback(host):
         raise BadInput(f"--host {host} lets other machines reach the app; it needs a login (--auth-file or RAG_AUTH)")
-    app = build_app(assistant, feedback_path)
+    app = build_app(assistant, feedback_path, max_size)
     os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", str(ANALYTICS_EVERY))  # read when the queue is made
     app.queue(max_size=max_size, default_concurrency_limit=2)
     edge = guarded_app(MAX_UPLOAD_BYTES, check_host=checks_host(host, share))
@@ -588,7 +608,8 @@ def serve(
         auth=auth,
         share=share,
         ssr_mode=False,
-        show_error=True,
+        # only BadInput's words (gr.Error) reach the page: an unexpected error's text can hold server paths
+        show_error=False,
         css=CSS,
         js=JS,
         footer_links=["api"],

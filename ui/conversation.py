@@ -47,6 +47,8 @@ def to_markdown(answers: list[Answer | None]) -> str:
         if answer.standalone_question and answer.standalone_question != answer.question:
             parts.append(f"_Understood as: {answer.standalone_question}_\n")
         parts.append(answer.answer.strip() + "\n")
+        if answer.notice:
+            parts.append(f"_Note: {answer.notice.strip()}_\n")
         for c in answer.citations:
             quoted = _quote(c.text).replace("\n", "\n  ")
             parts.append(f"- [{c.n}] {c.source} § {c.section}, chars {c.start}-{c.end}\n\n  {quoted}\n")

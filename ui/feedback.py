@@ -26,6 +26,17 @@ VOTES = ("up", "down", "all")
 _MARKER = re.compile(r"\s*\[\d+\]")
 
 
+def shown(path: Path) -> str:
+    """Where votes go, as the page says it: relative to the project (data/feedback.jsonl), else the file's name
+    alone, so the page shows no server path.
+
+    Example: shown(DEFAULT_PATH) -> "data/feedback.jsonl"; shown(Path("/srv/votes/v.jsonl")) -> "v.jsonl"
+    """
+    project = DEFAULT_PATH.parent.parent
+    resolved = Path(path).resolve()
+    return resolved.relative_to(project).as_posix() if resolved.is_relative_to(project) else resolved.name
+
+
 def record(path: Path, answer: Answer, vote: str, comment: str = "") -> dict[str, Any]:
     """Append one vote on an answer; a single O_APPEND write, so concurrent votes never interleave."""
     if vote not in ("up", "down"):
@@ -37,7 +48,8 @@ def record(path: Path, answer: Answer, vote: str, comment: str = "") -> dict[str
         "abstained": answer.abstained,
         "citations": [c.to_json() for c in answer.citations],
         "vote": vote,
-        "comment": (comment or "").strip()[:MAX_COMMENT_CHARS],
+        # a lone surrogate (pasted bytes that were not UTF-8) could not be written: shown as U+FFFD instead
+        "comment": re.sub("[\ud800-\udfff]", "\ufffd", (comment or "").strip()[:MAX_COMMENT_CHARS]),
     }
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

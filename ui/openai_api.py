@@ -222,8 +222,12 @@ def mount(app, assistant: Callable[[], Any], key: str | None = None, gate: Gate 
     gate = gate or Gate()
 
     def refuse(error: ApiError) -> JSONResponse:
+        from ui.render import public
+
         headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
-        return JSONResponse(error.to_json(), status_code=error.status, headers=headers)
+        body = error.to_json()
+        body["error"]["message"] = public(body["error"]["message"])  # no server path reaches a client
+        return JSONResponse(body, status_code=error.status, headers=headers)
 
     def check_key(request) -> None:
         if not authorised(request.headers.get("authorization"), key, request.client.host if request.client else None):

@@ -63,6 +63,7 @@ def literal(text: str) -> str:
     Inside an HTML block a Markdown renderer leaves the content alone, so `*`, `_`, `$` or `[2]` from a
     document stay as they are; markup is escaped. Example: literal("a *b*\n\n<i>") -> "a *b*<br><br>&lt;i&gt;"
     """
+    text = re.sub("[\ud800-\udfff]", "\ufffd", text)  # a lone surrogate cannot be sent to the page as UTF-8
     return html.escape(text, quote=False).replace("\r\n", "\n").replace("\n", "<br>")
 
 
@@ -93,6 +94,8 @@ def chat_message(answer: Answer, turn: int) -> str:
     standalone = answer.standalone_question
     if standalone and standalone != answer.question:
         body += f'<div class="standalone"><small>Understood as: {literal(standalone)}</small></div>'
+    if answer.notice:  # why this answer is not the usual one: an older build, an LLM reply set aside
+        body += f'<div class="notice" role="note"><strong>Note:</strong> {literal(answer.notice)}</div>'
     return f'<div class="answer">{body}</div>'
 
 
@@ -206,5 +209,18 @@ def plain_document_html(source: str, text: str) -> str:
     )
 
 
+# An absolute path of two parts or more, not inside a URL or a word ("http://a/b", "and/or", "6/31" are not one).
+_SERVER_PATH = re.compile(r"(?<![\w.~:/-])(?:/[^\s/'\"`<>|;,()]+){2,}/?")
+
+
+def public(message: str) -> str:
+    """A message for someone using the app over the web, with every absolute server path cut to its last part:
+    where the corpus, the index or a file sits on the server is none of their business, the name is enough.
+
+    Example: public("corpus folder /srv/rag/corpus does not exist") -> "corpus folder …/corpus does not exist"
+    """
+    return _SERVER_PATH.sub(lambda m: "…/" + m.group().rstrip("/").rsplit("/", 1)[-1], message)
+
+
 def error_html(message: str) -> str:
-    return f'<div class="doc-error">{html.escape(message)}</div>'
+    return f'<div class="doc-error">{html.escape(public(message))}</div>'
