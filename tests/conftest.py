@@ -96,13 +96,65 @@ def embedder():
 
 
 @pytest.fixture(scope="session")
-def report_index(tmp_path_factory, embedder) -> Path:
-    """A real index of the report, built once per test run with the bundled model."""
+def report_index(tmp_path_factory, embedder, request) -> Path:
+    """A real index of the report, built once per test run with the bundled model (most of a minute: the ONNX
+    export), and shared by every test that only reads it.
+
+    Under pytest-xdist (`make check` runs two workers) the first worker to ask builds it and the others copy
+    that build. With RAG_TEST_REUSE_INDEX=1 (`make check` sets it; `make test` and CI do not) a build is kept in
+    .pytest_cache and reused by later runs while nothing it depends on has changed: the code under index/, the
+    report, Python and the installed packages (see _build_key).
+    """
+    import fcntl
+
     from index.build import ingest
 
     path = tmp_path_factory.mktemp("index") / "report"
-    ingest(CORPUS, path, embedder=embedder, progress=False, log=lambda _: None)
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    reuse = os.environ.get("RAG_TEST_REUSE_INDEX") == "1" and request.config.cache is not None
+    if worker is None and not reuse:
+        ingest(CORPUS, path, embedder=embedder, progress=False, log=lambda _: None)
+        return path
+    if reuse:  # one folder per key; older keys' folders are left for `make clean`
+        shared = request.config.cache.mkdir("report-index") / _build_key()
+    else:  # the same folder for every worker of this run
+        shared = tmp_path_factory.getbasetemp().parent / "report-index"
+    shared.mkdir(parents=True, exist_ok=True)
+    with (shared.parent / f"{shared.name}.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not (shared / "done").exists():
+            shutil.rmtree(shared / "index", ignore_errors=True)  # an interrupted build's remains
+            ingest(CORPUS, shared / "index", embedder=embedder, progress=False, log=lambda _: None)
+            (shared / "done").touch()
+    shutil.copytree(shared / "index", path)  # this process's own copy: answering writes file-hash caches into it
+    _reuse_export(path, embedder.model_id)
     return path
+
+
+def _build_key() -> str:
+    """What the report's index depends on: index/'s code (which imports nothing from rag/), the report, Python
+    and every installed package's version (the model ships as one); a change to any of them means a new build."""
+    import hashlib
+    from importlib import metadata
+
+    digest = hashlib.sha256(sys.version.encode())
+    for name, file in [(p.relative_to(ROOT).as_posix(), p) for p in sorted((ROOT / "index").rglob("*.py"))]:
+        digest.update(name.encode() + b"\0" + file.read_bytes())
+    digest.update(REPORT.read_bytes())
+    installed = sorted(f"{d.metadata['Name']}=={d.version}" for d in metadata.distributions())
+    digest.update("\n".join(installed).encode())
+    return digest.hexdigest()[:16]
+
+
+def _reuse_export(index_dir: Path, model: str) -> None:
+    """Give this process the ONNX export of a build another worker (or an earlier run) made, as if it had exported
+    it itself: later real-model ingests in this process reuse it, as they do when this process built the index."""
+    from index import onnx_export
+
+    if model not in onnx_export._EXPORTED:
+        found = onnx_export._from_live_build(index_dir, model)
+        if found is not None:
+            onnx_export._EXPORTED[model] = found
 
 
 @pytest.fixture(scope="session")
