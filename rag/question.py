@@ -89,13 +89,18 @@ class Question:
             if " " in name or any(ch.isdigit() for ch in name):
                 if not vocabulary.has_phrase(name):
                     missing.append(f"“{name}”")
-            else:
-                stems = terms(name)
-                # A shared prefix counts, so "Korean" matches "Korea" and "Chinese" matches "China".
-                known = (s in vocabulary.idf or vocabulary.has_prefix(s[: max(4, len(s) - 3)]) for s in stems)
-                if stems and not any(known):
-                    missing.append(f"“{name}”")
+            elif not mentions(vocabulary, name):
+                missing.append(f"“{name}”")
         return missing
+
+
+def mentions(vocabulary: Vocabulary, phrase: str) -> bool:
+    """Whether the documents use any content word of `phrase`; a phrase of stopwords only counts as mentioned.
+
+    A shared prefix counts, so "Korean" matches "Korea" and "Chinese" matches "China".
+    """
+    stems = terms(phrase)
+    return not stems or any(s in vocabulary.idf or vocabulary.has_prefix(s[: max(4, len(s) - 3)]) for s in stems)
 
 
 def answer_kind(question: str) -> str:

@@ -7,6 +7,7 @@ citation, within 150 words. The documents are refused only when nothing relevant
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -18,7 +19,7 @@ from rag.compose.candidates import SPEAKER_PRONOUN, Span
 from rag.compose.checks import instructs
 from rag.compose.composed import Composed
 from rag.compose.quote import shown
-from rag.question import Question, analyse
+from rag.question import Question, analyse, mentions
 from rag.retrieve import SentenceHit
 
 MAX_OPEN_WORDS = 150  # what the nugget metrics read (DESIGN.md); an answer stops before passing it
@@ -197,6 +198,8 @@ def answer(composer, shape, question: str, hits: list[SentenceHit], qvec) -> Com
     retriever = composer.retriever
     q = analyse(question)
     missing = q.missing_in(retriever)
+    if not missing and shape.topic and not mentions(retriever, shape.topic):
+        missing = [f"“{shape.topic}”"]  # "what was said about X": nothing is, when no document uses a word of X
     if missing:
         return Composed("", (), True, f"the documents never mention {', '.join(missing)}")
     if shape.kind == "multipart" and shape.parts:
@@ -309,21 +312,27 @@ def _multipart(composer, parts: tuple[str, ...]) -> Composed:
 
 
 def _comparison(composer, question: str, sides: tuple[str, ...]) -> Composed:
-    """Each side under its name: the sentence that names it best (by its rarest word the other side lacks) with the
-    rest of that paragraph; a one-sentence paragraph (a session's chair) brings the lead sentences of its section.
+    """Each side under its name: the sentence that names it best (most of its own words the other side lacks) with
+    the rest of that paragraph; a one-sentence paragraph opening its section (a session's chair) brings the lead
+    sentences of that section.
     The two sides never share a quote."""
     retriever = composer.retriever
     table = getattr(retriever.index, "summaries", None) or {}
     texts, citations, used = [], [], set()
     side_terms = [candidates.term_set(side) for side in sides]
-    idf, unknown = retriever.idf, retriever.max_idf
+    idf = retriever.idf
     for i, side in enumerate(sides):
-        own = (side_terms[i] - side_terms[1 - i]) or side_terms[i]
-        key_term = max(own, key=lambda t: (idf.get(t, unknown), t)) if own else None
+        # A side is named by its own words that the documents use (one no sentence holds names nothing); a sentence
+        # holding more of them (idf-weighted) names it better, and similarity breaks ties.
+        own = {t for t in side_terms[i] - side_terms[1 - i] if t in idf} or {t for t in side_terms[i] if t in idf}
         passages, qvec = retriever.search(side, 5)
         hits = retriever.sentences(passages, qvec)
-        naming = [h for h in hits if key_term in candidates.term_set(h.text) and h.row not in used]
-        naming.sort(key=lambda h: -h.similarity)
+        named = {}
+        for h in hits:
+            weight = math.fsum(idf[t] for t in own & candidates.term_set(h.text))
+            if weight > 0 and h.row not in used:
+                named[(h.row, h.start)] = (h, weight)
+        naming = [h for h, _ in sorted(named.values(), key=lambda hw: (-hw[1], -hw[0].similarity, hw[0].row))]
         chosen = []
         if naming:
             first = naming[0]
@@ -332,8 +341,9 @@ def _comparison(composer, question: str, sides: tuple[str, ...]) -> Composed:
             while candidates.same_paragraph(retriever.sentence(row), nxt := retriever.sentence(row + 1)):
                 chosen.append(nxt)
                 row += 1
-            if len(chosen) == 1:  # a paragraph of one sentence introduces a part: what its paragraphs open with
-                rows = _section_rows(retriever, table, first.chunk.source, first.chunk.section)
+            alone = len(chosen) == 1
+            rows = _section_rows(retriever, table, first.chunk.source, first.chunk.section) if alone else []
+            if rows and rows[0].row == first.row:  # a one-sentence paragraph opening a part: its paragraphs' leads
                 chosen += [h for h in rows if not candidates.same_paragraph(retriever.sentence(h.row - 1), h)]
         chosen = [h for h in with_speakers(retriever, chosen) if h.row not in used]
         chosen = trim(chosen, MAX_OPEN_WORDS // len(sides))

@@ -1,0 +1,99 @@
+"""Open questions (comparisons, a person's words, lists, summaries) answered with several exact, cited sentences.
+
+On a made-up forum report indexed with the bundled model, so no question here is a gold question.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+FORUM = "\n".join(
+    [
+        "Coastal Skills Forum 2031",
+        "",
+        "Session I: Flood Defences",
+        "Session I was chaired by Dr. Lena Vik, Professor at Bergen University.",
+        "",
+        "Dr. Ana Soto, Director of the Coastal Institute in Chile, presented a network of tidal sensors along the "
+        "northern shore. She noted that alerts now reach fishing villages within four minutes.",
+        "",
+        "Mr. Jonas Berg, an engineer at the national water agency of Norway, described floating breakwaters built "
+        "from recycled steel. He said they cut wave height by half in the first winter trials.",
+        "",
+        "Session II: Training Technicians",
+        "Session II was chaired by Ms. Petra Lind, Dean of the Northern Polytechnic.",
+        "",
+        "Dr. Omar Haddad, Rector of the Eastern Institute, argued that technicians must learn to read sensor data "
+        "as well as repair pumps, and that courses should be rewritten every three years with employers at the "
+        "table. He warned that too few teachers hold current industry licences.",
+        "",
+        "Ms. Ruth Kane, head of teaching at Harlow College, proposed a shared robotics laboratory for three towns.",
+        "",
+        "Mr. Ivo Petrov, director of Tiverton Academy, proposed evening welding classes for adult learners.",
+        "",
+    ]
+)
+
+
+@pytest.fixture(scope="module")
+def forum(tmp_path_factory, embedder):
+    from index.build import ingest
+    from rag.assistant import Assistant
+
+    root = tmp_path_factory.mktemp("forum")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    (corpus / "forum.txt").write_text(FORUM, encoding="utf-8")
+    ingest(corpus, root / "index", embedder=embedder, progress=False, log=lambda _: None)
+    return Assistant(corpus, root / "index", embedder=embedder, log=lambda _: None)
+
+
+def assert_exact(answer):
+    assert answer.citations
+    for c in answer.citations:
+        assert FORUM[c.start : c.end] == c.text
+        assert f"[{c.n}]" in answer.answer
+
+
+def test_a_comparison_finds_each_side_by_the_words_the_documents_use(forum):
+    # "approaches" is in no sentence: each side is found by its country, not left unanswered
+    answer = forum.ask("Compare the approaches of Norway and Chile.")
+    assert not answer.abstained
+    assert "say nothing" not in answer.answer
+    assert "floating breakwaters" in answer.answer and "tidal sensors" in answer.answer
+    norway, chile = answer.answer.split("Chile:", 1)
+    assert "breakwaters" in norway and "tidal sensors" in chile
+    assert len({(c.start, c.end) for c in answer.citations}) == len(answer.citations), "no sentence quoted twice"
+    assert_exact(answer)
+
+
+def test_a_comparison_of_two_speakers_quotes_each_speaker_not_their_neighbours(forum):
+    # each proposal is a paragraph of one sentence in the middle of a session: its side is that sentence, not the
+    # session's other speakers
+    answer = forum.ask("Compare the proposals from Harlow College and Tiverton Academy.")
+    assert not answer.abstained
+    assert "robotics laboratory" in answer.answer and "evening welding classes" in answer.answer
+    assert "Haddad" not in answer.answer and "Petra Lind" not in answer.answer
+    assert_exact(answer)
+
+
+def test_what_a_person_said_is_their_sentences_and_no_one_elses(forum):
+    answer = forum.ask("What did Dr. Ana Soto say?")
+    assert not answer.abstained
+    assert "tidal sensors" in answer.answer and "four minutes" in answer.answer
+    assert "Jonas Berg" not in answer.answer and "breakwaters" not in answer.answer
+    assert_exact(answer)
+
+
+def test_an_open_answer_is_several_sentences_in_document_order_within_150_words(forum):
+    answer = forum.ask("What was discussed about training technicians?")
+    assert not answer.abstained
+    assert len(answer.citations) >= 2
+    assert [c.start for c in answer.citations] == sorted(c.start for c in answer.citations)
+    assert sum(len(c.text.split()) for c in answer.citations) <= 150
+    assert_exact(answer)
+
+
+def test_an_open_question_about_what_no_document_mentions_is_refused(forum):
+    answer = forum.ask("What was said about volcanic ash?")
+    assert answer.abstained and not answer.citations
