@@ -94,13 +94,17 @@ class Question:
         return missing
 
 
-def mentions(vocabulary: Vocabulary, phrase: str) -> bool:
-    """Whether the documents use any content word of `phrase`; a phrase of stopwords only counts as mentioned.
+def mentions(vocabulary: Vocabulary, phrase: str, share: float = 0.0) -> bool:
+    """Whether the documents use at least `share` of the content words of `phrase`, and at least one; a phrase of
+    stopwords only counts as mentioned.
 
     A shared prefix counts, so "Korean" matches "Korea" and "Chinese" matches "China".
     """
     stems = terms(phrase)
-    return not stems or any(s in vocabulary.idf or vocabulary.has_prefix(s[: max(4, len(s) - 3)]) for s in stems)
+    if not stems:
+        return True
+    known = sum(s in vocabulary.idf or vocabulary.has_prefix(s[: max(4, len(s) - 3)]) for s in stems)
+    return known > 0 and known >= share * len(stems)
 
 
 def answer_kind(question: str) -> str:

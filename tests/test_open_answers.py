@@ -97,3 +97,17 @@ def test_an_open_answer_is_several_sentences_in_document_order_within_150_words(
 def test_an_open_question_about_what_no_document_mentions_is_refused(forum):
     answer = forum.ask("What was said about volcanic ash?")
     assert answer.abstained and not answer.citations
+
+
+def test_a_summary_of_a_part_the_documents_do_not_have_is_refused(forum):
+    # no section is so named and the documents use few of its words ("session" only): not the nearest session
+    answer = forum.ask("Summarize the session on whale migration and marine mammals.")
+    assert answer.abstained and not answer.citations
+
+
+def test_a_summary_of_a_named_session_quotes_that_session(forum):
+    answer = forum.ask("Summarize the session on training technicians.")
+    assert not answer.abstained
+    assert "Petra Lind" in answer.answer and "Tiverton Academy" in answer.answer
+    assert all(c.section.endswith("Session II: Training Technicians") for c in answer.citations)
+    assert_exact(answer)

@@ -190,6 +190,7 @@ def _with_continuation(retriever, hits: list[SentenceHit], grow_to: int = 75) ->
     return sorted(out.values(), key=lambda h: (h.chunk.source, h.start))
 
 
+TOPIC_KNOWN = 0.5  # an open question's topic is in the documents when they use at least half of its words
 OPEN_THRESHOLD_SHARE = 0.5  # an open question is refused only below this share of the factoid threshold
 
 
@@ -198,8 +199,8 @@ def answer(composer, shape, question: str, hits: list[SentenceHit], qvec) -> Com
     retriever = composer.retriever
     q = analyse(question)
     missing = q.missing_in(retriever)
-    if not missing and shape.topic and not mentions(retriever, shape.topic):
-        missing = [f"“{shape.topic}”"]  # "what was said about X": nothing is, when no document uses a word of X
+    if not missing and shape.topic and not mentions(retriever, shape.topic, TOPIC_KNOWN):
+        missing = [f"“{shape.topic}”"]  # "what was said about X": nothing is, when the documents lack most words of X
     if missing:
         return Composed("", (), True, f"the documents never mention {', '.join(missing)}")
     if shape.kind == "multipart" and shape.parts:
@@ -211,6 +212,8 @@ def answer(composer, shape, question: str, hits: list[SentenceHit], qvec) -> Com
         if chosen:
             text, citations = quote_sentences(trim(_with_continuation(retriever, with_speakers(retriever, chosen))))
             return Composed(text, citations, False, "", 1.0)
+        if shape.target and not mentions(retriever, shape.target, TOPIC_KNOWN):  # no part so named, nor its subject
+            return Composed("", (), True, f"the documents never mention “{shape.target}”")
     picks, p = rank_sentences(composer, q, hits, qvec)
     threshold = composer.settings.threshold if composer.settings.threshold >= 0 else composer.selector.threshold
     if not picks or p < OPEN_THRESHOLD_SHARE * threshold:
