@@ -190,7 +190,7 @@ def _with_continuation(retriever, hits: list[SentenceHit], grow_to: int = 75) ->
     return sorted(out.values(), key=lambda h: (h.chunk.source, h.start))
 
 
-TOPIC_KNOWN = 0.5  # an open question's topic is in the documents when they use at least half of its words
+TOPIC_KNOWN = 0.5  # an open question's topic is found when the retrieved sentences use at least half of its words
 OPEN_THRESHOLD_SHARE = 0.5  # an open question is refused only below this share of the factoid threshold
 
 
@@ -199,7 +199,8 @@ def answer(composer, shape, question: str, hits: list[SentenceHit], qvec) -> Com
     retriever = composer.retriever
     q = analyse(question)
     missing = q.missing_in(retriever)
-    if not missing and shape.topic and not mentions(retriever, shape.topic, TOPIC_KNOWN):
+    found = _Found(hits)
+    if not missing and shape.topic and not mentions(found, shape.topic, TOPIC_KNOWN):
         missing = [f"“{shape.topic}”"]  # "what was said about X": nothing is, when the documents lack most words of X
     if missing:
         return Composed("", (), True, f"the documents never mention {', '.join(missing)}")
@@ -212,7 +213,7 @@ def answer(composer, shape, question: str, hits: list[SentenceHit], qvec) -> Com
         if chosen:
             text, citations = quote_sentences(trim(_with_continuation(retriever, with_speakers(retriever, chosen))))
             return Composed(text, citations, False, "", 1.0)
-        if shape.target and not mentions(retriever, shape.target, TOPIC_KNOWN):  # no part so named, nor its subject
+        if shape.target and not mentions(found, shape.target, TOPIC_KNOWN):  # no part so named, nor its subject
             return Composed("", (), True, f"the documents never mention “{shape.target}”")
     picks, p = rank_sentences(composer, q, hits, qvec)
     threshold = composer.settings.threshold if composer.settings.threshold >= 0 else composer.selector.threshold
@@ -228,6 +229,17 @@ def answer(composer, shape, question: str, hits: list[SentenceHit], qvec) -> Com
     chosen = trim(_with_continuation(retriever, with_speakers(retriever, chosen)))
     text, citations = quote_sentences(chosen)
     return Composed(text, citations, False, "", p)
+
+
+class _Found:
+    """The words of the retrieved sentences, as a vocabulary: whether what was found is about the question's topic
+    does not depend on what else is indexed."""
+
+    def __init__(self, hits: list[SentenceHit]):
+        self.idf = set().union(*(candidates.term_set(h.text) for h in hits))
+
+    def has_prefix(self, prefix: str) -> bool:
+        return any(t.startswith(prefix) for t in self.idf)
 
 
 def _summary(retriever, target: str | None, hits: list[SentenceHit]) -> list[SentenceHit]:
