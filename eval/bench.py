@@ -216,6 +216,7 @@ def warm(c: Corpus, repeats: int, model) -> tuple[dict[str, Any], dict[str, Any]
     import faiss
 
     from rag.assistant import Assistant
+    from rag.shapes import shape_of
 
     assistant = Assistant(c.corpus, c.index, log=lambda _: None, progress=False)
     for q in c.questions[:5]:
@@ -223,15 +224,23 @@ def warm(c: Corpus, repeats: int, model) -> tuple[dict[str, Any], dict[str, Any]
     flat = faiss.read_index(str(baseline_flat(c)))
     ours: dict[str, dict[str, list[float]]] = {s: {"p50": [], "p95": []} for s in STAGES}
     base: dict[str, list[float]] = {"p50": [], "p95": []}
+    # Open questions (lists, summaries, comparisons...) compose several sentences: their cost is reported apart.
+    shapes = {q: "factoid" if shape_of(q).kind == "factoid" else "open" for q in c.questions}
+    by_shape: dict[str, list[float]] = {"factoid": [], "open": []}
     for _ in range(repeats):
         per_stage: dict[str, list[float]] = {s: [] for s in STAGES}
+        per_shape: dict[str, list[float]] = {"factoid": [], "open": []}
         for q in c.questions:
             timings = assistant.ask(q).timings_ms
             for s in STAGES:
                 per_stage[s].append(timings.get(s, 0.0))
+            per_shape[shapes[q]].append(timings.get("compose", 0.0))
         for s in STAGES:
             ours[s]["p50"].append(percentile(per_stage[s], 50))
             ours[s]["p95"].append(percentile(per_stage[s], 95))
+        for kind, times in per_shape.items():
+            if times:
+                by_shape[kind].append(percentile(times, 50))
         times = [_baseline_ask(model, flat, q) for q in c.questions]
         base["p50"].append(percentile(times, 50))
         base["p95"].append(percentile(times, 95))
@@ -239,7 +248,8 @@ def warm(c: Corpus, repeats: int, model) -> tuple[dict[str, Any], dict[str, Any]
     kind = (assistant.index.manifest.get("dense_index") or {}).get("kind", "flat")
     return (
         {"encoder": encoder, "chunks": len(assistant.index.searchable), "dense_index": kind}
-        | {s: {k: spread(v) for k, v in ours[s].items()} for s in STAGES},
+        | {s: {k: spread(v) for k, v in ours[s].items()} for s in STAGES}
+        | {"compose_p50_by_shape": {kind: spread(v) for kind, v in by_shape.items() if v}},
         {"total": {k: spread(v) for k, v in base.items()}},
     )
 
@@ -427,6 +437,19 @@ def tables(r: dict[str, Any]) -> str:
             f"| {fmt(w['total']['p50'], 2)} | {fmt(w['total']['p95'], 2)} | {stages} "
             f"| {disk['total'] * mb:.1f} ({disk['without_model'] * mb:.1f}) |"
         )
+    shaped = {name: c["warm"].get("compose_p50_by_shape") or {} for name, c in r["corpora"].items()}
+    if any(shaped.values()):
+        lines += [
+            "",
+            "Compose p50 ms by question shape (factoid / open: lists, summaries, comparisons, ...): "
+            + "; ".join(
+                f"{name} {by['factoid']['median']:.2f} / {by['open']['median']:.2f}"
+                if "open" in by
+                else f"{name} {by['factoid']['median']:.2f} / -"
+                for name, by in shaped.items()
+                if "factoid" in by
+            ),
+        ]
     lines += [
         "",
         "### Against the plain baseline (sentence-transformers fp32 + faiss IndexFlatIP, top-5 passages only)",

@@ -46,6 +46,7 @@ def test_tables_show_ratios_to_the_baseline():
     warm = {"chunks": 15, "dense_index": "flat"} | {
         s: {"p50": _spread(1.0), "p95": _spread(2.0)} for s in ("embed", "dense", "bm25", "fusion", "compose", "total")
     }
+    warm["compose_p50_by_shape"] = {"factoid": _spread(1.5), "open": _spread(4.25)}
     corpus = {
         "disk_bytes": {"total": 2**20 * 30, "without_model": 2**20},
         "cold": {"wall_s": _spread(0.5), "peak_rss_mb": _spread(200)},
@@ -66,3 +67,4 @@ def test_tables_show_ratios_to_the_baseline():
     assert "| report | 15 | flat | 0.50 (0.45-0.55) |" in text
     assert "| 12.0x |" in text  # cold start 6.0 / 0.5
     assert "| 2.5x |" in text  # ingest 200 / 80
+    assert "(factoid / open: lists, summaries, comparisons, ...): report 1.50 / 4.25" in text
