@@ -199,11 +199,11 @@ def answer(composer, shape, question: str, hits: list[SentenceHit], qvec) -> Com
     retriever = composer.retriever
     q = analyse(question)
     missing = q.missing_in(retriever)
-    found = _Found(hits)
-    if not missing and shape.topic and not mentions(found, shape.topic, TOPIC_KNOWN):
-        missing = [f"“{shape.topic}”"]  # "what was said about X": nothing is, when the documents lack most words of X
     if missing:
         return Composed("", (), True, f"the documents never mention {', '.join(missing)}")
+    found = _Found(hits)
+    if shape.topic and not mentions(found, shape.topic, TOPIC_KNOWN):  # "what was said about X", X not found
+        return Composed("", (), True, f"no passage found is about “{shape.topic}”")
     if shape.kind == "multipart" and shape.parts:
         return _multipart(composer, shape.parts)
     if shape.kind == "comparison" and len(shape.sides) == 2:
@@ -214,7 +214,7 @@ def answer(composer, shape, question: str, hits: list[SentenceHit], qvec) -> Com
             text, citations = quote_sentences(trim(_with_continuation(retriever, with_speakers(retriever, chosen))))
             return Composed(text, citations, False, "", 1.0)
         if shape.target and not mentions(found, shape.target, TOPIC_KNOWN):  # no part so named, nor its subject
-            return Composed("", (), True, f"the documents never mention “{shape.target}”")
+            return Composed("", (), True, f"no passage found is about “{shape.target}”")
     picks, p = rank_sentences(composer, q, hits, qvec)
     threshold = composer.settings.threshold if composer.settings.threshold >= 0 else composer.selector.threshold
     if not picks or p < OPEN_THRESHOLD_SHARE * threshold:
@@ -232,8 +232,8 @@ def answer(composer, shape, question: str, hits: list[SentenceHit], qvec) -> Com
 
 
 class _Found:
-    """The words of the retrieved sentences, as a vocabulary: whether what was found is about the question's topic
-    does not depend on what else is indexed."""
+    """The words of the retrieved sentences, as a vocabulary (`idf` holds them; only membership is read): whether
+    what was found is about the question's topic does not depend on what else is indexed."""
 
     def __init__(self, hits: list[SentenceHit]):
         self.idf = set().union(*(candidates.term_set(h.text) for h in hits))
