@@ -111,3 +111,10 @@ def test_a_summary_of_a_named_session_quotes_that_session(forum):
     assert "Petra Lind" in answer.answer and "Tiverton Academy" in answer.answer
     assert all(c.section.endswith("Session II: Training Technicians") for c in answer.citations)
     assert_exact(answer)
+
+
+def test_a_topic_whose_words_only_meet_across_unrelated_passages_is_not_found(forum):
+    # "welding" is in Session II, "breakwaters" in Session I, "whales" nowhere: the documents hold two of the three
+    # words, but no passage holds more than one of them
+    answer = forum.ask("Tell me about welding breakwaters for whales.")
+    assert answer.abstained and not answer.citations

@@ -190,7 +190,7 @@ def _with_continuation(retriever, hits: list[SentenceHit], grow_to: int = 75) ->
     return sorted(out.values(), key=lambda h: (h.chunk.source, h.start))
 
 
-TOPIC_KNOWN = 0.5  # an open question's topic is found when the retrieved sentences use at least half of its words
+TOPIC_KNOWN = 0.5  # an open question's topic is found when a retrieved passage uses at least half of its words
 OPEN_THRESHOLD_SHARE = 0.5  # an open question is refused only below this share of the factoid threshold
 
 
@@ -201,8 +201,7 @@ def answer(composer, shape, question: str, hits: list[SentenceHit], qvec) -> Com
     missing = q.missing_in(retriever)
     if missing:
         return Composed("", (), True, f"the documents never mention {', '.join(missing)}")
-    found = _Found(hits)
-    if shape.topic and not mentions(found, shape.topic, TOPIC_KNOWN):  # "what was said about X", X not found
+    if shape.topic and not _found(shape.topic, hits):  # "what was said about X", X not found
         return Composed("", (), True, f"no passage found is about “{shape.topic}”")
     if shape.kind == "multipart" and shape.parts:
         return _multipart(composer, shape.parts)
@@ -213,7 +212,7 @@ def answer(composer, shape, question: str, hits: list[SentenceHit], qvec) -> Com
         if chosen:
             text, citations = quote_sentences(trim(_with_continuation(retriever, with_speakers(retriever, chosen))))
             return Composed(text, citations, False, "", 1.0)
-        if shape.target and not mentions(found, shape.target, TOPIC_KNOWN):  # no part so named, nor its subject
+        if shape.target and not _found(shape.target, hits):  # no part so named, nor its subject
             return Composed("", (), True, f"no passage found is about “{shape.target}”")
     picks, p = rank_sentences(composer, q, hits, qvec)
     threshold = composer.settings.threshold if composer.settings.threshold >= 0 else composer.selector.threshold
@@ -231,15 +230,23 @@ def answer(composer, shape, question: str, hits: list[SentenceHit], qvec) -> Com
     return Composed(text, citations, False, "", p)
 
 
-class _Found:
-    """The words of the retrieved sentences, as a vocabulary (`idf` holds them; only membership is read): whether
-    what was found is about the question's topic does not depend on what else is indexed."""
+class _Passage:
+    """The words of one retrieved passage's sentences, as a vocabulary (`idf` holds them; only membership is read)."""
 
     def __init__(self, hits: list[SentenceHit]):
         self.idf = set().union(*(candidates.term_set(h.text) for h in hits))
 
     def has_prefix(self, prefix: str) -> bool:
         return any(t.startswith(prefix) for t in self.idf)
+
+
+def _found(topic: str, hits: list[SentenceHit]) -> bool:
+    """Some retrieved passage uses at least half the topic's words: words scattered over unrelated passages, or
+    anything else indexed, do not make a topic found."""
+    by_passage: dict[int, list[SentenceHit]] = {}
+    for h in hits:
+        by_passage.setdefault(h.passage_rank, []).append(h)
+    return any(mentions(_Passage(group), topic, TOPIC_KNOWN) for group in by_passage.values())
 
 
 def _summary(retriever, target: str | None, hits: list[SentenceHit]) -> list[SentenceHit]:
