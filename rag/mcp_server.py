@@ -44,24 +44,33 @@ def document_uri(source: str) -> str:
     return URI_PREFIX + quote(source)
 
 
+def new_server(name: str, **options):
+    """The SDK's MCPServer, leaving the process's logging as it was.
+
+    The SDK's constructor sets the whole process's root logger to INFO with a rich handler; in a host process
+    (tests, the benchmark beside an HTTP client) that renders every other library's INFO line (about 1.8 ms
+    per request for httpx's), so it is undone here and `run` configures the SDK's logging itself.
+    """
+    from mcp.server.mcpserver import MCPServer
+
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    try:
+        return MCPServer(name, **options)
+    finally:
+        root.setLevel(level)
+        root.handlers[:] = handlers
+
+
 def build_server(assistant):
     """An MCPServer over one loaded Assistant: the two tools and one resource per indexed document."""
-    from mcp.server.mcpserver import MCPServer
     from mcp.server.mcpserver.exceptions import ToolError
     from mcp.server.mcpserver.resources import FunctionResource
     from mcp.types import ToolAnnotations
 
     from rag.assistant import check_k, check_question
 
-    root = logging.getLogger()
-    level, handlers = root.level, list(root.handlers)
-    try:  # the SDK's constructor sets the whole process's root logger to INFO with a rich handler; in a host
-        # process (tests, the benchmark beside an HTTP client) that renders every other library's INFO line
-        # (about 1.8 ms per request for httpx's), so it is undone here and `run` configures logging itself
-        server = MCPServer("rag", instructions=INSTRUCTIONS)
-    finally:
-        root.setLevel(level)
-        root.handlers[:] = handlers
+    server = new_server("rag", instructions=INSTRUCTIONS)
     read_only = ToolAnnotations(read_only_hint=True, open_world_hint=False)
     takes_sources = "sources" in inspect.signature(assistant.ask).parameters
 
