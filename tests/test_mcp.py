@@ -13,6 +13,17 @@ def test_document_uris_quote_what_a_uri_cannot_hold():
     assert document_uri("notes/2025 dialogue #2.md") == "rag://documents/notes/2025%20dialogue%20%232.md"
 
 
+def test_building_a_server_leaves_the_host_process_logging_as_it_was():
+    import logging
+
+    from rag.mcp_server import new_server
+
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    new_server("probe")  # the SDK's constructor would set INFO and a rich handler on the root logger
+    assert root.level == level and root.handlers == handlers
+
+
 def test_the_protocol_modules_load_their_sdks_only_when_used():
     import subprocess
     import sys

@@ -12,7 +12,7 @@ import pytest
 from rag.answer import Answer, Citation
 from tests.conftest import REPORT
 from tests.test_ui import BlockingAssistant, free_port, wait_until
-from ui.openai_api import ApiError, Gate, authorised, content, parse_request, pieces, without_sources
+from ui.openai_api import ApiError, Gate, authorised, chunks, content, events, parse_request, pieces, without_sources
 
 QUESTION = "Who chaired Session II?"
 
@@ -75,6 +75,14 @@ def test_streamed_pieces_join_back_into_the_text():
     text = "Session II was chaired by Dr. ARIUNAA Enkhtur, Associate Professor at University of Osaka. [1]"
     assert "".join(pieces(text)) == text and len(pieces(text)) > 1
     assert pieces("aa bb cc", 2) == ["aa ", "bb ", "cc"]
+
+
+def test_the_events_are_the_json_of_each_chunk_byte_for_byte():
+    text = 'Dr. “ARIUNAA” said "yes" \\ then\ttab\x01, 大阪 and </script> \u2028 again and again and again. [1]'
+    cite = Citation(1, "a b.txt", 'Intro "x"', 127, 226, "Session II was chaired by Dr. ARIUNAA Enkhtur.")
+    for answer in (Answer("q", text, False, (cite,), (), {}), Answer("q", "", True, (), (), {})):
+        expected = [f"data: {json.dumps(c, ensure_ascii=False)}\n\n" for c in chunks(answer, "chatcmpl-1", 7)]
+        assert list(events(answer, "chatcmpl-1", 7)) == expected + ["data: [DONE]\n\n"]
 
 
 def test_a_key_is_a_bearer_token_and_without_one_only_loopback_is_answered():

@@ -158,18 +158,37 @@ def pieces(text: str, size: int = PIECE_CHARS) -> list[str]:
     return out
 
 
+def chunk(id: str, created: int, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+    """One `chat.completion.chunk` object."""
+    choice = {"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}
+    return {"id": id, "object": "chat.completion.chunk", "created": created, "model": MODEL, "choices": [choice]}
+
+
 def chunks(answer: Answer, id: str, created: int) -> Iterator[dict[str, Any]]:
     """The `chat.completion.chunk` objects of a streamed answer: the role, the content in pieces, then the
     citations with the finish reason."""
-
-    def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-        choice = {"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}
-        return {"id": id, "object": "chat.completion.chunk", "created": created, "model": MODEL, "choices": [choice]}
-
-    yield chunk({"role": "assistant", "content": ""})
+    yield chunk(id, created, {"role": "assistant", "content": ""})
     for piece in pieces(content(answer)):
-        yield chunk({"content": piece})
-    yield chunk({"citations": [c.to_json() for c in answer.citations]}, "stop")
+        yield chunk(id, created, {"content": piece})
+    yield chunk(id, created, {"citations": [c.to_json() for c in answer.citations]}, "stop")
+
+
+def events(answer: Answer, id: str, created: int) -> Iterator[str]:
+    """The Server-Sent Events of a streamed answer: `data: ` and the JSON of each of `chunks`, then
+    `data: [DONE]`; the same text as json.dumps(chunk, ensure_ascii=False) for each, without a dumps per
+    piece: the content chunks differ only in their piece, so the JSON around it is encoded once.
+    """
+    from json.encoder import encode_basestring  # what json.dumps(..., ensure_ascii=False) writes a str as
+
+    marker = "\x00"  # written as "\u0000", which nothing else in a chunk contains
+    around = json.dumps(chunk(id, created, {"content": marker}), ensure_ascii=False)
+    head, tail = around.split(encode_basestring(marker))
+    yield f"data: {json.dumps(chunk(id, created, {'role': 'assistant', 'content': ''}), ensure_ascii=False)}\n\n"
+    for piece in pieces(content(answer)):
+        yield f"data: {head}{encode_basestring(piece)}{tail}\n\n"
+    last = chunk(id, created, {"citations": [c.to_json() for c in answer.citations]}, "stop")
+    yield f"data: {json.dumps(last, ensure_ascii=False)}\n\n"
+    yield "data: [DONE]\n\n"
 
 
 def authorised(header: str | None, key: str | None, client_host: str | None) -> bool:
@@ -265,12 +284,11 @@ def mount(app, assistant: Callable[[], Any], key: str | None = None, gate: Gate 
         if not chat.stream:
             return JSONResponse(completion(answer, id, created))
 
-        async def events():
-            for event in chunks(answer, id, created):
-                yield f"data: {json.dumps(event, ensure_ascii=False)}\n\n"
-            yield "data: [DONE]\n\n"
+        async def stream():  # async: a plain iterator would be read through a worker thread, one hop an event
+            for event in events(answer, id, created):
+                yield event
 
-        return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+        return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 
     app.add_route("/v1/models", models, methods=["GET"])
     app.add_route("/v1/chat/completions", chat_completions, methods=["POST"])
