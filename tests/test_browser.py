@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-from tests.conftest import REPORT
+from tests.conftest import REPORT, ROOT, files_under, subprocess_env
 from tests.test_ui import free_port
 
 pytestmark = pytest.mark.slow
@@ -32,23 +35,35 @@ MARKUP_DOC = (
 )
 
 
+def copy_of_the_checkout(dest: Path) -> Path:
+    """The project as a fresh clone has it (no .venv, .git, index/data, data/ or caches): a user's checkout."""
+    skip = shutil.ignore_patterns(
+        ".git", ".venv", "data", "artifacts", "reports", ".*cache", "__pycache__", "*.egg-info"
+    )
+    shutil.copytree(ROOT, dest, ignore=skip)
+    return dest
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, embedder):
-    """A live app over the report and a document full of markup, with its own index."""
+    """A live app over the report and a document full of markup, with its own index, served as `make serve` serves
+    a checkout: from a copy of the project, its corpus/ and index/data/main. Uploads land in that copy."""
     from index.build import ingest
     from rag.assistant import Assistant
     from ui.app import serve
 
     root = tmp_path_factory.mktemp("browser")
-    corpus = root / "corpus"
+    checkout = copy_of_the_checkout(root / "checkout")
+    corpus, index = checkout / "corpus", checkout / "index" / "data" / "main"
+    shutil.rmtree(corpus)  # only these two documents, whatever the real checkout's corpus/ holds
     corpus.mkdir()
     shutil.copy(REPORT, corpus / REPORT.name)
     (corpus / "harbour-notes.txt").write_text(MARKUP_DOC, encoding="utf-8")
-    ingest(corpus, root / "index", embedder=embedder, progress=False, log=lambda _: None)
-    assistant = Assistant(corpus, root / "index", embedder=embedder, log=lambda _: None)
+    ingest(corpus, index, embedder=embedder, progress=False, log=lambda _: None)
+    assistant = Assistant(corpus, index, embedder=embedder, log=lambda _: None)
     votes = root / "feedback.jsonl"
     app, url = serve(assistant, port=free_port(), feedback_path=votes, prevent_thread_lock=True)
-    yield SimpleNamespace(url=url, votes=votes)
+    yield SimpleNamespace(url=url, votes=votes, checkout=checkout)
     app.close()
 
 
@@ -467,3 +482,31 @@ def test_a_thumbs_up_with_a_comment_is_saved_for_that_answer(sized, server):
     vote = next(v for v in votes if v["comment"] == said)
     assert vote["vote"] == "up" and vote["question"] == "Who chaired Session II?"
     assert vote["citations"] and "ARIUNAA Enkhtur" in vote["answer"]
+
+
+def test_documents_uploaded_through_the_ui_change_nothing_the_tests_see(ui, server, tmp_path):
+    """Unrelated documents added through the Documents tab land in the served checkout's corpus/ (and its index in
+    index/data); the tests run in that checkout still pass (the quality gate reads the report alone), and they
+    leave its corpus/ and index/data as they were. The real checkout's folders are guarded by conftest."""
+    page = ui.page
+    unrelated = tmp_path / "recipes.md"
+    unrelated.write_text("# Recipes\n\nRye bread wants a long, cool proof and a very hot oven.\n", encoding="utf-8")
+    page.get_by_role("tab", name="Documents").click()
+    page.locator("#upload input[type=file]").set_input_files([str(unrelated)])
+    page.locator('#upload td.filename[aria-label="recipes.md"]').wait_for()
+    page.locator("#add-document").click()
+    page.locator("#documents-status .doc-ok", has_text="Added recipes.md").wait_for()
+    assert (server.checkout / "corpus" / "recipes.md").is_file()
+    users = files_under(server.checkout)
+    assert any(name.startswith("index/data/main/") for name in users)
+
+    env = subprocess_env()
+    env["PYTHONPATH"] = os.pathsep.join([str(server.checkout / "tests" / "netguard"), str(server.checkout)])
+    wanted = ["tests/test_eval_harness.py::test_quality_gate_on_the_report", "tests/test_gold.py"]
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", *wanted, "-q", "-p", "no:cacheprovider"],
+        cwd=server.checkout, env=env, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert " passed" in run.stdout and "failed" not in run.stdout
+    assert files_under(server.checkout) == users  # the tests left the checkout's documents and index alone
