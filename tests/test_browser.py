@@ -92,6 +92,8 @@ class Watched:
 
 
 DESKTOP, PHONE = {"width": 1280, "height": 900}, {"width": 390, "height": 844}
+# the README's two screenshots, taken by test_tapping_a_citation_brings_its_source_and_span_into_view
+README_SHOTS = {"desktop": ROOT / "docs" / "screenshot.png", "phone": ROOT / "docs" / "screenshot-phone.png"}
 
 
 @contextlib.contextmanager
@@ -285,7 +287,11 @@ def test_tapping_a_citation_brings_its_source_and_span_into_view(sized):
         assert on_screen(page, "#question") and on_screen(page, "#chat a.cite-link")
     else:  # stacked: the page moved down to the sources
         assert page.evaluate("window.scrollY") > 0
-    shot(page, f"citation-{sized.name}.png")
+    taken = shot(page, f"citation-{sized.name}.png")
+    readme = README_SHOTS[sized.name]
+    assert f"]({readme.relative_to(ROOT).as_posix()})" in (ROOT / "README.md").read_text(encoding="utf-8")
+    if os.environ.get("RAG_README_SHOTS") == "1":  # retake the README's screenshots (not on every run: a diff)
+        shutil.copy(taken, readme)
 
 
 def test_retrieved_passages_are_readable_and_open_in_the_document_viewer(sized):
