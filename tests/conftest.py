@@ -35,6 +35,34 @@ CORPUS_COMMANDS = ("ask", "ingest", "eval", "serve")
 NETGUARD = Path(__file__).resolve().parent / "netguard"
 RAG = Path(sys.executable).parent / "rag"
 
+USERS = ("corpus", "index/data")  # the user's documents and index in the checkout: no test writes there
+
+
+def files_under(root: Path, folders: tuple[str, ...] = USERS) -> dict[str, tuple[int, int]]:
+    """Every file in those folders of `root` with its size and modification time, to tell whether any changed.
+
+    Example: files_under(ROOT) -> {"corpus/report.txt": (8421, 1764558000123456789)}
+    """
+    found = {}
+    for folder in folders:
+        for path in sorted((root / folder).rglob("*")) if (root / folder).is_dir() else []:
+            if path.is_file():
+                stat = path.stat()
+                found[path.relative_to(root).as_posix()] = (stat.st_size, stat.st_mtime_ns)
+    return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def users_folders_untouched():
+    """The run ends in an error if any test added, changed or removed a file in the checkout's corpus/ or
+    index/data (issue #17: documents a user uploads there must never meet the tests, nor the tests them)."""
+    before = files_under(ROOT)
+    yield
+    after = files_under(ROOT)
+    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    assert not changed, f"the tests changed the user's files: {changed[:10]}"
+
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 

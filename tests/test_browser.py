@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-from tests.conftest import REPORT
+from tests.conftest import REPORT, ROOT, files_under, subprocess_env
 from tests.test_ui import free_port
 
 pytestmark = pytest.mark.slow
@@ -32,23 +35,35 @@ MARKUP_DOC = (
 )
 
 
+def copy_of_the_checkout(dest: Path) -> Path:
+    """The project as a fresh clone has it (no .venv, .git, index/data, data/ or caches): a user's checkout."""
+    skip = shutil.ignore_patterns(
+        ".git", ".venv", "data", "artifacts", "reports", ".*cache", "__pycache__", "*.egg-info"
+    )
+    shutil.copytree(ROOT, dest, ignore=skip)
+    return dest
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, embedder):
-    """A live app over the report and a document full of markup, with its own index."""
+    """A live app over the report and a document full of markup, with its own index, served as `make serve` serves
+    a checkout: from a copy of the project, its corpus/ and index/data/main. Uploads land in that copy."""
     from index.build import ingest
     from rag.assistant import Assistant
     from ui.app import serve
 
     root = tmp_path_factory.mktemp("browser")
-    corpus = root / "corpus"
+    checkout = copy_of_the_checkout(root / "checkout")
+    corpus, index = checkout / "corpus", checkout / "index" / "data" / "main"
+    shutil.rmtree(corpus)  # only these two documents, whatever the real checkout's corpus/ holds
     corpus.mkdir()
     shutil.copy(REPORT, corpus / REPORT.name)
     (corpus / "harbour-notes.txt").write_text(MARKUP_DOC, encoding="utf-8")
-    ingest(corpus, root / "index", embedder=embedder, progress=False, log=lambda _: None)
-    assistant = Assistant(corpus, root / "index", embedder=embedder, log=lambda _: None)
+    ingest(corpus, index, embedder=embedder, progress=False, log=lambda _: None)
+    assistant = Assistant(corpus, index, embedder=embedder, log=lambda _: None)
     votes = root / "feedback.jsonl"
     app, url = serve(assistant, port=free_port(), feedback_path=votes, prevent_thread_lock=True)
-    yield SimpleNamespace(url=url, votes=votes)
+    yield SimpleNamespace(url=url, votes=votes, checkout=checkout)
     app.close()
 
 
@@ -77,6 +92,8 @@ class Watched:
 
 
 DESKTOP, PHONE = {"width": 1280, "height": 900}, {"width": 390, "height": 844}
+# the README's two screenshots, taken by test_tapping_a_citation_brings_its_source_and_span_into_view
+README_SHOTS = {"desktop": ROOT / "docs" / "screenshot.png", "phone": ROOT / "docs" / "screenshot-phone.png"}
 
 
 @contextlib.contextmanager
@@ -229,6 +246,25 @@ def on_screen(page, selector: str) -> bool:
     )
 
 
+def in_window(page, selector: str) -> None:
+    """Wait until the last element matching `selector` starts inside the browser window: what the page does after a
+    tap (scrolling to a message, say) has happened. WAIT_MS is the limit; nothing here measures time."""
+    page.wait_for_function(
+        """(sel) => {
+            const all = document.querySelectorAll(sel), el = all[all.length - 1];
+            if (!el) return false;
+            const r = el.getBoundingClientRect();
+            return r.height > 0 && r.top >= 0 && r.top < window.innerHeight;
+        }""",
+        arg=selector,
+    )
+
+
+def fits_the_width(page) -> bool:
+    """Nothing makes the page wider than the window: there is no sideways scrolling of the whole page."""
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
 def test_tapping_a_citation_brings_its_source_and_span_into_view(sized):
     page = sized.page
     ask(page, "Who delivered the closing remarks?")
@@ -251,7 +287,11 @@ def test_tapping_a_citation_brings_its_source_and_span_into_view(sized):
         assert on_screen(page, "#question") and on_screen(page, "#chat a.cite-link")
     else:  # stacked: the page moved down to the sources
         assert page.evaluate("window.scrollY") > 0
-    shot(page, f"citation-{sized.name}.png")
+    taken = shot(page, f"citation-{sized.name}.png")
+    readme = README_SHOTS[sized.name]
+    assert f"]({readme.relative_to(ROOT).as_posix()})" in (ROOT / "README.md").read_text(encoding="utf-8")
+    if os.environ.get("RAG_README_SHOTS") == "1":  # retake the README's screenshots (not on every run: a diff)
+        shutil.copy(taken, readme)
 
 
 def test_retrieved_passages_are_readable_and_open_in_the_document_viewer(sized):
@@ -282,8 +322,30 @@ def test_retrieved_passages_are_readable_and_open_in_the_document_viewer(sized):
     shot(page, f"passages-{sized.name}.png")
 
 
-def test_documents_tab_adds_several_refuses_duplicates_confirms_removal_and_undoes_it(ui, tmp_path):
-    page = ui.page
+def last_column_reachable(page) -> bool:
+    """The documents table's last column ("indexed at") is in the window, or a finger can swipe it there: the table
+    sits in a box that scrolls sideways (a box that clips, overflow hidden, would cut it off for good)."""
+    return page.evaluate(
+        """() => {
+            const table = document.getElementById("documents-table");
+            const text = document.createRange();
+            text.selectNodeContents(table.querySelector("tr:nth-child(2) td:nth-child(5)"));
+            const inside = () => { const r = text.getBoundingClientRect();
+                                   return r.left >= 0 && r.right <= window.innerWidth; };
+            if (inside()) return true;
+            let box = table.parentElement;
+            while (box && !["auto", "scroll"].includes(getComputedStyle(box).overflowX)) box = box.parentElement;
+            if (!box) return false;
+            box.scrollLeft = box.scrollWidth;
+            return inside();
+        }"""
+    )
+
+
+def test_documents_tab_adds_several_refuses_duplicates_confirms_removal_and_undoes_it(sized, tmp_path):
+    """Every message and the document read appear in the window at both sizes (on a phone they sit below the
+    buttons tapped); the table's last column can be scrolled to inside its own box."""
+    page = sized.page
     notes = tmp_path / "Lighthouse notes.md"
     notes.write_text(
         "# Lighthouse notes\n\nThe Skerry lighthouse is kept by Ingrid Solberg, who rows out every Monday.\n",
@@ -299,24 +361,29 @@ def test_documents_tab_adds_several_refuses_duplicates_confirms_removal_and_undo
     status = page.locator("#documents-status")
     report_row = page.locator("#documents-table tr", has_text=REPORT.name)
     indexed_at = report_row.locator("td").nth(4).inner_text()
+    assert fits_the_width(page) and last_column_reachable(page)
 
     page.locator("#remove-document").click()
     status.get_by_text("Select a document to remove.").wait_for()
+    in_window(page, "#documents-status .doc-error")
     assert not page.locator("#confirm-remove").is_visible()
     page.locator("#add-document").click()
     status.get_by_text("Choose one or more files first (.txt, .md, .html, .htm, .pdf or .docx).").wait_for()
+    in_window(page, "#documents-status .doc-error")
 
     page.locator("#upload input[type=file]").set_input_files([str(notes), str(ferry), str(twin)])
     for name in ("Lighthouse notes.md", "ferry.txt", "twin.txt"):  # uploaded: listed in the picker
         page.locator(f'#upload td.filename[aria-label="{name}"]').wait_for()
     page.locator("#add-document").click()
     status.locator(".doc-ok").wait_for()
+    in_window(page, "#documents-status .doc-ok, #documents-status .doc-error")  # the outcome, without scrolling
     page.locator("#upload td.filename").first.wait_for(state="detached")  # the picker is empty for the next files
     assert "Added Lighthouse-notes.md, ferry.txt" in status.inner_text()
     assert "twin.txt is already in the corpus as harbour-notes.txt" in status.inner_text()
     assert "Lighthouse-notes.md" in table.inner_text() and "ferry.txt" in table.inner_text()
     assert report_row.locator("td").nth(4).inner_text() == indexed_at  # unchanged document, same "indexed at"
-    shot(page, "documents.png")
+    assert fits_the_width(page)
+    shot(page, f"documents-{sized.name}.png")
 
     page.get_by_role("tab", name="Chat").click()
     ask(page, "Who keeps the Skerry lighthouse?")
@@ -329,20 +396,24 @@ def test_documents_tab_adds_several_refuses_duplicates_confirms_removal_and_undo
     page.get_by_role("option", name="Lighthouse-notes.md").click()
     page.locator("#view-document").click()
     page.locator("#documents-viewer").get_by_text("rows out every Monday").wait_for()
+    in_window(page, "#documents-view-text")
     page.locator("#remove-document").click()
     confirm = page.locator("#confirm-remove")
     confirm.get_by_text("Lighthouse-notes.md").wait_for()
+    in_window(page, "#confirm-remove-yes")
     page.locator("#confirm-remove-no").click()
     hidden(page, "#confirm-remove")
     assert "Lighthouse-notes.md" in table.inner_text()  # cancelled: nothing removed
     page.locator("#remove-document").click()
     page.locator("#confirm-remove-yes").click()
     status.locator(".doc-ok", has_text="Removed Lighthouse-notes.md").wait_for()
+    in_window(page, "#documents-status .doc-ok")
     assert "Lighthouse-notes.md" not in table.inner_text()
     undo = page.locator("#undo-remove")
     assert "Lighthouse-notes.md" in undo.inner_text()
     undo.click()
     status.locator(".doc-ok", has_text="Restored Lighthouse-notes.md").wait_for()
+    in_window(page, "#documents-status .doc-ok")
     assert "Lighthouse-notes.md" in table.inner_text()
     for name in ("Lighthouse-notes.md", "ferry.txt"):  # leave the corpus as the other tests expect it
         page.locator("#remove-choice input").click()
@@ -352,20 +423,26 @@ def test_documents_tab_adds_several_refuses_duplicates_confirms_removal_and_undo
         status.locator(".doc-ok", has_text=f"Removed {name}").wait_for()
 
 
-def test_search_scope_limits_the_next_questions_to_the_chosen_documents(ui):
-    page = ui.page
+def test_search_scope_limits_the_next_questions_to_the_chosen_documents(sized):
+    """Picking the scope scrolls the page down to "Search in" (on a phone, and below the fold on a desktop too);
+    the answer that follows, in the chat above the question box, is brought into the window."""
+    page = sized.page
     page.locator("#scope input").click()
     page.get_by_role("option", name=REPORT.name).click()
     page.keyboard.press("Escape")
+    assert REPORT.name in page.locator("#scope").inner_text()
+    # the question box at the top of the window, the chat above it out of sight, as after scrolling back up to it
+    page.evaluate("document.getElementById('question').scrollIntoView({block: 'start', behavior: 'instant'})")
     ask(page, "Who led the harbour visit in Reykjavik?")
     page.locator("#chat .message-content").nth(1).wait_for()
     page.wait_for_function("!document.querySelector('.pending')")
+    in_window(page, "#chat .message-content")
     assert "harbour-notes.txt" not in page.locator("#sources").inner_text()
     assert "Maria Lindqvist" not in page.locator("#chat").inner_text()
 
 
-def test_a_conversation_survives_a_reload_exports_as_markdown_and_new_chat_clears_it(ui):
-    page = ui.page
+def test_a_conversation_survives_a_reload_exports_as_markdown_and_new_chat_clears_it(sized):
+    page = sized.page
     ask(page, "Who chaired Session II?")
     page.locator("#chat a.cite-link").first.wait_for()
     page.wait_for_function("!document.querySelector('.pending')")
@@ -378,6 +455,7 @@ def test_a_conversation_survives_a_reload_exports_as_markdown_and_new_chat_clear
     page.locator("#export-chat").click()
     link = page.locator('#export-file a[download="conversation.md"]')
     link.wait_for()
+    in_window(page, '#export-file a[download="conversation.md"]')
     with page.expect_download() as download:
         link.click()
     text = Path(download.value.path()).read_text(encoding="utf-8")
@@ -392,16 +470,49 @@ def test_a_conversation_survives_a_reload_exports_as_markdown_and_new_chat_clear
     assert page.locator("#chat .message-content").count() == 0
 
 
-def test_a_thumbs_up_with_a_comment_is_saved_for_that_answer(ui, server):
-    page = ui.page
+def test_a_thumbs_up_with_a_comment_is_saved_for_that_answer(sized, server):
+    """The vote is confirmed where the user is looking (a notice over the page), not only in the Feedback panel,
+    which sits folded below the chat and off-screen on a phone."""
+    page = sized.page
     ask(page, "Who chaired Session II?")
     page.locator("#chat a.cite-link").first.wait_for()
     page.get_by_text("Feedback", exact=True).click()
-    page.locator("#feedback-comment textarea").fill("Exactly what the report says.")
+    said = f"Exactly what the report says ({sized.name})."
+    page.locator("#feedback-comment textarea").fill(said)
     page.locator("#chat button[aria-label='Like']").last.click()
     page.locator("#feedback-status .doc-ok").wait_for()
+    page.locator(".toast-item", has_text="saved for").wait_for()
+    in_window(page, ".toast-item")
     assert "rag feedback export --votes all" in page.locator("#feedback-help").inner_text()
     votes = [json.loads(line) for line in server.votes.read_text(encoding="utf-8").splitlines()]
-    vote = next(v for v in votes if v["comment"] == "Exactly what the report says.")
+    vote = next(v for v in votes if v["comment"] == said)
     assert vote["vote"] == "up" and vote["question"] == "Who chaired Session II?"
     assert vote["citations"] and "ARIUNAA Enkhtur" in vote["answer"]
+
+
+def test_documents_uploaded_through_the_ui_change_nothing_the_tests_see(ui, server, tmp_path):
+    """Unrelated documents added through the Documents tab land in the served checkout's corpus/ (and its index in
+    index/data); the tests run in that checkout still pass (the quality gate reads the report alone), and they
+    leave its corpus/ and index/data as they were. The real checkout's folders are guarded by conftest."""
+    page = ui.page
+    unrelated = tmp_path / "recipes.md"
+    unrelated.write_text("# Recipes\n\nRye bread wants a long, cool proof and a very hot oven.\n", encoding="utf-8")
+    page.get_by_role("tab", name="Documents").click()
+    page.locator("#upload input[type=file]").set_input_files([str(unrelated)])
+    page.locator('#upload td.filename[aria-label="recipes.md"]').wait_for()
+    page.locator("#add-document").click()
+    page.locator("#documents-status .doc-ok", has_text="Added recipes.md").wait_for()
+    assert (server.checkout / "corpus" / "recipes.md").is_file()
+    users = files_under(server.checkout)
+    assert any(name.startswith("index/data/main/") for name in users)
+
+    env = subprocess_env()
+    env["PYTHONPATH"] = os.pathsep.join([str(server.checkout / "tests" / "netguard"), str(server.checkout)])
+    wanted = ["tests/test_eval_harness.py::test_quality_gate_on_the_report", "tests/test_gold.py"]
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", *wanted, "-q", "-p", "no:cacheprovider"],
+        cwd=server.checkout, env=env, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert " passed" in run.stdout and "failed" not in run.stdout
+    assert files_under(server.checkout) == users  # the tests left the checkout's documents and index alone

@@ -569,3 +569,34 @@ def test_chat_questions_wait_in_their_composers_pool_and_a_full_pool_says_busy()
     assert "busy" in last(busy) and 'class="error"' in last(busy)
     assert "extractive answer" in last(quick) and waiting == [False] * (LLM_WORKERS + 1)
     assert all("llm answer" in last(reply) for reply in slow)
+
+
+def test_votes_live_in_data_which_make_clean_keeps_and_the_readme_says_so():
+    """#17 item 7: feedback is kept outside the rebuildable index/data, in a folder `make clean` leaves alone."""
+    import subprocess
+
+    from tests.conftest import ROOT
+    from ui.feedback import DEFAULT_PATH
+
+    assert DEFAULT_PATH == ROOT / "data" / "feedback.jsonl"
+    out = subprocess.run(["make", "-n", "clean"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    (removes,) = [line.split() for line in out.stdout.splitlines() if line.startswith("rm ")]
+    assert "index/data" in removes and not {"data", "data/"} & set(removes)
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    assert "goes to `data/feedback.jsonl`" in readme and "`make clean` (which deletes the rebuildable" in readme
+
+
+def test_the_readme_is_a_guide_and_the_measurements_live_in_docs():
+    """#17 item 9: what it is, the two commands, the screenshots, a tour of the UI and the CLI, then links; the
+    measurements moved to docs/benchmarks.md (the README was 25 KB, most of it benchmark tables)."""
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    order = ["# rag:", "## The two commands", "## What it looks like", "### A tour of the chat", "## Command line"]
+    at = [readme.index(heading) for heading in order]
+    assert at == sorted(at) and readme.index("## More") > at[-1]
+    for image in ("docs/screenshot.png", "docs/screenshot-phone.png"):  # taken by tests/test_browser.py
+        assert f"]({image})" in readme and (ROOT / image).is_file()
+    assert "](docs/benchmarks.md)" in readme and (ROOT / "docs" / "benchmarks.md").is_file()
+    assert len(readme.encode("utf-8")) < 16_000 and sum(line.startswith("|") for line in readme.splitlines()) <= 30

@@ -80,6 +80,7 @@ li.retrieved-passage {margin-bottom: 8px;}
 .sources-empty, .doc-error {color: #57606a; font-style: italic;}
 .doc-ok {color: #1a7f37;}
 table.documents td, table.documents th {padding: 2px 10px 2px 0; text-align: left;}
+.documents-scroll {max-width: 100%; overflow-x: auto;}
 @media (min-width: 700px) {
   #side-col {position: sticky; top: 8px; align-self: flex-start; max-height: calc(100vh - 16px); overflow-y: auto;}
 }
@@ -123,8 +124,28 @@ JS = """
     const r = el.getBoundingClientRect();
     if (r.top < 0) window.scrollBy({top: r.top - 8, behavior: "instant"});
   };
+  // A reply the user waits for, arriving outside the window, is brought into it: a new answer while the page
+  // is scrolled away from the chat (say to "Search in" on a phone), a Documents tab message or document.
+  const seen = new WeakSet();
+  const arrived = (selector) => {
+    const all = document.querySelectorAll(selector), el = all[all.length - 1];
+    if (!el || seen.has(el)) return null;
+    seen.add(el);
+    return el;
+  };
+  const startHidden = (el) => {
+    const r = el.getBoundingClientRect();
+    return r.height > 0 && (r.top < 0 || r.top > window.innerHeight - 40);
+  };
   let markToken = null, cardToken = null;
   new MutationObserver(() => {
+    const answer = arrived("#chat .message-content");
+    if (answer && startHidden(answer))
+      window.scrollBy({top: answer.getBoundingClientRect().top - 8, behavior: "instant"});
+    for (const sel of ["#documents-status .doc-ok, #documents-status .doc-error", "#documents-view-text"]) {
+      const el = arrived(sel);
+      if (el && el.getClientRects().length) el.scrollIntoView({block: "nearest", behavior: "instant"});
+    }
     let target = null;
     const mark = document.getElementById("doc-mark");
     if (mark && mark.dataset.token !== markToken) {
@@ -317,7 +338,10 @@ def build_app(assistant, feedback_path: Path | None = None, queue_size: int = QU
             return gr.skip(), error_html("Only answers can be rated.")
         entry = feedback.record(feedback_path, answer, "up" if evt.liked else "down", comment)
         thumb = "👍" if entry["vote"] == "up" else "👎"
-        return "", _ok(f"{thumb} saved for “{answer.question}”. Thank you.")
+        saved = f"{thumb} saved for “{answer.question}”. Thank you."
+        # also as a notice over the page: the panel below is folded away until opened, and off-screen on a phone
+        gr.Info(html.escape(saved), title="Feedback")
+        return "", _ok(saved)
 
     vote.__annotations__["evt"] = gr.LikeData
 

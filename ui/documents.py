@@ -226,4 +226,5 @@ def documents_html(rows: list[dict[str, object]]) -> str:
         for r in rows
     )
     head = "<tr><th>document</th><th>title</th><th>chunks</th><th>size</th><th>indexed at</th></tr>"
-    return f'<table class="documents" id="documents-table">{head}{body}</table>'
+    # in a box of its own that scrolls sideways: on a phone the five columns are wider than the screen
+    return f'<div class="documents-scroll"><table class="documents" id="documents-table">{head}{body}</table></div>'
