@@ -97,6 +97,11 @@ def stale_reason(corpus_dir: Path, index_dir: Path, settings: IndexSettings) -> 
     return None
 
 
+def shard_count(manifest: dict | None) -> int:
+    """How many shards a build's manifest lists (1 for an unsharded build or none)."""
+    return len((manifest or {}).get("shards") or []) or 1
+
+
 def _query_encoder_outdated(entry: object) -> bool:
     """A build from before the ONNX query encoder, or from another export version, is rebuilt."""
     from index.onnx_encoder import EXPORT_VERSION
@@ -145,18 +150,27 @@ def ingest(
     progress: bool = True,
     log: Callable[[str], None] = lambda msg: print(msg, file=sys.stderr),
     counters: tuple[Callable[[str], int], Callable[[str], int]] | None = None,
+    shards: int | None = None,
 ) -> IngestReport:
     """Build the index when it is missing or stale (or always, with force); a second writer is refused.
 
     counters (tokens, word pieces) replace the exact ones only for generated benchmark text, where chunk
-    sizes need not be exact and exact counting would dominate the benchmark's time.
+    sizes need not be exact and exact counting would dominate the benchmark's time. shards splits the index
+    by document (index.shards); None keeps the live build's count (1 for a new index).
     """
     started = time.perf_counter()
     reason = "forced rebuild" if force else stale_reason(corpus_dir, index_dir, settings)
+    manifest = read_manifest(index_dir) or {}
+    live = manifest.get("shard_request", shard_count(manifest))  # a corpus of fewer documents has fewer shards
+    if reason is None and shards is not None and shards != live:
+        reason = f"shard count changed ({live} -> {shards})"
     if reason is None:
         return IngestReport(False, "corpus and settings unchanged", 0, 0, 0, 0, (), 0.0)
+    shards = shards or live
     try:
-        return _build(corpus_dir, index_dir, settings, embedder, force, progress, log, counters, reason, started)
+        return _build(
+            corpus_dir, index_dir, settings, embedder, force, progress, log, counters, reason, started, shards
+        )
     except (OSError, RuntimeError) as exc:  # write_build has removed its partial build; the old one is still live
         if is_disk_full(exc):
             raise disk_full("the new index build") from None
@@ -174,6 +188,7 @@ def _build(
     counters: tuple[Callable[[str], int], Callable[[str], int]] | None,
     reason: str,
     started: float,
+    shards: int = 1,
 ) -> IngestReport:
     """ingest's work once a build is due: load, chunk, embed, write and switch, under the writer lock."""
     from index.folder import claim_index_dir
@@ -253,8 +268,12 @@ def _build(
             "embed_precision": getattr(embedder, "precision", "unknown"),
             "query_encoder": query_encoder.entry,
         }
+        if shards > 1:
+            manifest["shard_request"] = shards
         chunk_vectors, sentence_vectors = vectors[: len(texts)], vectors[len(texts) :]
-        write_build(index_dir, manifest, chunks, chunk_vectors, sentence_vectors, bm25, query_encoder.files)
+        write_build(
+            index_dir, manifest, chunks, chunk_vectors, sentence_vectors, bm25, query_encoder.files, shards=shards
+        )
         del vectors, chunk_vectors, sentence_vectors
         finish(work)
     return IngestReport(
