@@ -48,6 +48,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--shards", type=_shard_count, default=None, metavar="N", help="split the index by document into N shards"
     )
+    p.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="ADDRESS",
+        help="read, count and embed on a Ray cluster (default RAY_ADDRESS, else a local one); needs the [ray] extra",
+    )
     p = sub.add_parser("ask", help="answer a question with citations")
     _common(p)
     p.add_argument("question", nargs="?", help="the question (omit with --batch)")
@@ -205,7 +213,12 @@ def cmd_ingest(args) -> int:
     from index.build import ingest
     from rag.assistant import Settings
 
-    report = ingest(args.corpus, args.index, Settings().index, force=args.force, shards=args.shards)
+    ray = None
+    if args.ray is not None:
+        from index.distributed import RayOptions
+
+        ray = RayOptions(args.ray or None)
+    report = ingest(args.corpus, args.index, Settings().index, force=args.force, shards=args.shards, ray=ray)
     print(report.summary())
     return 0
 
