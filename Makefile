@@ -55,6 +55,7 @@ eval: install
 
 bench: install
 	$(BIN)/python -m eval.bench
+	$(BIN)/python -m eval.ray_bench
 
 load: install
 	$(BIN)/python -m eval.load
