@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	# The CPU build of torch from the local wheel store first, so no dependency can pull a CUDA build.
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,ray]'
 	touch $(STAMP)
 
 # make serve PORT=7861 HOST=0.0.0.0 (with RAG_AUTH=USER:PASSWORD set: beyond loopback a login is required); rag serve builds or updates the index itself, after checking the port.
@@ -55,6 +55,7 @@ eval: install
 
 bench: install
 	$(BIN)/python -m eval.bench
+	$(BIN)/python -m eval.ray_bench
 
 load: install
 	$(BIN)/python -m eval.load

@@ -109,7 +109,7 @@ def vocabulary(folders: Sequence[Path]) -> list[str]:
     return sorted(words)
 
 
-def build_synthetic(corpus: Path, index: Path) -> float:
+def build_synthetic(corpus: Path, index: Path, shards: int | None = None) -> float:
     """Index generated text with generated vectors (and the real ONNX query encoder); returns seconds."""
     from index.build import ingest
     from index.embed import SentenceTransformerEmbedder
@@ -125,7 +125,13 @@ def build_synthetic(corpus: Path, index: Path) -> float:
         return int(len(text.split()) * 1.3) + 1
 
     report = ingest(
-        corpus, index, embedder=GeneratedVectors(), progress=False, log=lambda _: None, counters=(estimate, estimate)
+        corpus,
+        index,
+        embedder=GeneratedVectors(),
+        progress=False,
+        log=lambda _: None,
+        counters=(estimate, estimate),
+        shards=shards,
     )
     return report.seconds
 

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from index.chunking import ChunkerSettings, chunk_corpus
 from index.cleaning import printable, shown_path
@@ -19,6 +20,9 @@ from index.errors import IngestError, disk_full, is_disk_full
 from index.lexical import terms
 from index.store import FORMAT_VERSION, read_manifest, write_build
 from index.tokens import count_tokens
+
+if TYPE_CHECKING:
+    from index.distributed import RayOptions
 
 TOKENIZER = "tiktoken:cl100k_base"
 
@@ -97,6 +101,11 @@ def stale_reason(corpus_dir: Path, index_dir: Path, settings: IndexSettings) -> 
     return None
 
 
+def shard_count(manifest: dict | None) -> int:
+    """How many shards a build's manifest lists (1 for an unsharded build or none)."""
+    return len((manifest or {}).get("shards") or []) or 1
+
+
 def _query_encoder_outdated(entry: object) -> bool:
     """A build from before the ONNX query encoder, or from another export version, is rebuilt."""
     from index.onnx_encoder import EXPORT_VERSION
@@ -145,18 +154,29 @@ def ingest(
     progress: bool = True,
     log: Callable[[str], None] = lambda msg: print(msg, file=sys.stderr),
     counters: tuple[Callable[[str], int], Callable[[str], int]] | None = None,
+    shards: int | None = None,
+    ray: RayOptions | None = None,
 ) -> IngestReport:
     """Build the index when it is missing or stale (or always, with force); a second writer is refused.
 
     counters (tokens, word pieces) replace the exact ones only for generated benchmark text, where chunk
-    sizes need not be exact and exact counting would dominate the benchmark's time.
+    sizes need not be exact and exact counting would dominate the benchmark's time. shards splits the index
+    by document (index.shards); None keeps the live build's count (1 for a new index). ray runs reading, sentence
+    counting and embedding on a Ray cluster (index.distributed); the build is the same.
     """
     started = time.perf_counter()
     reason = "forced rebuild" if force else stale_reason(corpus_dir, index_dir, settings)
+    manifest = read_manifest(index_dir) or {}
+    live = manifest.get("shard_request", shard_count(manifest))  # a corpus of fewer documents has fewer shards
+    if reason is None and shards is not None and shards != live:
+        reason = f"shard count changed ({live} -> {shards})"
     if reason is None:
         return IngestReport(False, "corpus and settings unchanged", 0, 0, 0, 0, (), 0.0)
+    shards = shards or live
     try:
-        return _build(corpus_dir, index_dir, settings, embedder, force, progress, log, counters, reason, started)
+        return _build(
+            corpus_dir, index_dir, settings, embedder, force, progress, log, counters, reason, started, shards, ray
+        )
     except (OSError, RuntimeError) as exc:  # write_build has removed its partial build; the old one is still live
         if is_disk_full(exc):
             raise disk_full("the new index build") from None
@@ -174,6 +194,8 @@ def _build(
     counters: tuple[Callable[[str], int], Callable[[str], int]] | None,
     reason: str,
     started: float,
+    shards: int = 1,
+    ray: RayOptions | None = None,
 ) -> IngestReport:
     """ingest's work once a build is due: load, chunk, embed, write and switch, under the writer lock."""
     from index.folder import claim_index_dir
@@ -181,7 +203,12 @@ def _build(
     claim_index_dir(index_dir, corpus_dir)
     with _WriterLock(index_dir):
         state = corpus_state(corpus_dir)
-        documents, skipped = load_corpus(corpus_dir, progress)
+        run = None
+        if ray is not None:
+            from index.distributed import RayRun
+
+            run = RayRun(ray)
+        documents, skipped = load_corpus(corpus_dir, progress, mapper=run.load if run else None)
         for skip in skipped:
             log(f"warning: skipped {printable(skip.source)}: {printable(skip.reason)}")
         notes = ingest_notes(documents)
@@ -191,7 +218,8 @@ def _build(
                 f"no indexable documents in {shown_path(corpus_dir)} (supported: {supported}); add some and retry"
             )
         count, pieces = counters or (count_tokens, wordpiece_counter(settings.model))
-        chunks = chunk_corpus(documents, settings.chunker, count, pieces)
+        units = run.units(documents, settings.chunker, settings.model) if run and counters is None else None
+        chunks = chunk_corpus(documents, settings.chunker, count, pieces, units)
         searchable = [c for c in chunks if c.duplicate_of is None]
         from index.store import searchable_sentences
 
@@ -212,7 +240,9 @@ def _build(
         from index.resumable import embed_resumable, finish
 
         work = index_dir / ".embedding"  # survives a kill: the next ingest of the same corpus continues
-        vectors, embedded, resumed = embed_resumable(embedder, texts + sentence_texts, work, progress, cache)
+        vectors, embedded, resumed = embed_resumable(
+            embedder, texts + sentence_texts, work, progress, cache, run.embed if run else None
+        )
         if resumed:
             log(f"resuming an interrupted ingest: {resumed} text(s) were already embedded")
         per_file: dict[str, int] = {}
@@ -253,8 +283,12 @@ def _build(
             "embed_precision": getattr(embedder, "precision", "unknown"),
             "query_encoder": query_encoder.entry,
         }
+        if shards > 1:
+            manifest["shard_request"] = shards
         chunk_vectors, sentence_vectors = vectors[: len(texts)], vectors[len(texts) :]
-        write_build(index_dir, manifest, chunks, chunk_vectors, sentence_vectors, bm25, query_encoder.files)
+        write_build(
+            index_dir, manifest, chunks, chunk_vectors, sentence_vectors, bm25, query_encoder.files, shards=shards
+        )
         del vectors, chunk_vectors, sentence_vectors
         finish(work)
     return IngestReport(

@@ -78,6 +78,12 @@ def normalise(text: str) -> str:
     return " ".join(re.findall(r"\w+", text.lower()))
 
 
+def document_units(doc: Document, settings: ChunkerSettings, count: Callable[[str], int], pieces) -> list[_Unit]:
+    """One document's sentences, cut to the model window and counted: the part of chunking that needs no other
+    document, so it can run anywhere."""
+    return _units(doc, count, pieces, settings.window_tokens - 2)
+
+
 def _units(doc: Document, count: Callable[[str], int], pieces: Callable[[str], int], limit: int) -> list[_Unit]:
     titles = list(dict.fromkeys(section.title for section in doc.sections))
     title_pieces = dict(zip(titles, _count_many(pieces, titles), strict=True))
@@ -130,8 +136,13 @@ def chunk_corpus(
     settings: ChunkerSettings,
     count_tokens: Callable[[str], int],
     count_pieces: Callable[[str], int],
+    units: Sequence[list[_Unit]] | None = None,
 ) -> list[Chunk]:
-    """Chunk every document; sentences already seen (exactly, or as a truncated copy) become aliases."""
+    """Chunk every document; sentences already seen (exactly, or as a truncated copy) become aliases.
+
+    units: each document's document_units, when they were counted elsewhere (index.distributed does it on Ray);
+    what follows them compares each document with the ones before, so it runs here, in order.
+    """
     limit = settings.window_tokens - 2
     from sortedcontainers import SortedList
 
@@ -139,11 +150,11 @@ def chunk_corpus(
     kept_at: dict[str, tuple[str, int]] = {}
     chunks: list[Chunk] = []
     dup_origin: dict[tuple[str, int], tuple[str, int]] = {}
-    for doc in documents:
-        units = _units(doc, count_tokens, count_pieces, limit)
+    for i, doc in enumerate(documents):
+        doc_units = _units(doc, count_tokens, count_pieces, limit) if units is None else units[i]
         headings = sorted({normalise(s.title.split(" > ")[-1]) for s in doc.sections}, key=len, reverse=True)
         flags = []
-        for u in units:
+        for u in doc_units:
             key = normalise(doc.text[u.sent_start : u.text_end])
             origin = None if u.heading else _seen(key, headings, kept_sorted, kept_at)
             if origin is not None:
@@ -152,7 +163,7 @@ def chunk_corpus(
                 kept_sorted.add(key)
                 kept_at[key] = (doc.source, u.sent_start)
             flags.append(origin is not None)
-        packed = _pack(doc, units, flags, settings, count_tokens, count_pieces, limit)
+        packed = _pack(doc, doc_units, flags, settings, count_tokens, count_pieces, limit)
         chunks.extend(merge_fragments(doc, packed, settings.min_words, count_tokens, count_pieces, limit))
     return _resolve_aliases(chunks, dup_origin)
 

@@ -231,41 +231,55 @@ def with_removed(doc: Document, removed: Removed) -> Document:
     )
 
 
-def load_corpus(root: Path, progress: bool = False) -> tuple[list[Document], list[Skipped]]:
+def load_corpus(root: Path, progress: bool = False, mapper=None) -> tuple[list[Document], list[Skipped]]:
     """Load every file under root; a file that cannot be read is reported, never fatal.
 
     Each file ends in exactly one state: a Document, or a Skipped with its reason; a file whose extracted
     text is that of an earlier one is skipped as "already indexed as X". With progress, a "reading" bar on
     stderr counts the files (each PDF, HTML or DOCX is parsed in a child process: a folder of them takes a while).
+    mapper(load_file, root, paths) may load the files elsewhere (index.distributed); results come back in order.
     """
     import sys
 
     from tqdm import tqdm
 
-    documents: list[Document] = []
     skipped: list[Skipped] = []
     files = corpus_files(root, skipped)
     if not files and not skipped:
         raise IngestError(
             f"corpus folder {shown_path(root)} is empty; add {', '.join(SUPPORTED_SUFFIXES)} files and retry"
         )
+    if mapper is None:
+        loaded = (
+            load_file(p, root) for p in tqdm(files, desc="reading", unit="file", disable=not progress, file=sys.stderr)
+        )
+    else:
+        loaded = mapper(load_file, root, files)
+    documents: list[Document] = []
     seen: dict[str, str] = {}  # text sha256 -> the first file with that text
-    for path in tqdm(files, desc="reading", unit="file", disable=not progress, file=sys.stderr):
-        source = path.relative_to(root).as_posix()
-        try:
-            doc = load_document(path, root)
-            first = seen.get(doc.text_sha256)
-            if first is not None:
-                skipped.append(Skipped(source, f"already indexed as {first} (same text)"))
-                continue
-            seen[doc.text_sha256] = source
-            documents.append(doc)
-        except (ValueError, OSError) as exc:
-            skipped.append(Skipped(source, _without_path(str(exc), path, source)))
-        except Exception as exc:  # a loader bug must cost one file, not the ingest
-            why = _without_path(f"{type(exc).__name__}: {exc}", path, source)
-            skipped.append(Skipped(source, f"could not be loaded ({why})"))
+    for doc in loaded:
+        if isinstance(doc, Skipped):
+            skipped.append(doc)
+            continue
+        first = seen.get(doc.text_sha256)
+        if first is not None:
+            skipped.append(Skipped(doc.source, f"already indexed as {first} (same text)"))
+            continue
+        seen[doc.text_sha256] = doc.source
+        documents.append(doc)
     return documents, skipped
+
+
+def load_file(path: Path, root: Path) -> Document | Skipped:
+    """One corpus file as a Document, or Skipped with the reason it could not be read (never an exception)."""
+    source = path.relative_to(root).as_posix()
+    try:
+        return load_document(path, root)
+    except (ValueError, OSError) as exc:
+        return Skipped(source, _without_path(str(exc), path, source))
+    except Exception as exc:  # a loader bug must cost one file, not the ingest
+        why = _without_path(f"{type(exc).__name__}: {exc}", path, source)
+        return Skipped(source, f"could not be loaded ({why})")
 
 
 def _without_path(reason: str, path: Path, source: str) -> str:

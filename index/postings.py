@@ -33,6 +33,16 @@ class Postings:
             "indptr": _array(folder / "indptr.csc.index.npy"),
             "num_docs": int(params["num_docs"]),
         }
+        self.num_docs = self.scores["num_docs"]
+
+    def doc_freqs(self) -> np.ndarray:
+        """How many chunks hold each term id (the last id, bm25s's empty token, may have no entry)."""
+        return np.diff(np.asarray(self.scores["indptr"]))
+
+    def postings(self, term: int) -> np.ndarray:
+        """The rows holding term id `term`, ascending."""
+        indptr = self.scores["indptr"]
+        return self.scores["indices"][indptr[term] : indptr[term + 1]]
 
     def get_scores(self, token_ids: list[int]) -> np.ndarray:
         """BM25 score of every chunk for these token ids (repeats count again, as in bm25s)."""

@@ -36,9 +36,12 @@ def embed_resumable(
     work_root: Path,
     progress: bool = True,
     cache: dict[str, np.ndarray] | None = None,
+    runner=None,
 ) -> tuple[np.ndarray, int, int]:
     """Vectors for texts (a read-only memory map, rows in input order), how many were embedded now, and how
-    many were already done by an interrupted earlier run. `cache` (text -> vector) fills rows without embedding."""
+    many were already done by an interrupted earlier run. `cache` (text -> vector) fills rows without embedding.
+    runner(embedder, texts, batches) yields (rows, vectors) per batch in any order (index.distributed runs them
+    on Ray); by default they are embedded here, one after another."""
     from tqdm import tqdm
 
     if not texts:
@@ -61,19 +64,25 @@ def embed_resumable(
     order = sorted((i for i in range(len(texts)) if not done[i]), key=lambda i: len(texts[i]))
     pending: list[int] = []
     flushed = time.monotonic()
+    batches = [order[start : start + BATCH] for start in range(0, len(order), BATCH)]  # length-sorted: little padding
     with tqdm(total=len(order), desc="embedding", unit="text", disable=not progress, file=sys.stderr) as bar:
-        for start in range(0, len(order), BATCH):  # length-sorted batches: little padding
-            rows = order[start : start + BATCH]
-            vectors[rows] = embedder.embed([texts[r] for r in rows])
+        for left, (rows, found) in enumerate((runner or _here)(embedder, texts, batches), start=1):
+            vectors[rows] = found
             pending.extend(rows)
             bar.update(len(rows))
-            if time.monotonic() - flushed >= FLUSH_SECONDS or start + BATCH >= len(order):
+            if time.monotonic() - flushed >= FLUSH_SECONDS or left == len(batches):
                 vectors.flush()  # vectors on disk first, then the marks that trust them
                 done[pending] = 1
                 done.flush()
                 pending, flushed = [], time.monotonic()
     del vectors, done
     return np.load(work / "vectors.npy", mmap_mode="r"), len(order), resumed
+
+
+def _here(embedder, texts: Sequence[str], batches: list[list[int]]):
+    """Each batch embedded in this process, in order."""
+    for rows in batches:
+        yield rows, embedder.embed([texts[r] for r in rows])
 
 
 def _open(work: Path, n: int, dim: int) -> tuple[np.ndarray, np.ndarray]:

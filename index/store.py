@@ -104,6 +104,7 @@ class Index:
     bm25: Any  # index.postings.Postings over bm25s's files
     # (source, section title) or (source, None) for a whole document -> its summary's sentence rows, in order
     summaries: Mapping[tuple[str, str | None], tuple[int, ...]] = field(default_factory=dict)
+    shards: tuple[Index, ...] = ()  # a sharded build's sub-indexes (index.shards); the fields above span them all
 
     def sentence_rows(self, row: int) -> np.ndarray:
         """The sentence rows of searchable chunk `row`, in document order."""
@@ -175,15 +176,15 @@ def write_build(
     sentence_vectors: np.ndarray,
     bm25: Any,
     extra_files: dict[str, Path] | None = None,
+    shards: int = 1,
 ) -> Path:
     """Write a complete build and make it live; a crash at any point leaves the previous build live.
 
     The vectors may be memory-mapped (they are read a slice at a time). The dense index kind comes from
     manifest["dense_index"], or from index.dense.plan by size. extra_files (name in the build -> file to
-    copy, e.g. the ONNX query encoder) are checksummed like the rest.
+    copy, e.g. the ONNX query encoder) are checksummed like the rest. With shards > 1 the chunk files are
+    written as that many sub-indexes split by document (index.shards).
     """
-    import faiss
-
     from index import dense
 
     index_dir.mkdir(parents=True, exist_ok=True)
@@ -195,28 +196,19 @@ def write_build(
     pointer_tmp = index_dir / f".{POINTER}.{os.getpid()}"
     switched = False
     try:
-        offsets, searchable_lines = [0], []
-        with (tmp / "chunks.jsonl").open("wb") as out:
-            for line, chunk in enumerate(chunks):
-                data = (json.dumps(dataclasses.asdict(chunk), ensure_ascii=False) + "\n").encode("utf-8")
-                out.write(data)
-                offsets.append(offsets[-1] + len(data))
-                if chunk.duplicate_of is None:
-                    searchable_lines.append(line)
-        np.save(tmp / "chunks.offsets.npy", np.array(offsets, dtype=np.int64))
-        np.save(tmp / "searchable.npy", np.array(searchable_lines, dtype=np.int64))
-        searchable = [chunks[i] for i in searchable_lines]
-        table, ptr, rows = sentence_tables(searchable)
-        np.save(tmp / "sentences.npy", np.array(table, dtype=np.int64).reshape(-1, 3))
-        np.save(tmp / "chunk_sentences.ptr.npy", ptr)
-        np.save(tmp / "chunk_sentences.npy", rows)
-        if len(chunk_vectors) != len(searchable) or len(sentence_vectors) != len(table):
-            raise ValueError("vector counts do not match the chunks and sentences they belong to")
-        spec = manifest.get("dense_index") or dense.plan(len(searchable))
-        faiss.write_index(dense.build(chunk_vectors, spec, int(manifest["dim"])), str(tmp / "dense.faiss"))
-        _save_rows(tmp / "sentence_vectors.npy", sentence_vectors, int(manifest["dim"]))
+        spec = manifest.get("dense_index") or dense.plan(sum(c.duplicate_of is None for c in chunks))
+        dim = int(manifest["dim"])
+        manifest = {k: v for k, v in manifest.items() if k != "shards"}
+        if shards > 1:
+            searchable = [c for c in chunks if c.duplicate_of is None]
+            table = sentence_tables(searchable)[0]
+            if len(chunk_vectors) != len(searchable) or len(sentence_vectors) != len(table):
+                raise ValueError("vector counts do not match the chunks and sentences they belong to")
+            manifest["shards"] = _write_shards(tmp, chunks, chunk_vectors, sentence_vectors, bm25, spec, dim, shards)
+        else:
+            searchable, table = _write_part(tmp, chunks, chunk_vectors, sentence_vectors, spec, dim)
+            bm25.save(str(tmp / "bm25"))
         _save_summaries(tmp / summaries.FILE, searchable, table, sentence_vectors)
-        bm25.save(str(tmp / "bm25"))
         for name, source in (extra_files or {}).items():
             shutil.copyfile(source, tmp / name)
         manifest = dict(manifest, dense_index=spec)
@@ -245,6 +237,69 @@ def write_build(
         raise
     _prune(index_dir, keep=build.name)
     return build
+
+
+def _write_part(
+    folder: Path, chunks: Sequence[Chunk], chunk_vectors: np.ndarray, sentence_vectors: np.ndarray, spec, dim: int
+) -> tuple[list[Chunk], tuple[tuple[int, int, int], ...]]:
+    """The chunk, sentence and vector files of one index (or of one shard of it) into `folder`."""
+    import faiss
+
+    from index import dense
+
+    offsets, searchable_lines = [0], []
+    with (folder / "chunks.jsonl").open("wb") as out:
+        for line, chunk in enumerate(chunks):
+            data = (json.dumps(dataclasses.asdict(chunk), ensure_ascii=False) + "\n").encode("utf-8")
+            out.write(data)
+            offsets.append(offsets[-1] + len(data))
+            if chunk.duplicate_of is None:
+                searchable_lines.append(line)
+    np.save(folder / "chunks.offsets.npy", np.array(offsets, dtype=np.int64))
+    np.save(folder / "searchable.npy", np.array(searchable_lines, dtype=np.int64))
+    searchable = [chunks[i] for i in searchable_lines]
+    table, ptr, rows = sentence_tables(searchable)
+    np.save(folder / "sentences.npy", np.array(table, dtype=np.int64).reshape(-1, 3))
+    np.save(folder / "chunk_sentences.ptr.npy", ptr)
+    np.save(folder / "chunk_sentences.npy", rows)
+    if len(chunk_vectors) != len(searchable) or len(sentence_vectors) != len(table):
+        raise ValueError("vector counts do not match the chunks and sentences they belong to")
+    faiss.write_index(dense.build(chunk_vectors, spec, dim), str(folder / "dense.faiss"))
+    _save_rows(folder / "sentence_vectors.npy", sentence_vectors, dim)
+    return searchable, table
+
+
+def _write_shards(
+    tmp: Path, chunks: Sequence[Chunk], chunk_vectors, sentence_vectors, bm25: Any, spec, dim: int, n: int
+) -> list[dict[str, Any]]:
+    """Write n sub-indexes split by document, each with its own manifest; returns the top manifest's entries.
+
+    Sentences never span documents, so each shard's chunks, sentences and vectors are contiguous slices.
+    """
+    from index import shards
+
+    whole_bm25 = tmp / ".bm25-whole"  # the corpus's weights, cut per shard below and then removed
+    bm25.save(str(whole_bm25))
+    entries, row, sentence = [], 0, 0
+    for i, (lo, hi) in enumerate(shards.split([c.source for c in chunks], [c.duplicate_of is None for c in chunks], n)):
+        part = list(chunks[lo:hi])
+        searchable = [c for c in part if c.duplicate_of is None]
+        n_sentences = len(sentence_tables(searchable)[0])
+        folder = tmp / shards.SHARD_DIR.format(i)
+        folder.mkdir()
+        vectors = chunk_vectors[row : row + len(searchable)]
+        _write_part(folder, part, vectors, sentence_vectors[sentence : sentence + n_sentences], spec, dim)
+        shards.cut_postings(whole_bm25, folder / "bm25", row, row + len(searchable))
+        documents = list(dict.fromkeys(c.source for c in part))
+        entry = {"folder": folder.name, "documents": documents, "row_offset": row, "sentence_offset": sentence}
+        files = sorted(p for p in folder.rglob("*") if p.is_file())
+        own = dict(entry, format_version=FORMAT_VERSION, dim=dim, dense_index=spec, shard=i, of=n)
+        own["checksums"] = {p.relative_to(folder).as_posix(): file_sha256(p) for p in files}
+        (folder / "manifest.json").write_text(json.dumps(own, indent=2, ensure_ascii=False), encoding="utf-8")
+        entries.append(entry)
+        row, sentence = row + len(searchable), sentence + n_sentences
+    shutil.rmtree(whole_bm25)
+    return entries
 
 
 def _save_summaries(path: Path, searchable: Sequence[Chunk], table, sentence_vectors: np.ndarray) -> None:
@@ -373,7 +428,10 @@ def _load_build(build: Path, upgrade: bool = False) -> Index:
         raise IndexCorrupt(f"index format {version} is not {FORMAT_VERSION}")
     verify(build, manifest)
     lacking = UPGRADABLE_VERSIONS.get(version, ()) if version != FORMAT_VERSION else ()
-    missing = [name for name in REQUIRED_FILES if name not in manifest["checksums"] and name not in lacking]
+    parts = [f"{s['folder']}/" for s in manifest.get("shards") or []] or [""]
+    required = [p + name for p in parts for name in REQUIRED_FILES if name != summaries.FILE or p == ""]
+    required += [summaries.FILE] if parts != [""] else []
+    missing = [name for name in required if name not in manifest["checksums"] and name not in lacking]
     if missing:
         raise IndexCorrupt(f"index is corrupt ({build}: {', '.join(missing)} missing)")
     try:
@@ -383,6 +441,10 @@ def _load_build(build: Path, upgrade: bool = False) -> Index:
 
 
 def _read_files(build: Path, manifest: dict[str, Any]) -> Index:
+    if manifest.get("shards"):
+        from index.shards import read
+
+        return read(build, manifest)
     import faiss
 
     from index import dense

@@ -33,12 +33,29 @@ def _source_list(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
+def _shard_count(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= 256:
+        raise argparse.ArgumentTypeError(f"--shards takes a whole number from 1 to 256, not {value!r}")
+    return int(value)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="rag", description="Cited answers from your documents, offline.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     p = sub.add_parser("ingest", help="build or update the index")
     _common(p)
     p.add_argument("--force", action="store_true", help="rebuild even if nothing changed")
+    p.add_argument(
+        "--shards", type=_shard_count, default=None, metavar="N", help="split the index by document into N shards"
+    )
+    p.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="ADDRESS",
+        help="read, count and embed on a Ray cluster (default RAY_ADDRESS, else a local one); needs the [ray] extra",
+    )
     p = sub.add_parser("ask", help="answer a question with citations")
     _common(p)
     p.add_argument("question", nargs="?", help="the question (omit with --batch)")
@@ -196,7 +213,12 @@ def cmd_ingest(args) -> int:
     from index.build import ingest
     from rag.assistant import Settings
 
-    report = ingest(args.corpus, args.index, Settings().index, force=args.force)
+    ray = None
+    if args.ray is not None:
+        from index.distributed import RayOptions
+
+        ray = RayOptions(args.ray or None)
+    report = ingest(args.corpus, args.index, Settings().index, force=args.force, shards=args.shards, ray=ray)
     print(report.summary())
     return 0
 

@@ -60,7 +60,7 @@ class Retriever:
         self.embedder = embedder
         self.vocab = index.bm25.vocab_dict
         # Document frequencies from BM25's postings (one per chunk holding the term): nothing is re-read at start.
-        df = np.diff(np.asarray(index.bm25.scores["indptr"]))
+        df = self.doc_freqs = index.bm25.doc_freqs()
         n = max(len(index.searchable), 1)
         self.idf = {  # bm25s adds an empty token past the last posting list; it holds no chunk
             t: math.log(1 + (n - int(df[i]) + 0.5) / (int(df[i]) + 0.5)) for t, i in self.vocab.items() if i < len(df)
@@ -112,12 +112,11 @@ class Retriever:
             return None
         if None in ids:
             return np.zeros(0, dtype=np.int64)
-        scores = self.index.bm25.scores
-        indptr, indices = scores["indptr"], scores["indices"]
-        ids.sort(key=lambda i: indptr[i + 1] - indptr[i])  # rarest first: the intersection stays small
-        rows = np.asarray(indices[indptr[ids[0]] : indptr[ids[0] + 1]])
+        postings = self.index.bm25.postings
+        ids.sort(key=lambda i: self.doc_freqs[i])  # rarest first: the intersection stays small
+        rows = np.asarray(postings(ids[0]))
         for i in ids[1:]:
-            rows = np.intersect1d(rows, indices[indptr[i] : indptr[i + 1]], assume_unique=True)
+            rows = np.intersect1d(rows, postings(i), assume_unique=True)
         return rows
 
     def has_prefix(self, prefix: str) -> bool:
@@ -231,9 +230,11 @@ class Retriever:
             return np.zeros((1, 0), np.float32), np.zeros((1, 0), np.int64)
         if allowed is None:
             return self.index.dense.search(query, depth)
+        dense = self.index.dense
+        if hasattr(dense, "search_in"):  # a sharded index: each shard searched over its own allowed rows
+            return dense.search_in(query, depth, allowed)
         import faiss
 
-        dense = self.index.dense
         selector = faiss.IDSelectorBatch(np.flatnonzero(allowed).astype(np.int64))
         if hasattr(dense, "hnsw"):
             params = faiss.SearchParametersHNSW(sel=selector, efSearch=max(dense.hnsw.efSearch, depth))
@@ -248,13 +249,12 @@ class Retriever:
         held: dict[int, set[str]] = {int(r): set() for r in rows}
         if not len(rows):
             return held
-        scores = self.index.bm25.scores
-        indptr, indices = scores["indptr"], scores["indices"]
+        postings = self.index.bm25.postings
         for t in set(qterms):
             i = self.vocab.get(t)
             if i is None:
                 continue
-            for r in rows[np.isin(rows, indices[indptr[i] : indptr[i + 1]])].tolist():
+            for r in rows[np.isin(rows, postings(i))].tolist():
                 held[r].add(t)
         return held
 

@@ -68,3 +68,19 @@ def test_tables_show_ratios_to_the_baseline():
     assert "| 12.0x |" in text  # cold start 6.0 / 0.5
     assert "| 2.5x |" in text  # ingest 200 / 80
     assert "(factoid / open: lists, summaries, comparisons, ...): report 1.50 / 4.25" in text
+
+
+def test_the_ray_section_tables_ingest_and_sharded_query_against_their_baselines():
+    from eval.ray_bench import table
+
+    s = spread([1.0, 2.0, 3.0])
+    ingest = {"chunks": 1000, "ray_start_s": 4.0, "local": s, "ray-1": s, "ray-2": s}
+    query = {"chunks": 100_000, "unsharded": s, "2 shard(s)": s, "4 shard(s)": s}
+    text = table(
+        {
+            "ingest": ingest | {"ray-1_vs_local": 1.25, "ray-2_vs_local": 0.8},
+            "query": query | {"2 shard(s)_vs_unsharded": 1.1, "4 shard(s)_vs_unsharded": 1.3},
+        }
+    )
+    assert "| --ray, 2 worker(s) | 2.0 (1.0-3.0) | 0.80 |" in text
+    assert "| 4 shard(s) | 2.0 (1.0-3.0) | 1.30 |" in text and "100000 chunks" in text
