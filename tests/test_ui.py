@@ -589,7 +589,8 @@ def test_votes_live_in_data_which_make_clean_keeps_and_the_readme_says_so():
 
 def test_the_readme_is_a_guide_and_the_measurements_live_in_docs():
     """#17 item 9: what it is, the two commands, the screenshots, a tour of the UI and the CLI, then links; the
-    measurements moved to docs/benchmarks.md (the README was 25 KB, most of it benchmark tables)."""
+    measurements moved to docs/benchmarks.md (the README was 25 KB, most of it benchmark tables). Other issues ask
+    the README for a reliability section, a headline table and a scaling section, hence 18 KB, not less."""
     from tests.conftest import ROOT
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -599,4 +600,4 @@ def test_the_readme_is_a_guide_and_the_measurements_live_in_docs():
     for image in ("docs/screenshot.png", "docs/screenshot-phone.png"):  # taken by tests/test_browser.py
         assert f"]({image})" in readme and (ROOT / image).is_file()
     assert "](docs/benchmarks.md)" in readme and (ROOT / "docs" / "benchmarks.md").is_file()
-    assert len(readme.encode("utf-8")) < 16_000 and sum(line.startswith("|") for line in readme.splitlines()) <= 30
+    assert len(readme.encode("utf-8")) < 18_000 and sum(line.startswith("|") for line in readme.splitlines()) <= 30
