@@ -378,6 +378,15 @@ def _plural_subject(words: list[str], which: bool) -> bool:
     return False
 
 
+def asks_for_people(question: str) -> bool:
+    """Whether a list question's items are people: a plural role noun ("the speakers", "which panellists").
+
+    Example: "List the speakers in Session II." -> True; "List the challenges." -> False
+    """
+    words = re.findall(r"[a-z]+", question.lower())
+    return any(_plural(w) and w[:-1] in _ROLES for w in words)
+
+
 def _plural(word: str) -> bool:
     """A regular English plural. Example: "sessions" -> True, "process" -> False, "analysis" -> False."""
     w = word.lower().strip(",;:'\u2019")

@@ -118,3 +118,14 @@ def test_a_topic_whose_words_only_meet_across_unrelated_passages_is_not_found(fo
     # words, but no passage holds more than one of them
     answer = forum.ask("Tell me about welding breakwaters for whales.")
     assert answer.abstained and not answer.citations
+
+
+def test_a_list_of_people_names_each_speaker_once(forum):
+    # the session's sentences that name nobody ("He warned ...") must not crowd out the speakers
+    answer = forum.ask("List the speakers in Session II.")
+    assert not answer.abstained
+    for name in ("Omar Haddad", "Ruth Kane", "Ivo Petrov"):
+        assert name in answer.answer
+    assert "too few teachers" not in answer.answer
+    assert len({c.text for c in answer.citations}) == len(answer.citations) == answer.answer.count("[")
+    assert_exact(answer)

@@ -21,6 +21,7 @@ from rag.compose.composed import Composed
 from rag.compose.quote import shown
 from rag.question import Question, analyse, mentions
 from rag.retrieve import SentenceHit
+from rag.shapes import asks_for_people
 
 MAX_OPEN_WORDS = 150  # what the nugget metrics read (DESIGN.md); an answer stops before passing it
 NOVELTY = 0.3  # MMR: the weight of "unlike what is already said" against relevance
@@ -190,6 +191,21 @@ def _with_continuation(retriever, hits: list[SentenceHit], grow_to: int = 75) ->
     return sorted(out.values(), key=lambda h: (h.chunk.source, h.start))
 
 
+def _one_per_person(picks: list[Pick], limit: int = 8) -> list[SentenceHit]:
+    """For a list of people: the relevant sentences that name someone (a title and a name), the best one per person,
+    so each person is listed once and sentences that name nobody do not crowd them out."""
+    named = [(p, m.group()) for p in picks if (m := _NAMED.search(p.hit.text))]
+    if not named:
+        return []
+    best = max(p.logit for p, _ in named)
+    chosen: dict[str, SentenceHit] = {}
+    for p, name in sorted(named, key=lambda pn: -pn[0].logit):
+        key = name.split(".", 1)[1].split()[0].lower()  # the first word of the name: "Dr. CHOI Mee Young" -> choi
+        if p.logit >= best - RELEVANT_MARGIN and key not in chosen and len(chosen) < limit:
+            chosen[key] = p.hit
+    return list(chosen.values())
+
+
 TOPIC_KNOWN = 0.5  # an open question's topic is found when a retrieved passage uses at least half of its words
 OPEN_THRESHOLD_SHARE = 0.5  # an open question is refused only below this share of the factoid threshold
 
@@ -224,6 +240,11 @@ def answer(composer, shape, question: str, hits: list[SentenceHit], qvec) -> Com
             return Composed("", (), True, f"no passage names {shape.person}", p)
         text, citations = quote_sentences(trim(said))
         return Composed(text, citations, False, "", p)
+    if shape.kind == "list" and (q.kind == "person" or asks_for_people(question)):
+        people = _one_per_person(picks)
+        if people:
+            text, citations = quote_sentences(trim(sorted(people, key=lambda h: (h.chunk.source, h.start))))
+            return Composed(text, citations, False, "", p)
     chosen = [pick.hit for pick in mmr(retriever, picks)]
     chosen = trim(_with_continuation(retriever, with_speakers(retriever, chosen)))
     text, citations = quote_sentences(chosen)
