@@ -31,6 +31,11 @@ FORUM = "\n".join(
         "",
         "Mr. Ivo Petrov, director of Tiverton Academy, proposed evening welding classes for adult learners.",
         "",
+        "Session III: Harbour Towns",
+        "Several harbour towns also shared their own apprenticeship schemes.",
+        "Kessel pays apprentices to maintain its lifeboats during the winter months.",
+        "Marren trains young divers to inspect the piers of the old ferry terminal.",
+        "",
     ]
 )
 
@@ -128,4 +133,12 @@ def test_a_list_of_people_names_each_speaker_once(forum):
         assert name in answer.answer
     assert "too few teachers" not in answer.answer
     assert len({c.text for c in answer.citations}) == len(answer.citations) == answer.answer.count("[")
+    assert_exact(answer)
+
+
+def test_a_one_sentence_lead_in_is_followed_by_what_it_introduces(forum):
+    # the lead-in names "apprenticeship schemes"; the schemes themselves are the next paragraphs
+    answer = forum.ask("Which schemes did the harbour towns share?")
+    assert not answer.abstained
+    assert "lifeboats" in answer.answer and "young divers" in answer.answer
     assert_exact(answer)

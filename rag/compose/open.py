@@ -169,7 +169,8 @@ def _with_continuation(retriever, hits: list[SentenceHit], grow_to: int = 75) ->
     which says what was introduced; then a short answer grows by the rest of each sentence's paragraph up to
     `grow_to` words (a sentence announcing "a range of outcomes" is followed by them). Growing to 150 words lifted
     squad-val-open nugget recall 0.517 -> 0.556 but pushed list-shaped factoid answers past 75 words (squad-dev
-    accuracy 0.763 -> 0.724), so it stops at 75."""
+    accuracy 0.763 -> 0.724), so it stops at 75. An answer that is one sentence standing as a paragraph of its own
+    (a lead-in: "... also shared a range of outcomes.") goes on into the paragraphs after it, up to 150 words."""
     out = {(h.row, h.start): h for h in hits}
     rows = {h.row for h in hits}
     for h in hits:
@@ -179,10 +180,14 @@ def _with_continuation(retriever, hits: list[SentenceHit], grow_to: int = 75) ->
                 out[(nxt.row, nxt.start)] = nxt
     rows = {h.row for h in out.values()}
     words = sum(len(h.text.split()) for h in out.values())
+    lead = len(out) == 1 and _alone(retriever, hits[0])  # a one-sentence paragraph introducing what follows it
     for h in sorted(out.values(), key=lambda h: h.row):
         row = h.row
         while (nxt := retriever.sentence(row + 1)) is not None and nxt.row not in rows:
-            if not candidates.same_paragraph(retriever.sentence(row), nxt) or words + len(nxt.text.split()) > grow_to:
+            joined = candidates.same_paragraph(retriever.sentence(row), nxt) or (
+                lead and nxt.chunk.source == h.chunk.source and nxt.chunk.section == h.chunk.section
+            )
+            if not joined or words + len(nxt.text.split()) > (MAX_OPEN_WORDS if lead else grow_to):
                 break
             out[(nxt.row, nxt.start)] = nxt
             rows.add(nxt.row)
@@ -204,6 +209,12 @@ def _one_per_person(picks: list[Pick], limit: int = 8) -> list[SentenceHit]:
         if p.logit >= best - RELEVANT_MARGIN and key not in chosen and len(chosen) < limit:
             chosen[key] = p.hit
     return list(chosen.values())
+
+
+def _alone(retriever, hit: SentenceHit) -> bool:
+    """A sentence that is a paragraph by itself."""
+    before, after = retriever.sentence(hit.row - 1), retriever.sentence(hit.row + 1)
+    return not candidates.same_paragraph(before, hit) and not candidates.same_paragraph(hit, after)
 
 
 TOPIC_KNOWN = 0.5  # an open question's topic is found when a retrieved passage uses at least half of its words
