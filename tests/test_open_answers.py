@@ -31,7 +31,9 @@ FORUM = "\n".join(
         "",
         "Mr. Ivo Petrov, director of Tiverton Academy, proposed evening welding classes for adult learners.",
         "",
-        "Session III: Harbour Towns",
+        "Harbour Towns",
+        "Session III was chaired by Mr. Tomas Eng, Mayor of Kessel.",
+        "",
         "Several harbour towns also shared their own apprenticeship schemes.",
         "Kessel pays apprentices to maintain its lifeboats during the winter months.",
         "Marren trains young divers to inspect the piers of the old ferry terminal.",
@@ -141,4 +143,13 @@ def test_a_one_sentence_lead_in_is_followed_by_what_it_introduces(forum):
     answer = forum.ask("Which schemes did the harbour towns share?")
     assert not answer.abstained
     assert "lifeboats" in answer.answer and "young divers" in answer.answer
+    assert_exact(answer)
+
+
+def test_a_summary_of_a_section_named_only_in_its_first_sentence_stays_in_that_section(forum):
+    # no heading says "Session III": its first sentence does ("Session III was chaired by ...")
+    answer = forum.ask("Summarize Session III.")
+    assert not answer.abstained
+    assert "Tomas Eng" in answer.answer and ("lifeboats" in answer.answer or "young divers" in answer.answer)
+    assert all(c.section == "Harbour Towns" for c in answer.citations)
     assert_exact(answer)

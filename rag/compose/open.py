@@ -298,7 +298,7 @@ def _summary(retriever, target: str | None, hits: list[SentenceHit]) -> list[Sen
         sources = sorted({source for source, _ in table})
         key = (hits[0].chunk.source if hits else sources[0], None)
     else:
-        key = summaries.find(target, table.keys())
+        key = summaries.find(target, table.keys()) or _section_opened_by(retriever, table, target, hits)
         if key is None:
             return []
     source, section = key
@@ -320,6 +320,18 @@ def _summary(retriever, target: str | None, hits: list[SentenceHit]) -> list[Sen
             out.append(h)
             words += len(h.text.split())
     return out
+
+
+def _section_opened_by(retriever, table, target: str, hits: list[SentenceHit]) -> tuple[str, str] | None:
+    """The retrieved section whose first sentence names the target word for word, when no title does: a report's
+    "Session II" is often named only in the sentence that opens its section ("Session II was chaired by ...")."""
+    pattern = re.compile(r"(?<!\w)" + re.escape(target.strip()) + r"(?!\w)", re.I)
+    found = []
+    for key in dict.fromkeys((h.chunk.source, h.chunk.section) for h in hits):
+        rows = _section_rows(retriever, table, *key) if key[1] is not None else []
+        if rows and pattern.search(rows[0].text):
+            found.append(key)
+    return found[0] if len(found) == 1 else None
 
 
 def _section_rows(retriever, table, source: str, section: str) -> list[SentenceHit]:
