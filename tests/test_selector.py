@@ -143,8 +143,11 @@ def test_the_selector_reproduces_its_recorded_squad_val_figures(tmp_path, embedd
     assistant = Assistant(suite.corpus, tmp_path / "index", embedder=embedder, log=lambda _: None, progress=False)
     _, judged = run_suite(assistant, load_gold(suite.gold), progress=False)
     measured = aggregate(judged)
+    # Two questions of 182 (0.011) is what the CPU alone moves them: the index is embedded in bfloat16 where the
+    # CPU has it, and the same code (88ea9d3) gave answer accuracy 0.791 on the machine the model was written on and
+    # 0.780 on an AMD EPYC with AVX-512 BF16. A change that moves three or more answers still fails here.
     for name in ("answer_accuracy", "false_abstention", "abstention_recall", "overall"):
-        assert measured[name] == pytest.approx(recorded[name], abs=0.006), name
+        assert measured[name] == pytest.approx(recorded[name], abs=0.012), name
     gates = json.loads((DEFAULT_MODEL.parents[2] / "eval" / "thresholds.json").read_text(encoding="utf-8"))
     for name, minimum in gates["squad-val"].items():  # the CI quality gate on the held-out suite
         assert measured[name] >= minimum, f"squad-val {name} = {measured[name]:.3f}, below the gate {minimum}"
