@@ -4,8 +4,12 @@ import errno
 import os
 
 
-class IngestError(Exception):
-    """A problem the user can fix (bad folder, bad setting); the message says how."""
+class UserError(Exception):
+    """A problem the user can fix; the message says how. The CLI prints it on one line and exits 2."""
+
+
+class IngestError(UserError):
+    """A problem with the corpus or the index folder (bad folder, bad setting, a full disk)."""
 
 
 class IndexCorrupt(IngestError):

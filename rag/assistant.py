@@ -15,7 +15,7 @@ from rag.answer import Answer
 from rag.compose import Composer, ComposerSettings
 from rag.errors import BadInput
 from rag.question import standalone
-from rag.retrieve import MODES, Retriever
+from rag.retrieve import Mode, Retriever, check_mode
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = PROJECT_ROOT / "corpus"
@@ -29,7 +29,7 @@ class Settings:
     """Everything that changes an answer; `rag eval --set key=value` overrides these by name."""
 
     k: int = 5
-    retrieval: str = "hybrid"
+    retrieval: Mode = "hybrid"
     index: IndexSettings = field(default_factory=IndexSettings)
     composer: ComposerSettings = field(default_factory=ComposerSettings)
 
@@ -60,8 +60,8 @@ def override(settings: Settings, key: str, value: str) -> Settings:
         raise BadInput(f"unknown setting {key!r}; a group is composer. or chunker. and one of its fields")
     if not group and name in ("k", "retrieval"):
         new = dataclasses.replace(settings, **{name: parse(getattr(settings, name), value)})
-        if name == "retrieval" and new.retrieval not in MODES:
-            raise BadInput(f"setting retrieval={value!r}: choose one of {', '.join(MODES)}")
+        if name == "retrieval":
+            check_mode(new.retrieval)
         return new
     if not group and name == "model":
         return dataclasses.replace(settings, index=dataclasses.replace(settings.index, model=value))
@@ -212,7 +212,7 @@ class Assistant:
         question: str,
         history: Sequence[tuple[str, str]] | None = None,
         k: int | None = None,
-        retrieval: str | None = None,
+        retrieval: Mode | None = None,
         composer: str = "extractive",
         sources: Sequence[str] | None = None,
     ) -> Answer:
@@ -225,9 +225,7 @@ class Assistant:
         started = time.perf_counter()
         text = standalone(check_question(question), history)
         k = check_k(self.settings.k if k is None else k)
-        mode = retrieval or self.settings.retrieval
-        if mode not in MODES:
-            raise BadInput(f"unknown retrieval mode {mode!r}; choose one of {', '.join(MODES)}")
+        mode = check_mode(retrieval or self.settings.retrieval)
         if composer not in ("extractive", "llm"):
             raise BadInput(f"unknown composer {composer!r}; choose extractive or llm")
         scope = self.check_sources(sources)

@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from index.errors import IngestError
+from index.errors import UserError
 from rag.errors import BadInput
 
 
@@ -412,7 +412,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)
-    except (BadInput, IngestError) as exc:
+    except UserError as exc:
         from index.cleaning import printable
 
         print(f"rag: error: {printable(str(exc))}", file=sys.stderr)

@@ -11,6 +11,7 @@ import math
 import re
 import time
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 import numpy as np
 
@@ -20,7 +21,19 @@ from index.lexical import terms
 from index.store import Index
 from rag.answer import Passage
 
-MODES = ("hybrid", "dense", "bm25")
+Mode = Literal["hybrid", "dense", "bm25"]
+MODES: tuple[Mode, ...] = get_args(Mode)
+
+
+def check_mode(mode: str) -> Mode:
+    """The retrieval mode, or BadInput naming the choices: the one place a mode string is checked."""
+    from rag.errors import BadInput
+
+    if mode not in MODES:
+        raise BadInput(f"unknown retrieval mode {mode!r}; choose one of {', '.join(MODES)}")
+    return mode  # type: ignore[return-value]
+
+
 SENTENCE_SCAN_MAX = 20_000  # sentences scanned in full for hybrid's best-sentence list (the report has 38)
 PHRASE_SCAN_LIMIT = 2000  # chunks read to confirm a phrase whose words are all present
 # Reciprocal-rank fusion of four ranked lists in hybrid mode: BM25, chunk vectors, best-sentence vectors and
@@ -150,8 +163,7 @@ class Retriever:
 
         `sources` limits every list to chunks of those documents (None: all of them).
         """
-        if mode not in MODES:
-            raise ValueError(f"unknown retrieval mode {mode!r}; choose one of {', '.join(MODES)}")
+        mode = check_mode(mode)
         timings = timings if timings is not None else {}
         allowed = None if sources is None else self.allowed_rows(frozenset(sources))
         n = len(self.index.searchable) if allowed is None else int(allowed.sum())

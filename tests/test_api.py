@@ -52,3 +52,12 @@ def test_the_docstring_example_answers_with_exact_citations_and_no_torch(report_
         assert c["source"] == REPORT.name
         assert c["text"] and text[c["start"] : c["end"]] == c["text"]
         assert f"[{c['n']}] {c['source']}: {c['text']}" in printed
+
+
+def test_a_bad_question_is_a_user_error_not_an_ingest_error():
+    """#20: the CLI maps every UserError to exit 2; a question the user mistyped is not a problem of the index."""
+    from index.errors import IngestError, UserError
+    from rag.errors import BadInput
+
+    assert issubclass(BadInput, UserError) and issubclass(IngestError, UserError)
+    assert not issubclass(BadInput, IngestError)

@@ -68,6 +68,7 @@ def test_a_question_the_report_does_not_answer_abstains(batch_answers):
         (["ask", "Who?", "-k", "0"], "-k must be"),
         (["ask", "Who?", "-k", "many"], "invalid int value"),
         (["frobnicate"], "invalid choice"),
+        (["eval", "--set", "retrieval=fuzzy", "--no-report"], "unknown retrieval mode 'fuzzy'"),
     ],
 )
 def test_bad_input_exits_2_with_one_line_and_no_traceback(args, expected):

@@ -383,7 +383,7 @@ def build_app(assistant, feedback_path: Path | None = None, queue_size: int = QU
 
     def change_corpus(change, done, scope):
         """Apply `change` to the corpus and update the index; the new Assistant replaces the old one."""
-        from index.errors import IngestError
+        from index.errors import UserError
 
         if not live.updating.acquire(blocking=False):
             message = error_html("Another document change is being indexed; try again when it is done.")
@@ -394,7 +394,7 @@ def build_app(assistant, feedback_path: Path | None = None, queue_size: int = QU
                 live.assistant = docs.reload(live.assistant)
             except Exception as exc:  # a change the index cannot take is undone, whatever stopped it
                 undo()
-                if not isinstance(exc, IngestError):
+                if not isinstance(exc, UserError):
                     raise
                 return error_html(f"The index was not updated: {exc}"), *list_documents(scope)
             return done(), *list_documents(scope)
