@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -100,6 +100,13 @@ class SentenceTransformerEmbedder:
 
     def _model(self):
         return self._loaded
+
+    def export_query_encoder(self, samples: Sequence[str], work: Path, log: Callable[[str], None]):
+        """This model's question side as a verified int8 ONNX encoder (index.onnx_export), or None when the export
+        fails its check. An embedder without this method gets no ONNX encoder: questions use the embedder itself."""
+        from index import onnx_export
+
+        return onnx_export.export_query_encoder(self._model(), self.model_id, samples, work, log)
 
     @functools.cached_property
     def _bf16(self):

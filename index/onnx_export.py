@@ -246,9 +246,8 @@ def for_build(embedder, model: str, texts: Sequence[str], index_dir: Path, log: 
     A custom embedder (not sentence-transformers for `model`) gets none: the Assistant then embeds
     questions with the embedder it is given, as before.
     """
-    from index.embed import SentenceTransformerEmbedder
-
-    if not isinstance(embedder, SentenceTransformerEmbedder) or embedder.model_id != model:
+    export = getattr(embedder, "export_query_encoder", None)
+    if export is None or embedder.model_id != model:
         return Exported({}, {"kind": "embedder", "reason": "built with a custom embedder"})
     reused = _from_live_build(index_dir, model)
     if reused is not None:
@@ -262,7 +261,7 @@ def for_build(embedder, model: str, texts: Sequence[str], index_dir: Path, log: 
         work = scratch(index_dir)
         previous, tempfile.tempdir = tempfile.tempdir, str(work)  # the quantizer's own temporaries go there too
         try:
-            _EXPORTED[model] = export_query_encoder(embedder._model(), model, texts[::step], work, log)
+            _EXPORTED[model] = export(texts[::step], work, log)
         finally:
             tempfile.tempdir = previous
     found = _EXPORTED[model]

@@ -153,9 +153,7 @@ def test_a_failed_verification_falls_back_to_sentence_transformers(monkeypatch, 
     monkeypatch.setattr(onnx_export, "RUNGS", ("fp32",))
     monkeypatch.setattr(onnx_export, "MIN_COSINE", 1.5)  # nothing can pass
     logged: list[str] = []
-    found = onnx_export.export_query_encoder(
-        embedder._model(), embedder.model_id, _report_sentences(), tmp_path, logged.append
-    )
+    found = embedder.export_query_encoder(_report_sentences(), tmp_path, logged.append)
     assert found is None
     assert any("warning" in line and "sentence-transformers" in line for line in logged)
 
@@ -170,9 +168,7 @@ def test_an_outlier_split_that_fails_still_yields_a_verified_encoder(monkeypatch
     monkeypatch.setattr(onnx_export, "split_outliers", broken)
     monkeypatch.setattr(onnx_export, "RUNGS", ("int8-partial", "fp32"))  # one quantized rung is enough to show it
     logged: list[str] = []
-    found = onnx_export.export_query_encoder(
-        embedder._model(), embedder.model_id, _report_sentences(), tmp_path, logged.append
-    )
+    found = embedder.export_query_encoder(_report_sentences(), tmp_path, logged.append)
     assert any("outlier channels not split" in line for line in logged)
     assert found is not None and found.entry["min_cosine"] >= onnx_export.MIN_COSINE
     assert found.entry["precision"] in ("int8-partial", "fp32")
