@@ -212,35 +212,48 @@ def configurations(overrides: list[str], compare: str | None):
     return [(f"{key}={v.strip()}", override(base, key.strip(), v.strip())) for v in values.split(",")]
 
 
-def main(args) -> int:
-    from eval import (
-        external,  # SQuAD and BEIR in, RAGAS and TREC out, trec_eval's measures (issue #23)
-        format_suite,  # --suite formats: one corpus rendered as txt, PDF, DOCX and HTML (issue #16)
-    )
-    from index.embed import SentenceTransformerEmbedder
-    from rag.assistant import Assistant
+@dataclass(frozen=True)
+class Run:
+    """What one evaluation produced: metrics per suite and configuration, a row per question and its passages."""
 
-    if getattr(args, "squad", None) or getattr(args, "beir", None):
-        return external.main(args)
-    if args.gold:
-        suites = [Suite(p.stem, p, args.corpus) for p in args.gold]
-    else:
-        suites = []
-        for name in args.suite or ["report"]:
-            suites += format_suite.suites(args.index) if name == "formats" else [materialize(SUITES[name], args.index)]
+    gold: dict[str, list[dict[str, Any]]]
+    metrics: dict[str, dict[str, dict]]
+    results: list[dict]
+    passages: dict
+    offending: dict[str, int]  # formats suite: "<base>-<format>-<label>" -> passages holding page furniture
+    report: Path | None = None  # the report folder, when one was written
+
+
+def run(
+    suites: list[Suite],
+    configs: list[tuple[str, Any]],
+    out_dir: Path | None = None,
+    *,
+    index_root: Path | None = None,
+    default_corpus: Path | None = None,
+    meta: dict[str, str] | None = None,
+    embedder=None,
+) -> Run:
+    """Ask every suite's gold questions under every (label, Settings) configuration and score the answers; with
+    out_dir, also write the report there. What `rag eval` does, callable without its command line; `embedder`
+    (a loaded model) serves every configuration that uses its model."""
+    from eval import format_suite
+    from index.embed import SentenceTransformerEmbedder
+    from rag.assistant import DEFAULT_CORPUS, DEFAULT_INDEX, Assistant
+
+    index_root = index_root or DEFAULT_INDEX
+    default_corpus = default_corpus or DEFAULT_CORPUS
     gold = {suite.name: load_gold(suite.gold) for suite in suites}  # all lines checked before any work
-    configs = configurations(args.overrides, args.compare)
-    exports = external.check_exports(getattr(args, "export", None), len(configs))
-    embedders: dict[str, SentenceTransformerEmbedder] = {}
+    embedders: dict[str, SentenceTransformerEmbedder] = {embedder.model_id: embedder} if embedder else {}
     loaded: dict[Path, Assistant] = {}
     metrics: dict[str, dict[str, dict]] = {}
     results: list[dict] = []
     passages: dict = {}
-    offending: dict[str, int] = {}  # formats suite: "<base>-<format>-<label>" -> passages holding page furniture
+    offending: dict[str, int] = {}
     for suite in suites:
         for label, settings in configs:
             embedder = embedders.setdefault(settings.index.model, SentenceTransformerEmbedder(settings.index.model))
-            index_dir = index_dir_for(args.index, suite, args.corpus, settings)
+            index_dir = index_dir_for(index_root, suite, default_corpus, settings)
             if index_dir not in loaded:  # configurations that differ only at query time share one loaded index
                 loaded[index_dir] = Assistant(suite.corpus, index_dir, settings, embedder=embedder)
             assistant = loaded[index_dir].with_settings(
@@ -248,6 +261,8 @@ def main(args) -> int:
             )
             print(f"{suite.name} / {label}: {len(gold[suite.name])} questions", file=sys.stderr)
             answers, judged = run_suite(assistant, gold[suite.name])
+            from eval import external
+
             metrics.setdefault(suite.name, {})[label] = aggregate(judged)
             metrics[suite.name][label].update(external.gold_measures(gold[suite.name], answers))
             from eval.report import result_rows
@@ -257,17 +272,44 @@ def main(args) -> int:
                 passages[(suite.name, label, answer["id"])] = answer["passages"]
             if suite.name.startswith("formats-"):
                 offending[f"{suite.name.removeprefix('formats-')}-{label}"] = format_suite.offending_passages(answers)
-    for suite_name, rows in metrics.items():
+    report = None
+    if out_dir is not None:
+        from eval.report import write_report
+
+        meta = meta or {"suites": ", ".join(s.name for s in suites)}
+        report = write_report(metrics, results, passages, out_dir, meta)
+    return Run(gold, metrics, results, passages, offending, report)
+
+
+def main(args) -> int:
+    """`rag eval`: the suites and configurations its flags name, run, printed, exported and reported."""
+    from eval import (
+        external,  # SQuAD and BEIR in, RAGAS and TREC out, trec_eval's measures (issue #23)
+        format_suite,  # --suite formats: one corpus rendered as txt, PDF, DOCX and HTML (issue #16)
+    )
+
+    if getattr(args, "squad", None) or getattr(args, "beir", None):
+        return external.main(args)
+    if args.gold:
+        suites = [Suite(p.stem, p, args.corpus) for p in args.gold]
+    else:
+        suites = []
+        for name in args.suite or ["report"]:
+            suites += format_suite.suites(args.index) if name == "formats" else [materialize(SUITES[name], args.index)]
+    for suite in suites:  # a bad gold line is reported before any work, the exports' paths too
+        load_gold(suite.gold)
+    configs = configurations(args.overrides, args.compare)
+    exports = external.check_exports(getattr(args, "export", None), len(configs))
+    meta = {"command": "rag eval " + " ".join(sys.argv[2:]), "suites": ", ".join(s.name for s in suites)}
+    out = None if args.no_report else args.reports
+    result = run(suites, configs, out, index_root=args.index, default_corpus=args.corpus, meta=meta)
+    for suite_name, rows in result.metrics.items():
         print(f"\n{suite_name}")
         print(format_table(rows))
         print(format_table(rows, external.IR_COLUMNS))
-    if offending:
-        print(format_suite.summary(metrics, offending))
-    external.export_gold(exports, gold, results, passages)
-    if not args.no_report:
-        from eval.report import write_report
-
-        meta = {"command": "rag eval " + " ".join(sys.argv[2:]), "suites": ", ".join(s.name for s in suites)}
-        out = write_report(metrics, results, passages, args.reports, meta)
-        print(f"\nreport: {out / 'report.md'}")
+    if result.offending:
+        print(format_suite.summary(result.metrics, result.offending))
+    external.export_gold(exports, result.gold, result.results, result.passages)
+    if result.report is not None:
+        print(f"\nreport: {result.report / 'report.md'}")
     return 0

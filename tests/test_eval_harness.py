@@ -107,3 +107,34 @@ def test_quality_gate_on_the_report(assistant):
         assert metrics[name] >= minimum, f"{name} = {metrics[name]:.3f}, below the gate {minimum}"
     for name, maximum in THRESHOLDS["at_most"]["report"].items():
         assert metrics[name] <= maximum, f"{name} = {metrics[name]:.3f}, above the gate {maximum}"
+
+
+def test_run_scores_suites_without_the_command_line(tmp_path, embedder):
+    """#20: eval.harness.run(suites, configs, out_dir) is what `rag eval` calls, usable from Python."""
+    from eval.harness import Suite, configurations, run
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "port.txt").write_text(
+        "The harbour of Kessel opened in 1881.\n\nIts lighthouse was built by Marta Olsen.\n", encoding="utf-8"
+    )
+    gold = tmp_path / "port.jsonl"
+    rows = [
+        ("q1", "When did the harbour of Kessel open?", ["1881"], ["The harbour of Kessel opened in 1881."]),
+        ("q2", "Who built the lighthouse?", ["Marta Olsen"], ["Its lighthouse was built by Marta Olsen."]),
+        ("q3", "What is the population of Tokyo?", [], []),
+    ]
+    rows = [{"id": i, "question": q, "answers": a, "evidence": e, "answerable": bool(a)} for i, q, a, e in rows]
+    gold.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    result = run(
+        [Suite("port", gold, corpus)],
+        configurations([], None),
+        tmp_path / "reports",
+        index_root=tmp_path / "index" / "main",
+        default_corpus=corpus,
+        embedder=embedder,
+    )
+    metrics = result.metrics["port"]["default"]
+    assert metrics["questions"] == 3 and metrics["answer_accuracy"] == 1.0 and metrics["abstention_recall"] == 1.0
+    assert {r["id"] for r in result.results} == {"q1", "q2", "q3"}
+    assert (result.report / "report.md").is_file()
