@@ -198,3 +198,25 @@ def test_rows_holding_the_same_terms_tie_whatever_order_the_terms_come_in():
     ranked = retriever._coverage(["alpha", "beta", "gamma"], held)
     assert ranked[3][1] == ranked[7][1] == 1.0
     assert ranked[3][0] == 0 and ranked[7][0] == 1  # a tie goes to the smaller row number, on every run
+
+
+_ASKED_AS = {
+    "word for word": lambda s: s,
+    "lower case": lambda s: s.lower(),
+    "as a question": lambda s: s.rstrip(".") + "?",
+    "as a yes/no question": lambda s: "Is it true that " + s[:1].lower() + s[1:].rstrip(".") + "?",
+}
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pick=st.integers(0, 10_000), form=st.sampled_from(sorted(_ASKED_AS)))
+def test_a_sentence_of_the_documents_asked_back_is_answered_with_its_own_citation(assistant, pick, form):
+    """#20 item 6: an answerable question made from the documents' own sentences (so the answer is known) is
+    answered, not refused, and a citation holds that sentence's span, an exact slice of the document."""
+    sentences = [assistant.retriever.sentence(i) for i in range(len(assistant.index.sentences))]
+    sentence = sentences[pick % len(sentences)]
+    answer = assistant.ask(_ASKED_AS[form](sentence.text))
+    assert not answer.abstained, (form, sentence.text)
+    assert any(c.start < sentence.end and sentence.start < c.end for c in answer.citations), (form, sentence.text)
+    text = assistant.document_text(sentence.chunk.source)
+    assert all(text[c.start : c.end] == c.text for c in answer.citations)
