@@ -441,6 +441,77 @@ def test_search_scope_limits_the_next_questions_to_the_chosen_documents(sized):
     assert "Maria Lindqvist" not in page.locator("#chat").inner_text()
 
 
+def shown(page, selector: str) -> tuple[float, float]:
+    """Where the part of the last element matching `selector` that a user sees starts, and how many pixels of it
+    show: its box cut by every box around it that scrolls or clips (the chat scrolls inside its own box) and by the
+    browser window (the top is where that part starts, whether in the window or not)."""
+    return tuple(
+        page.evaluate(
+            """(sel) => {
+            const all = document.querySelectorAll(sel), el = all[all.length - 1];
+            if (!el) return [0, 0];
+            let {top, bottom} = el.getBoundingClientRect();
+            for (let box = el.parentElement; box; box = box.parentElement) {
+                if (getComputedStyle(box).overflowY === "visible") continue;
+                const r = box.getBoundingClientRect();
+                top = Math.max(top, r.top); bottom = Math.min(bottom, r.bottom);
+            }
+            return [top, Math.max(0, Math.min(bottom, window.innerHeight) - Math.max(top, 0))];
+        }""",
+            selector,
+        )
+    )
+
+
+LONG_CONVERSATION = [
+    "What are the four strategic actions of the 1-3-4 framework?",
+    "Who chaired Session II?",
+    "Which AI tools did Ms. BAYARMAA's institute use in teaching?",
+    "Who delivered the closing remarks?",
+]
+
+
+def test_each_answer_of_a_long_conversation_shows_without_the_page_jumping(sized):
+    """The chat scrolls inside its own box: an answer's start that the box keeps out of sight is the box's to show,
+    not a reason to move the page further. With the page swiped a little down (the chat box's top edge 40 px above
+    the window, the question box in it) every answer shows from the top of the window or lower, and the page moves
+    up by no more than what hid the chat box's top edge; with the chat out of sight above the question box, the page
+    brings the answer into the window. The question box stays in the window throughout."""
+    page = sized.page
+    hidden_edge, margin = 40, 10  # how far the chat box's top is swiped above the window; the page's own margin
+    for i, question in enumerate(LONG_CONVERSATION):
+        page.evaluate(
+            "(edge) => window.scrollTo({top: window.scrollY + document.getElementById('chat').getBoundingClientRect()"
+            ".top + edge, behavior: 'instant'})",
+            hidden_edge,
+        )
+        where = page.evaluate("window.scrollY")
+        ask(page, question)
+        page.locator("#chat .message-content").nth(2 * i + 1).wait_for()
+        page.wait_for_function("!document.querySelector('.pending')")
+        top, height = shown(page, "#chat .message-content")
+        assert height > 0 and top >= 0, f"answer {i + 1} starts out of sight"
+        assert on_screen(page, "#question textarea"), f"after answer {i + 1} the question box is out of sight"
+        moved = where - page.evaluate("window.scrollY")
+        assert moved <= hidden_edge + margin, f"answer {i + 1}: the page jumped {moved} px up"
+    overflowing = page.evaluate(
+        """() => { const m = document.querySelector("#chat .message-content"); let b = m.parentElement;
+                   while (b && !["auto", "scroll"].includes(getComputedStyle(b).overflowY)) b = b.parentElement;
+                   return b !== null && b.scrollHeight > b.clientHeight; }"""
+    )
+    assert overflowing, "the conversation never outgrew the chat box: this test could not see a jump"
+    for i, question in enumerate(LONG_CONVERSATION[:2], start=len(LONG_CONVERSATION)):
+        page.evaluate("document.getElementById('question').scrollIntoView({block: 'start', behavior: 'instant'})")
+        if sized.name == "phone":  # a desktop page is too short to scroll the chat away
+            assert shown(page, "#chat .message-content")[1] == 0
+        ask(page, question)
+        page.locator("#chat .message-content").nth(2 * i + 1).wait_for()
+        page.wait_for_function("!document.querySelector('.pending')")
+        assert shown(page, "#chat .message-content")[1] > 0, f"answer {i + 1} is out of sight"
+        assert on_screen(page, "#question textarea"), f"after answer {i + 1} the question box is out of sight"
+    assert fits_the_width(page)
+
+
 def test_a_conversation_survives_a_reload_exports_as_markdown_and_new_chat_clears_it(sized):
     page = sized.page
     ask(page, "Who chaired Session II?")
