@@ -342,9 +342,10 @@ def last_column_reachable(page) -> bool:
     )
 
 
-def test_documents_tab_adds_several_refuses_duplicates_confirms_removal_and_undoes_it(sized, tmp_path):
+def test_documents_tab_adds_several_refuses_duplicates_confirms_removal_and_undoes_it(sized, server, tmp_path):
     """Every message and the document read appear in the window at both sizes (on a phone they sit below the
-    buttons tapped); the table's last column can be scrolled to inside its own box."""
+    buttons tapped); the table's last column can be scrolled to inside its own box. A copy of a document is refused
+    whether its bytes are the same or only its text (another format); a removed document waits in corpus/.trash/."""
     page = sized.page
     notes = tmp_path / "Lighthouse notes.md"
     notes.write_text(
@@ -355,6 +356,13 @@ def test_documents_tab_adds_several_refuses_duplicates_confirms_removal_and_undo
     ferry.write_text("Ferry timetable\n\nThe ferry to Grimsey leaves at nine every morning.\n", encoding="utf-8")
     twin = tmp_path / "twin.txt"
     twin.write_text(MARKUP_DOC, encoding="utf-8")  # the same bytes as harbour-notes.txt
+    ferry_page = tmp_path / "ferry.html"  # the same text as ferry.txt, in this same batch, as a web page
+    ferry_page.write_text(
+        "<!doctype html><html><body><h1>Ferry timetable</h1>\n"
+        "<p>The ferry to Grimsey leaves at nine every morning.</p></body></html>",
+        encoding="utf-8",
+    )
+    corpus = server.checkout / "corpus"
     page.get_by_role("tab", name="Documents").click()
     table = page.locator("#documents-table")
     table.wait_for()
@@ -362,6 +370,8 @@ def test_documents_tab_adds_several_refuses_duplicates_confirms_removal_and_undo
     report_row = page.locator("#documents-table tr", has_text=REPORT.name)
     indexed_at = report_row.locator("td").nth(4).inner_text()
     assert fits_the_width(page) and last_column_reachable(page)
+    accept = page.locator("#upload input[type=file]").get_attribute("accept") or ""
+    assert {".txt", ".md", ".html", ".htm", ".pdf", ".docx"} <= {a.strip() for a in accept.split(",")}
 
     page.locator("#remove-document").click()
     status.get_by_text("Select a document to remove.").wait_for()
@@ -371,8 +381,8 @@ def test_documents_tab_adds_several_refuses_duplicates_confirms_removal_and_undo
     status.get_by_text("Choose one or more files first (.txt, .md, .html, .htm, .pdf or .docx).").wait_for()
     in_window(page, "#documents-status .doc-error")
 
-    page.locator("#upload input[type=file]").set_input_files([str(notes), str(ferry), str(twin)])
-    for name in ("Lighthouse notes.md", "ferry.txt", "twin.txt"):  # uploaded: listed in the picker
+    page.locator("#upload input[type=file]").set_input_files([str(notes), str(ferry), str(twin), str(ferry_page)])
+    for name in ("Lighthouse notes.md", "ferry.txt", "twin.txt", "ferry.html"):  # uploaded: listed in the picker
         page.locator(f'#upload td.filename[aria-label="{name}"]').wait_for()
     page.locator("#add-document").click()
     status.locator(".doc-ok").wait_for()
@@ -380,6 +390,8 @@ def test_documents_tab_adds_several_refuses_duplicates_confirms_removal_and_undo
     page.locator("#upload td.filename").first.wait_for(state="detached")  # the picker is empty for the next files
     assert "Added Lighthouse-notes.md, ferry.txt" in status.inner_text()
     assert "twin.txt is already in the corpus as harbour-notes.txt" in status.inner_text()
+    assert "ferry.html is already indexed as ferry.txt" in status.inner_text()
+    assert not (corpus / "twin.txt").exists() and not (corpus / "ferry.html").exists()
     assert "Lighthouse-notes.md" in table.inner_text() and "ferry.txt" in table.inner_text()
     assert report_row.locator("td").nth(4).inner_text() == indexed_at  # unchanged document, same "indexed at"
     assert fits_the_width(page)
@@ -409,12 +421,13 @@ def test_documents_tab_adds_several_refuses_duplicates_confirms_removal_and_undo
     status.locator(".doc-ok", has_text="Removed Lighthouse-notes.md").wait_for()
     in_window(page, "#documents-status .doc-ok")
     assert "Lighthouse-notes.md" not in table.inner_text()
+    assert (corpus / ".trash" / "Lighthouse-notes.md").is_file() and not (corpus / "Lighthouse-notes.md").exists()
     undo = page.locator("#undo-remove")
     assert "Lighthouse-notes.md" in undo.inner_text()
     undo.click()
     status.locator(".doc-ok", has_text="Restored Lighthouse-notes.md").wait_for()
     in_window(page, "#documents-status .doc-ok")
-    assert "Lighthouse-notes.md" in table.inner_text()
+    assert "Lighthouse-notes.md" in table.inner_text() and (corpus / "Lighthouse-notes.md").is_file()
     for name in ("Lighthouse-notes.md", "ferry.txt"):  # leave the corpus as the other tests expect it
         page.locator("#remove-choice input").click()
         page.get_by_role("option", name=name).click()
