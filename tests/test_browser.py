@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -18,7 +19,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.conftest import REPORT, ROOT, files_under, subprocess_env
+from tests.conftest import REPORT, ROOT, files_under, run_rag, subprocess_env
 from tests.test_ui import free_port
 
 pytestmark = pytest.mark.slow
@@ -526,14 +527,20 @@ def test_each_answer_of_a_long_conversation_shows_without_the_page_jumping(sized
 
 
 def test_a_conversation_survives_a_reload_exports_as_markdown_and_new_chat_clears_it(sized):
+    """Two answers come back after a reload and both go to the export, each with its citations and their spans."""
     page = sized.page
-    ask(page, "Who chaired Session II?")
-    page.locator("#chat a.cite-link").first.wait_for()
-    page.wait_for_function("!document.querySelector('.pending')")
+    questions = ["Who chaired Session II?", "Who delivered the closing remarks?"]
+    for i, question in enumerate(questions):
+        ask(page, question)
+        page.locator("#chat .message-content").nth(2 * i + 1).wait_for()
+        page.wait_for_function("!document.querySelector('.pending')")
+    before = page.locator("#chat").inner_text()
     page.reload()
     page.locator("#chat a.cite-link").first.wait_for()  # back from the browser's storage
+    assert page.locator("#chat .message-content").count() == 4 and page.locator("#chat").inner_text() == before
     assert "ARIUNAA Enkhtur" in page.locator("#chat").inner_text()
-    assert "ARIUNAA Enkhtur" in page.locator("#sources").inner_text()
+    page.locator("#chat .message-content").nth(1).click()  # the first answer's sources, as before the reload
+    page.locator("#sources", has_text="ARIUNAA Enkhtur").wait_for()
     page.locator("#chat a.cite-link").first.click()  # the restored chat still opens its citations
     page.locator("#document #doc-mark").wait_for()
     page.locator("#export-chat").click()
@@ -543,8 +550,14 @@ def test_a_conversation_survives_a_reload_exports_as_markdown_and_new_chat_clear
     with page.expect_download() as download:
         link.click()
     text = Path(download.value.path()).read_text(encoding="utf-8")
-    assert text.startswith("# Conversation") and "## Who chaired Session II?" in text
-    assert "ARIUNAA Enkhtur" in text and f"- [1] {REPORT.name} §" in text and ", chars " in text
+    assert text.startswith("# Conversation") and "ARIUNAA Enkhtur" in text
+    report = REPORT.read_text(encoding="utf-8")
+    sections = text.split("\n## ")[1:]
+    assert [section.splitlines()[0] for section in sections] == questions
+    for section in sections:  # every answer with its citations, each naming a span of the report
+        spans = re.findall(rf"^- \[\d+\] {re.escape(REPORT.name)} § .+, chars (\d+)-(\d+)$", section, re.M)
+        assert spans, section
+        assert all(0 <= int(a) < int(b) <= len(report) for a, b in spans)
     page.locator("#new-chat").click()
     page.locator("#chat .message-content").first.wait_for(state="detached")
     page.wait_for_function("!document.querySelector('.pending')")
@@ -554,9 +567,10 @@ def test_a_conversation_survives_a_reload_exports_as_markdown_and_new_chat_clear
     assert page.locator("#chat .message-content").count() == 0
 
 
-def test_a_thumbs_up_with_a_comment_is_saved_for_that_answer(sized, server):
+def test_a_thumbs_up_or_down_with_a_comment_is_saved_for_that_answer_and_exported(sized, server):
     """The vote is confirmed where the user is looking (a notice over the page), not only in the Feedback panel,
-    which sits folded below the chat and off-screen on a phone."""
+    which sits folded below the chat and off-screen on a phone. A thumbs-down and its comment reach the export the
+    panel names (`rag feedback export --votes down`)."""
     page = sized.page
     ask(page, "Who chaired Session II?")
     page.locator("#chat a.cite-link").first.wait_for()
@@ -572,6 +586,19 @@ def test_a_thumbs_up_with_a_comment_is_saved_for_that_answer(sized, server):
     vote = next(v for v in votes if v["comment"] == said)
     assert vote["vote"] == "up" and vote["question"] == "Who chaired Session II?"
     assert vote["citations"] and "ARIUNAA Enkhtur" in vote["answer"]
+
+    ask(page, "Who delivered the closing remarks?")
+    page.locator("#chat .message-content").nth(3).wait_for()
+    page.wait_for_function("!document.querySelector('.pending')")
+    complaint = f"The remarks were cut short ({sized.name})."
+    page.locator("#feedback-comment textarea").fill(complaint)
+    page.locator("#chat button[aria-label='Dislike']").last.click()
+    page.locator(".toast-item", has_text="👎 saved for").wait_for()
+    exported = run_rag("feedback", "export", "--feedback", str(server.votes), "--votes", "down", timeout=60)
+    assert exported.returncode == 0, exported.stderr
+    (down,) = [v for v in map(json.loads, exported.stdout.splitlines()) if v["comment"] == complaint]
+    assert down["vote"] == "down" and down["question"] == "Who delivered the closing remarks?" and down["citations"]
+    assert said not in exported.stdout  # the thumbs-up stays out of a --votes down export
 
 
 def test_documents_uploaded_through_the_ui_change_nothing_the_tests_see(ui, server, tmp_path):
