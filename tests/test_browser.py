@@ -601,19 +601,23 @@ def test_a_thumbs_up_or_down_with_a_comment_is_saved_for_that_answer_and_exporte
     assert said not in exported.stdout  # the thumbs-up stays out of a --votes down export
 
 
-def test_documents_uploaded_through_the_ui_change_nothing_the_tests_see(ui, server, tmp_path):
+def test_documents_uploaded_through_the_ui_change_nothing_the_tests_see(sized, server, tmp_path):
     """Unrelated documents added through the Documents tab land in the served checkout's corpus/ (and its index in
     index/data); the tests run in that checkout still pass (the quality gate reads the report alone), and they
     leave its corpus/ and index/data as they were. The real checkout's folders are guarded by conftest."""
-    page = ui.page
-    unrelated = tmp_path / "recipes.md"
-    unrelated.write_text("# Recipes\n\nRye bread wants a long, cool proof and a very hot oven.\n", encoding="utf-8")
+    page = sized.page
+    name = f"recipes-{sized.name}.md"  # one per screen size: the second would be refused as a copy of the first
+    unrelated = tmp_path / name
+    unrelated.write_text(
+        f"# Recipes\n\nRye bread wants a long, cool proof and a very hot oven ({sized.name} edition).\n",
+        encoding="utf-8",
+    )
     page.get_by_role("tab", name="Documents").click()
     page.locator("#upload input[type=file]").set_input_files([str(unrelated)])
-    page.locator('#upload td.filename[aria-label="recipes.md"]').wait_for()
+    page.locator(f'#upload td.filename[aria-label="{name}"]').wait_for()
     page.locator("#add-document").click()
-    page.locator("#documents-status .doc-ok", has_text="Added recipes.md").wait_for()
-    assert (server.checkout / "corpus" / "recipes.md").is_file()
+    page.locator("#documents-status .doc-ok", has_text=f"Added {name}").wait_for()
+    assert (server.checkout / "corpus" / name).is_file()
     users = files_under(server.checkout)
     assert any(name.startswith("index/data/main/") for name in users)
 
