@@ -453,6 +453,13 @@ def test_search_scope_limits_the_next_questions_to_the_chosen_documents(sized):
     in_window(page, "#chat .message-content")
     assert "harbour-notes.txt" not in page.locator("#sources").inner_text()
     assert "Maria Lindqvist" not in page.locator("#chat").inner_text()
+    ask(page, "Where did the delegation have dinner after the harbour visit?")  # the scope holds for the next one
+    page.locator("#chat .message-content").nth(3).wait_for()
+    page.wait_for_function("!document.querySelector('.pending')")
+    assert REPORT.name in page.locator("#scope").inner_text()
+    metas = page.locator("#sources .cite-meta").all_text_contents()  # cited, related, retrieved (folded)
+    assert metas and all(REPORT.name in meta and "harbour-notes.txt" not in meta for meta in metas)
+    assert "had dinner at the port" not in page.locator("#chat").inner_text()
 
 
 def shown(page, selector: str) -> tuple[float, float]:
