@@ -296,14 +296,18 @@ def test_tapping_a_citation_brings_its_source_and_span_into_view(sized):
 
 
 def test_retrieved_passages_are_readable_and_open_in_the_document_viewer(sized):
+    from index.lexical import terms
+
     page = sized.page
-    ask(page, "Who chaired Session II?")
+    question = "Who chaired Session II?"
+    ask(page, question)
     page.locator("#chat a.cite-link").first.wait_for()
     page.locator("#sources details.retrieved > summary").click()
     legend = page.locator("#sources .score-legend")
     assert legend.is_visible() and "dense" in legend.inner_text() and "BM25" in legend.inner_text()
     first = page.locator("#sources li.retrieved-passage").first
-    assert first.locator(".passage mark.term").count() >= 1  # the question's words, marked in the text
+    marked = first.locator(".passage mark.term").all_inner_texts()  # the question's words, marked in the text
+    assert marked and all(set(terms(question)) & set(terms(word)) for word in marked), marked
     assert len(first.locator(".passage").inner_text()) > 80  # the text itself, not only where it is
     raw = first.locator("details.scores table")
     assert not raw.is_visible()
