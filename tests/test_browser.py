@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -18,7 +19,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.conftest import REPORT, ROOT, files_under, subprocess_env
+from tests.conftest import REPORT, ROOT, files_under, run_rag, subprocess_env
 from tests.test_ui import free_port
 
 pytestmark = pytest.mark.slow
@@ -295,14 +296,18 @@ def test_tapping_a_citation_brings_its_source_and_span_into_view(sized):
 
 
 def test_retrieved_passages_are_readable_and_open_in_the_document_viewer(sized):
+    from index.lexical import terms
+
     page = sized.page
-    ask(page, "Who chaired Session II?")
+    question = "Who chaired Session II?"
+    ask(page, question)
     page.locator("#chat a.cite-link").first.wait_for()
     page.locator("#sources details.retrieved > summary").click()
     legend = page.locator("#sources .score-legend")
     assert legend.is_visible() and "dense" in legend.inner_text() and "BM25" in legend.inner_text()
     first = page.locator("#sources li.retrieved-passage").first
-    assert first.locator(".passage mark.term").count() >= 1  # the question's words, marked in the text
+    marked = first.locator(".passage mark.term").all_inner_texts()  # the question's words, marked in the text
+    assert marked and all(set(terms(question)) & set(terms(word)) for word in marked), marked
     assert len(first.locator(".passage").inner_text()) > 80  # the text itself, not only where it is
     raw = first.locator("details.scores table")
     assert not raw.is_visible()
@@ -342,9 +347,10 @@ def last_column_reachable(page) -> bool:
     )
 
 
-def test_documents_tab_adds_several_refuses_duplicates_confirms_removal_and_undoes_it(sized, tmp_path):
+def test_documents_tab_adds_several_refuses_duplicates_confirms_removal_and_undoes_it(sized, server, tmp_path):
     """Every message and the document read appear in the window at both sizes (on a phone they sit below the
-    buttons tapped); the table's last column can be scrolled to inside its own box."""
+    buttons tapped); the table's last column can be scrolled to inside its own box. A copy of a document is refused
+    whether its bytes are the same or only its text (another format); a removed document waits in corpus/.trash/."""
     page = sized.page
     notes = tmp_path / "Lighthouse notes.md"
     notes.write_text(
@@ -355,6 +361,13 @@ def test_documents_tab_adds_several_refuses_duplicates_confirms_removal_and_undo
     ferry.write_text("Ferry timetable\n\nThe ferry to Grimsey leaves at nine every morning.\n", encoding="utf-8")
     twin = tmp_path / "twin.txt"
     twin.write_text(MARKUP_DOC, encoding="utf-8")  # the same bytes as harbour-notes.txt
+    ferry_page = tmp_path / "ferry.html"  # the same text as ferry.txt, in this same batch, as a web page
+    ferry_page.write_text(
+        "<!doctype html><html><body><h1>Ferry timetable</h1>\n"
+        "<p>The ferry to Grimsey leaves at nine every morning.</p></body></html>",
+        encoding="utf-8",
+    )
+    corpus = server.checkout / "corpus"
     page.get_by_role("tab", name="Documents").click()
     table = page.locator("#documents-table")
     table.wait_for()
@@ -362,6 +375,8 @@ def test_documents_tab_adds_several_refuses_duplicates_confirms_removal_and_undo
     report_row = page.locator("#documents-table tr", has_text=REPORT.name)
     indexed_at = report_row.locator("td").nth(4).inner_text()
     assert fits_the_width(page) and last_column_reachable(page)
+    accept = page.locator("#upload input[type=file]").get_attribute("accept") or ""
+    assert {".txt", ".md", ".html", ".htm", ".pdf", ".docx"} <= {a.strip() for a in accept.split(",")}
 
     page.locator("#remove-document").click()
     status.get_by_text("Select a document to remove.").wait_for()
@@ -371,8 +386,8 @@ def test_documents_tab_adds_several_refuses_duplicates_confirms_removal_and_undo
     status.get_by_text("Choose one or more files first (.txt, .md, .html, .htm, .pdf or .docx).").wait_for()
     in_window(page, "#documents-status .doc-error")
 
-    page.locator("#upload input[type=file]").set_input_files([str(notes), str(ferry), str(twin)])
-    for name in ("Lighthouse notes.md", "ferry.txt", "twin.txt"):  # uploaded: listed in the picker
+    page.locator("#upload input[type=file]").set_input_files([str(notes), str(ferry), str(twin), str(ferry_page)])
+    for name in ("Lighthouse notes.md", "ferry.txt", "twin.txt", "ferry.html"):  # uploaded: listed in the picker
         page.locator(f'#upload td.filename[aria-label="{name}"]').wait_for()
     page.locator("#add-document").click()
     status.locator(".doc-ok").wait_for()
@@ -380,6 +395,8 @@ def test_documents_tab_adds_several_refuses_duplicates_confirms_removal_and_undo
     page.locator("#upload td.filename").first.wait_for(state="detached")  # the picker is empty for the next files
     assert "Added Lighthouse-notes.md, ferry.txt" in status.inner_text()
     assert "twin.txt is already in the corpus as harbour-notes.txt" in status.inner_text()
+    assert "ferry.html is already indexed as ferry.txt" in status.inner_text()
+    assert not (corpus / "twin.txt").exists() and not (corpus / "ferry.html").exists()
     assert "Lighthouse-notes.md" in table.inner_text() and "ferry.txt" in table.inner_text()
     assert report_row.locator("td").nth(4).inner_text() == indexed_at  # unchanged document, same "indexed at"
     assert fits_the_width(page)
@@ -409,12 +426,13 @@ def test_documents_tab_adds_several_refuses_duplicates_confirms_removal_and_undo
     status.locator(".doc-ok", has_text="Removed Lighthouse-notes.md").wait_for()
     in_window(page, "#documents-status .doc-ok")
     assert "Lighthouse-notes.md" not in table.inner_text()
+    assert (corpus / ".trash" / "Lighthouse-notes.md").is_file() and not (corpus / "Lighthouse-notes.md").exists()
     undo = page.locator("#undo-remove")
     assert "Lighthouse-notes.md" in undo.inner_text()
     undo.click()
     status.locator(".doc-ok", has_text="Restored Lighthouse-notes.md").wait_for()
     in_window(page, "#documents-status .doc-ok")
-    assert "Lighthouse-notes.md" in table.inner_text()
+    assert "Lighthouse-notes.md" in table.inner_text() and (corpus / "Lighthouse-notes.md").is_file()
     for name in ("Lighthouse-notes.md", "ferry.txt"):  # leave the corpus as the other tests expect it
         page.locator("#remove-choice input").click()
         page.get_by_role("option", name=name).click()
@@ -439,17 +457,101 @@ def test_search_scope_limits_the_next_questions_to_the_chosen_documents(sized):
     in_window(page, "#chat .message-content")
     assert "harbour-notes.txt" not in page.locator("#sources").inner_text()
     assert "Maria Lindqvist" not in page.locator("#chat").inner_text()
+    ask(page, "Where did the delegation have dinner after the harbour visit?")  # the scope holds for the next one
+    page.locator("#chat .message-content").nth(3).wait_for()
+    page.wait_for_function("!document.querySelector('.pending')")
+    assert REPORT.name in page.locator("#scope").inner_text()
+    metas = page.locator("#sources .cite-meta").all_text_contents()  # cited, related, retrieved (folded)
+    assert metas and all(REPORT.name in meta and "harbour-notes.txt" not in meta for meta in metas)
+    assert "had dinner at the port" not in page.locator("#chat").inner_text()
+
+
+def shown(page, selector: str) -> tuple[float, float]:
+    """Where the part of the last element matching `selector` that a user sees starts, and how many pixels of it
+    show: its box cut by every box around it that scrolls or clips (the chat scrolls inside its own box) and by the
+    browser window (the top is where that part starts, whether in the window or not)."""
+    return tuple(
+        page.evaluate(
+            """(sel) => {
+            const all = document.querySelectorAll(sel), el = all[all.length - 1];
+            if (!el) return [0, 0];
+            let {top, bottom} = el.getBoundingClientRect();
+            for (let box = el.parentElement; box; box = box.parentElement) {
+                if (getComputedStyle(box).overflowY === "visible") continue;
+                const r = box.getBoundingClientRect();
+                top = Math.max(top, r.top); bottom = Math.min(bottom, r.bottom);
+            }
+            return [top, Math.max(0, Math.min(bottom, window.innerHeight) - Math.max(top, 0))];
+        }""",
+            selector,
+        )
+    )
+
+
+LONG_CONVERSATION = [
+    "What are the four strategic actions of the 1-3-4 framework?",
+    "Who chaired Session II?",
+    "Which AI tools did Ms. BAYARMAA's institute use in teaching?",
+    "Who delivered the closing remarks?",
+]
+
+
+def test_each_answer_of_a_long_conversation_shows_without_the_page_jumping(sized):
+    """The chat scrolls inside its own box: an answer's start that the box keeps out of sight is the box's to show,
+    not a reason to move the page further. With the page swiped a little down (the chat box's top edge 40 px above
+    the window, the question box in it) every answer shows from the top of the window or lower, and the page moves
+    up by no more than what hid the chat box's top edge; with the chat out of sight above the question box, the page
+    brings the answer into the window. The question box stays in the window throughout."""
+    page = sized.page
+    hidden_edge, margin = 40, 10  # how far the chat box's top is swiped above the window; the page's own margin
+    for i, question in enumerate(LONG_CONVERSATION):
+        page.evaluate(
+            "(edge) => window.scrollTo({top: window.scrollY + document.getElementById('chat').getBoundingClientRect()"
+            ".top + edge, behavior: 'instant'})",
+            hidden_edge,
+        )
+        where = page.evaluate("window.scrollY")
+        ask(page, question)
+        page.locator("#chat .message-content").nth(2 * i + 1).wait_for()
+        page.wait_for_function("!document.querySelector('.pending')")
+        top, height = shown(page, "#chat .message-content")
+        assert height > 0 and top >= 0, f"answer {i + 1} starts out of sight"
+        assert on_screen(page, "#question textarea"), f"after answer {i + 1} the question box is out of sight"
+        moved = where - page.evaluate("window.scrollY")
+        assert moved <= hidden_edge + margin, f"answer {i + 1}: the page jumped {moved} px up"
+    overflowing = page.evaluate(
+        """() => { const m = document.querySelector("#chat .message-content"); let b = m.parentElement;
+                   while (b && !["auto", "scroll"].includes(getComputedStyle(b).overflowY)) b = b.parentElement;
+                   return b !== null && b.scrollHeight > b.clientHeight; }"""
+    )
+    assert overflowing, "the conversation never outgrew the chat box: this test could not see a jump"
+    for i, question in enumerate(LONG_CONVERSATION[:2], start=len(LONG_CONVERSATION)):
+        page.evaluate("document.getElementById('question').scrollIntoView({block: 'start', behavior: 'instant'})")
+        if sized.name == "phone":  # a desktop page is too short to scroll the chat away
+            assert shown(page, "#chat .message-content")[1] == 0
+        ask(page, question)
+        page.locator("#chat .message-content").nth(2 * i + 1).wait_for()
+        page.wait_for_function("!document.querySelector('.pending')")
+        assert shown(page, "#chat .message-content")[1] > 0, f"answer {i + 1} is out of sight"
+        assert on_screen(page, "#question textarea"), f"after answer {i + 1} the question box is out of sight"
+    assert fits_the_width(page)
 
 
 def test_a_conversation_survives_a_reload_exports_as_markdown_and_new_chat_clears_it(sized):
+    """Two answers come back after a reload and both go to the export, each with its citations and their spans."""
     page = sized.page
-    ask(page, "Who chaired Session II?")
-    page.locator("#chat a.cite-link").first.wait_for()
-    page.wait_for_function("!document.querySelector('.pending')")
+    questions = ["Who chaired Session II?", "Who delivered the closing remarks?"]
+    for i, question in enumerate(questions):
+        ask(page, question)
+        page.locator("#chat .message-content").nth(2 * i + 1).wait_for()
+        page.wait_for_function("!document.querySelector('.pending')")
+    before = page.locator("#chat").inner_text()
     page.reload()
     page.locator("#chat a.cite-link").first.wait_for()  # back from the browser's storage
+    assert page.locator("#chat .message-content").count() == 4 and page.locator("#chat").inner_text() == before
     assert "ARIUNAA Enkhtur" in page.locator("#chat").inner_text()
-    assert "ARIUNAA Enkhtur" in page.locator("#sources").inner_text()
+    page.locator("#chat .message-content").nth(1).click()  # the first answer's sources, as before the reload
+    page.locator("#sources", has_text="ARIUNAA Enkhtur").wait_for()
     page.locator("#chat a.cite-link").first.click()  # the restored chat still opens its citations
     page.locator("#document #doc-mark").wait_for()
     page.locator("#export-chat").click()
@@ -459,8 +561,14 @@ def test_a_conversation_survives_a_reload_exports_as_markdown_and_new_chat_clear
     with page.expect_download() as download:
         link.click()
     text = Path(download.value.path()).read_text(encoding="utf-8")
-    assert text.startswith("# Conversation") and "## Who chaired Session II?" in text
-    assert "ARIUNAA Enkhtur" in text and f"- [1] {REPORT.name} §" in text and ", chars " in text
+    assert text.startswith("# Conversation") and "ARIUNAA Enkhtur" in text
+    report = REPORT.read_text(encoding="utf-8")
+    sections = text.split("\n## ")[1:]
+    assert [section.splitlines()[0] for section in sections] == questions
+    for section in sections:  # every answer with its citations, each naming a span of the report
+        spans = re.findall(rf"^- \[\d+\] {re.escape(REPORT.name)} § .+, chars (\d+)-(\d+)$", section, re.M)
+        assert spans, section
+        assert all(0 <= int(a) < int(b) <= len(report) for a, b in spans)
     page.locator("#new-chat").click()
     page.locator("#chat .message-content").first.wait_for(state="detached")
     page.wait_for_function("!document.querySelector('.pending')")
@@ -470,9 +578,10 @@ def test_a_conversation_survives_a_reload_exports_as_markdown_and_new_chat_clear
     assert page.locator("#chat .message-content").count() == 0
 
 
-def test_a_thumbs_up_with_a_comment_is_saved_for_that_answer(sized, server):
+def test_a_thumbs_up_or_down_with_a_comment_is_saved_for_that_answer_and_exported(sized, server):
     """The vote is confirmed where the user is looking (a notice over the page), not only in the Feedback panel,
-    which sits folded below the chat and off-screen on a phone."""
+    which sits folded below the chat and off-screen on a phone. A thumbs-down and its comment reach the export the
+    panel names (`rag feedback export --votes down`)."""
     page = sized.page
     ask(page, "Who chaired Session II?")
     page.locator("#chat a.cite-link").first.wait_for()
@@ -489,20 +598,37 @@ def test_a_thumbs_up_with_a_comment_is_saved_for_that_answer(sized, server):
     assert vote["vote"] == "up" and vote["question"] == "Who chaired Session II?"
     assert vote["citations"] and "ARIUNAA Enkhtur" in vote["answer"]
 
+    ask(page, "Who delivered the closing remarks?")
+    page.locator("#chat .message-content").nth(3).wait_for()
+    page.wait_for_function("!document.querySelector('.pending')")
+    complaint = f"The remarks were cut short ({sized.name})."
+    page.locator("#feedback-comment textarea").fill(complaint)
+    page.locator("#chat button[aria-label='Dislike']").last.click()
+    page.locator(".toast-item", has_text="👎 saved for").wait_for()
+    exported = run_rag("feedback", "export", "--feedback", str(server.votes), "--votes", "down", timeout=60)
+    assert exported.returncode == 0, exported.stderr
+    (down,) = [v for v in map(json.loads, exported.stdout.splitlines()) if v["comment"] == complaint]
+    assert down["vote"] == "down" and down["question"] == "Who delivered the closing remarks?" and down["citations"]
+    assert said not in exported.stdout  # the thumbs-up stays out of a --votes down export
 
-def test_documents_uploaded_through_the_ui_change_nothing_the_tests_see(ui, server, tmp_path):
+
+def test_documents_uploaded_through_the_ui_change_nothing_the_tests_see(sized, server, tmp_path):
     """Unrelated documents added through the Documents tab land in the served checkout's corpus/ (and its index in
     index/data); the tests run in that checkout still pass (the quality gate reads the report alone), and they
     leave its corpus/ and index/data as they were. The real checkout's folders are guarded by conftest."""
-    page = ui.page
-    unrelated = tmp_path / "recipes.md"
-    unrelated.write_text("# Recipes\n\nRye bread wants a long, cool proof and a very hot oven.\n", encoding="utf-8")
+    page = sized.page
+    name = f"recipes-{sized.name}.md"  # one per screen size: the second would be refused as a copy of the first
+    unrelated = tmp_path / name
+    unrelated.write_text(
+        f"# Recipes\n\nRye bread wants a long, cool proof and a very hot oven ({sized.name} edition).\n",
+        encoding="utf-8",
+    )
     page.get_by_role("tab", name="Documents").click()
     page.locator("#upload input[type=file]").set_input_files([str(unrelated)])
-    page.locator('#upload td.filename[aria-label="recipes.md"]').wait_for()
+    page.locator(f'#upload td.filename[aria-label="{name}"]').wait_for()
     page.locator("#add-document").click()
-    page.locator("#documents-status .doc-ok", has_text="Added recipes.md").wait_for()
-    assert (server.checkout / "corpus" / "recipes.md").is_file()
+    page.locator("#documents-status .doc-ok", has_text=f"Added {name}").wait_for()
+    assert (server.checkout / "corpus" / name).is_file()
     users = files_under(server.checkout)
     assert any(name.startswith("index/data/main/") for name in users)
 

@@ -133,15 +133,26 @@ JS = """
     seen.add(el);
     return el;
   };
-  const startHidden = (el) => {
+  // Where on the page an answer shows: its box cut by the boxes around it that scroll or clip. The chat scrolls in
+  // its own box: what that box keeps out of sight is the box's to show, not the page's (an answer out of the box's
+  // sight, above or not yet scrolled to, stands as the box itself). null while the answer has no size.
+  const shownPart = (el) => {
     const r = el.getBoundingClientRect();
-    return r.height > 0 && (r.top < 0 || r.top > window.innerHeight - 40);
+    if (!r.height) return null;
+    let top = r.top, bottom = r.bottom;
+    for (let box = el.parentElement; box && box !== document.body; box = box.parentElement) {
+      if (getComputedStyle(box).overflowY === "visible") continue;
+      const b = box.getBoundingClientRect();
+      if (bottom <= b.top || top >= b.bottom) [top, bottom] = [b.top, b.bottom];
+      else [top, bottom] = [Math.max(top, b.top), Math.min(bottom, b.bottom)];
+    }
+    return {top, bottom};
   };
   let markToken = null, cardToken = null;
   new MutationObserver(() => {
-    const answer = arrived("#chat .message-content");
-    if (answer && startHidden(answer))
-      window.scrollBy({top: answer.getBoundingClientRect().top - 8, behavior: "instant"});
+    const answer = arrived("#chat .message-content"), part = answer ? shownPart(answer) : null;
+    if (part && (part.top < 0 || part.top > window.innerHeight - 40))
+      window.scrollBy({top: part.top - 8, behavior: "instant"});
     for (const sel of ["#documents-status .doc-ok, #documents-status .doc-error", "#documents-view-text"]) {
       const el = arrived(sel);
       if (el && el.getClientRects().length) el.scrollIntoView({block: "nearest", behavior: "instant"});
