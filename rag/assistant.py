@@ -110,7 +110,12 @@ def check_k(k: object) -> int:
 
 
 class Assistant:
-    """Answers questions about a corpus; loads (and if needed builds) the index and model once."""
+    """Answers questions about a corpus; loads (and if needed builds) the index and model once.
+
+    `Assistant(..., load=False)` only takes the settings; `open()` then loads, verifies and, when the index is
+    missing or stale, builds it, and `warm_up()` also answers one question so the first user does not wait for
+    the encoder's first call. With the default `load=True` the constructor opens at once; `ask` opens if needed.
+    """
 
     def __init__(
         self,
@@ -121,6 +126,7 @@ class Assistant:
         log: Callable[[str], None] = lambda msg: print(msg, file=sys.stderr),
         progress: bool = True,
         fallback: bool = True,
+        load: bool = True,
     ) -> None:
         self.corpus_dir = Path(corpus_dir)
         self.fallback = fallback  # when a rebuild cannot run, answer from the last build (False: raise why not)
@@ -128,10 +134,26 @@ class Assistant:
         self.index_dir = Path(index_dir)
         self.settings = settings
         self.log = log
-        self.embedder = embedder or SentenceTransformerEmbedder(settings.index.model)
-        self.index = self._load_or_build(progress)
+        self.embedder = embedder or SentenceTransformerEmbedder(settings.index.model)  # the model loads on first use
+        self.progress = progress
+        self.opened = False
+        if load:
+            self.open()
+
+    def open(self) -> Assistant:
+        """Load the index (checksums verified), building or rebuilding it first when it is missing or stale."""
+        self.index = self._load_or_build(self.progress)
         self.retriever = Retriever(self.index, self._query_encoder())
-        self.composer = Composer(self.retriever, settings.composer)
+        self.composer = Composer(self.retriever, self.settings.composer)
+        self.opened = True
+        return self
+
+    def warm_up(self) -> Assistant:
+        """Open if needed and answer one question, so the encoder's and the composer's first calls are paid now."""
+        if not self.opened:
+            self.open()
+        self.ask("What is this about?")
+        return self
 
     def _query_encoder(self) -> Embedder:
         """The index's ONNX encoder for questions (no torch: a sub-second start) when it has one, else the embedder."""
@@ -222,6 +244,8 @@ class Assistant:
         question, which is what gets searched (and is shown in the JSON as "standalone_question").
         `sources` limits the search, and so the citations, to those indexed documents (None: all).
         """
+        if not self.opened:
+            self.open()
         started = time.perf_counter()
         text = standalone(check_question(question), history)
         k = check_k(self.settings.k if k is None else k)

@@ -338,7 +338,7 @@ def cmd_serve(args) -> int:
 
     # The OpenAI-compatible API's Bearer key: RAG_API_KEY, else the login's password.
     api_key = os.environ.get("RAG_API_KEY") or (auth[1] if auth else None)
-    assistant = _assistant(args)
+    assistant = _assistant(args).warm_up()  # the first user's question does not pay for the encoder's first call
     try:
         serve(
             assistant,

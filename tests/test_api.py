@@ -61,3 +61,19 @@ def test_a_bad_question_is_a_user_error_not_an_ingest_error():
 
     assert issubclass(BadInput, UserError) and issubclass(IngestError, UserError)
     assert not issubclass(BadInput, IngestError)
+
+
+def test_an_assistant_can_be_made_from_settings_alone_and_opened_later(tmp_path, embedder):
+    """#20: constructing with load=False reads and builds nothing; open() builds the missing index; ask opens too."""
+    from rag.assistant import Assistant
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "note.txt").write_text("The ferry to Kessel is run by Marta Olsen.\n", encoding="utf-8")
+    index = tmp_path / "index"
+    lazy = Assistant(corpus, index, embedder=embedder, log=lambda _: None, progress=False, load=False)
+    assert not index.exists() and not lazy.opened
+    answer = lazy.ask("Who runs the ferry to Kessel?")  # opens (and builds) on first use
+    assert lazy.opened and index.exists() and "Marta Olsen" in answer.answer
+    again = Assistant(corpus, index, embedder=embedder, log=lambda _: None, progress=False, load=False).warm_up()
+    assert again.opened and again.ask("Who runs the ferry to Kessel?").answer == answer.answer
