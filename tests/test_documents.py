@@ -67,9 +67,9 @@ def _page(text: str) -> bytes:
 def test_an_upload_whose_text_is_already_indexed_is_refused_whatever_its_format(tmp_path, report_index):
     import pytest
 
+    from rag.corpus import save_upload
     from rag.errors import BadInput
     from tests.conftest import REPORT
-    from ui.documents import save_upload
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()

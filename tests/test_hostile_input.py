@@ -51,7 +51,7 @@ def test_a_link_out_of_the_corpus_is_never_read(corpus, tmp_path):
 def test_removing_a_linked_document_removes_the_link_not_its_target(corpus):
     from types import SimpleNamespace
 
-    from ui.documents import indexed_source
+    from rag.corpus import indexed_source
 
     (corpus / "alias.txt").symlink_to(corpus / REPORT.name)
     assistant = SimpleNamespace(
@@ -336,8 +336,8 @@ def test_ask_answers_from_the_last_build_with_a_warning_when_the_disk_is_full(co
 
 
 def test_an_upload_that_cannot_be_saved_on_a_full_disk_leaves_nothing_and_no_server_path(corpus, monkeypatch):
+    from rag.corpus import save_upload
     from rag.errors import BadInput
-    from ui.documents import save_upload
 
     before = sorted(p.name for p in corpus.iterdir())
     real_write = pathlib.Path.write_bytes
@@ -411,7 +411,7 @@ def test_a_documents_change_while_another_process_builds_is_refused_not_left_uni
     # upload in the corpus while saying "the index is up to date".
     from index.build import IndexBusy, _WriterLock, ingest
     from rag.assistant import Assistant
-    from ui.documents import reload
+    from rag.corpus import reload
 
     index, toy = tmp_path / "index", WordHashEmbedder()
     ingest(corpus, index, embedder=toy, **QUIET)
@@ -474,8 +474,8 @@ def test_messages_for_the_web_cut_server_paths_to_their_last_part():
 
 
 def test_a_documents_change_the_index_refuses_names_no_server_path(corpus, tmp_path, monkeypatch):
+    from rag import corpus as documents
     from rag.assistant import Assistant
-    from ui import documents
     from ui.app import build_app
 
     assistant = Assistant(corpus, tmp_path / "index", embedder=WordHashEmbedder(), **QUIET)

@@ -22,9 +22,9 @@ from urllib.parse import quote
 
 import pytest
 
+from rag.corpus import MAX_UPLOAD_BYTES as LIMIT
 from tests.conftest import RAG, REPORT, subprocess_env
 from tests.test_ui import wait_until
-from ui.documents import MAX_UPLOAD_BYTES as LIMIT
 from ui.throttle import FREE_FAILURES
 from ui.web import MAX_API_BODY_BYTES, MAX_BODY_BYTES
 

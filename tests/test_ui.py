@@ -308,7 +308,7 @@ def test_a_full_queue_answers_busy_try_again():
 
 
 def test_uploads_get_safe_names_and_only_text_files_of_bounded_size_enter_the_corpus(tmp_path):
-    from ui.documents import MAX_UPLOAD_BYTES, safe_name, save_upload
+    from rag.corpus import MAX_UPLOAD_BYTES, safe_name, save_upload
 
     assert safe_name("../../My Notes (v2).MD") == "My-Notes-v2.md"
     assert safe_name("..\\..\\evil.txt") == "evil.txt"
@@ -443,7 +443,7 @@ def test_the_slider_reaches_the_same_limit_as_the_cli_and_api():
 
 
 def test_documents_removed_go_to_the_trash_and_come_back_and_duplicates_are_refused(tmp_path):
-    from ui.documents import accepted_types, in_trash, restore, save_upload, to_trash
+    from rag.corpus import accepted_types, in_trash, restore, save_upload, to_trash
 
     assert accepted_types() == ".txt, .md, .html, .htm, .pdf or .docx"
     corpus = tmp_path / "corpus"
@@ -469,7 +469,7 @@ def test_documents_removed_go_to_the_trash_and_come_back_and_duplicates_are_refu
 
 
 def test_remove_with_nothing_selected_says_what_to_do(assistant):
-    from ui.documents import indexed_source
+    from rag.corpus import indexed_source
 
     for nothing in (None, ""):
         with pytest.raises(BadInput, match="^Select a document to remove.$"):

@@ -4,7 +4,7 @@ Layout: the chat (left) and, for the selected answer, its sources and the cited 
 A click on a citation marker [n] (in the chat or the sources panel) is sent to the server through a
 hidden textbox; the reply highlights that citation's card and opens its document at the cited span,
 which a small page script scrolls into view. All document text is escaped in `ui.render`.
-A Documents tab lists, adds and removes corpus files (`ui.documents`); votes on answers go to a local
+A Documents tab lists (`ui.documents`), adds and removes (`rag.corpus`) corpus files; votes on answers go to a local
 JSON-lines file (`ui.feedback`); `ask` is the API endpoint returning the JSON contract.
 """
 
@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from rag.answer import Answer
+from rag.corpus import MAX_UPLOAD_BYTES
 from rag.errors import BadInput
 from ui import conversation
-from ui.documents import MAX_UPLOAD_BYTES
 from ui.render import (
     chat_message,
     chat_text,
@@ -276,6 +276,7 @@ def build_app(assistant, feedback_path: Path | None = None, queue_size: int = QU
     """
     import gradio as gr
 
+    from rag import corpus
     from rag.retrieve import MODES
     from ui import documents as docs
     from ui import feedback
@@ -384,7 +385,7 @@ def build_app(assistant, feedback_path: Path | None = None, queue_size: int = QU
         rows = docs.documents(live.assistant) if hasattr(live.assistant, "index") else []
         names = [r["source"] for r in rows]
         kept = [s for s in (scope or []) if s in names]
-        trashed = docs.in_trash(live.assistant.corpus_dir) if hasattr(live.assistant, "corpus_dir") else None
+        trashed = corpus.in_trash(live.assistant.corpus_dir) if hasattr(live.assistant, "corpus_dir") else None
         return (
             docs.documents_html(rows),
             gr.update(choices=names, value=None),
@@ -402,7 +403,7 @@ def build_app(assistant, feedback_path: Path | None = None, queue_size: int = QU
         try:
             undo = change()
             try:
-                live.assistant = docs.reload(live.assistant)
+                live.assistant = corpus.reload(live.assistant)
             except Exception as exc:  # a change the index cannot take is undone, whatever stopped it
                 undo()
                 if not isinstance(exc, UserError):
@@ -417,7 +418,7 @@ def build_app(assistant, feedback_path: Path | None = None, queue_size: int = QU
     def add_documents(uploads, scope, progress=gr.Progress(track_tqdm=True)):
         paths = [Path(u) for u in (uploads or [])] if isinstance(uploads, list) else [Path(uploads)] if uploads else []
         if not paths:
-            message = error_html(f"Choose one or more files first ({docs.accepted_types()}).")
+            message = error_html(f"Choose one or more files first ({corpus.accepted_types()}).")
             return message, *list_documents(scope), gr.skip()
         saved: list[Path] = []
         refused: list[str] = []
@@ -427,8 +428,8 @@ def build_app(assistant, feedback_path: Path | None = None, queue_size: int = QU
             for i, path in enumerate(paths):
                 progress((i, len(paths)), desc=f"checking {path.name}")
                 try:
-                    corpus, index_dir = live.assistant.corpus_dir, live.assistant.index_dir
-                    saved.append(docs.save_upload(corpus, path.name, path.read_bytes(), index_dir, added))
+                    folder, index_dir = live.assistant.corpus_dir, live.assistant.index_dir
+                    saved.append(corpus.save_upload(folder, path.name, path.read_bytes(), index_dir, added))
                 except BadInput as exc:
                     refused.append(str(exc))
             if not saved:
@@ -447,7 +448,7 @@ def build_app(assistant, feedback_path: Path | None = None, queue_size: int = QU
     def ask_to_remove(source: str | None):
         """The first click on Remove: name the document and wait for a confirmation."""
         try:
-            docs.indexed_source(live.assistant, source)
+            corpus.indexed_source(live.assistant, source)
         except BadInput as exc:
             return gr.update(visible=False), "", error_html(str(exc))
         question = f"Remove **{source}** from the corpus? It goes to the trash; Undo puts it back."
@@ -455,12 +456,12 @@ def build_app(assistant, feedback_path: Path | None = None, queue_size: int = QU
 
     def remove_document(source: str | None, scope, progress=gr.Progress(track_tqdm=True)):
         def change():
-            target = docs.indexed_source(live.assistant, source)
+            target = corpus.indexed_source(live.assistant, source)
             if len(live.assistant.index.manifest.get("documents") or {}) <= 1:
                 raise BadInput("This is the only document; add another before removing it.")
-            docs.to_trash(live.assistant.corpus_dir, target)
+            corpus.to_trash(live.assistant.corpus_dir, target)
             progress(0.1, desc="updating the index")
-            return lambda: docs.restore(live.assistant.corpus_dir)
+            return lambda: corpus.restore(live.assistant.corpus_dir)
 
         def done():
             return _ok(f"Removed {source} (kept in the trash until the next removal); the index is up to date.")
@@ -471,9 +472,9 @@ def build_app(assistant, feedback_path: Path | None = None, queue_size: int = QU
         restored: list[Path] = []
 
         def change():
-            restored.append(docs.restore(live.assistant.corpus_dir))
+            restored.append(corpus.restore(live.assistant.corpus_dir))
             progress(0.1, desc="updating the index")
-            return lambda: docs.to_trash(live.assistant.corpus_dir, restored[0])
+            return lambda: corpus.to_trash(live.assistant.corpus_dir, restored[0])
 
         def done():
             name = restored[0].relative_to(live.assistant.corpus_dir).as_posix()
@@ -554,9 +555,9 @@ def build_app(assistant, feedback_path: Path | None = None, queue_size: int = QU
             with gr.Row():
                 with gr.Column():
                     upload = gr.File(
-                        label=f"Add documents ({docs.accepted_types()}; up to "
-                        f"{docs.MAX_UPLOAD_BYTES // (1024 * 1024)} MiB each; drop several at once)",
-                        file_types=list(docs.UPLOAD_SUFFIXES),
+                        label=f"Add documents ({corpus.accepted_types()}; up to "
+                        f"{corpus.MAX_UPLOAD_BYTES // (1024 * 1024)} MiB each; drop several at once)",
+                        file_types=list(corpus.UPLOAD_SUFFIXES),
                         file_count="multiple",
                         type="filepath",
                         elem_id="upload",
