@@ -325,6 +325,8 @@ def _summary(retriever, target: str | None, hits: list[SentenceHit]) -> list[Sen
 def _section_opened_by(retriever, table, target: str, hits: list[SentenceHit]) -> tuple[str, str] | None:
     """The retrieved section whose first sentence names the target word for word, when no title does: a report's
     "Session II" is often named only in the sentence that opens its section ("Session II was chaired by ...")."""
+    if not target.strip():
+        return None
     pattern = re.compile(r"(?<!\w)" + re.escape(target.strip()) + r"(?!\w)", re.I)
     found = []
     for key in dict.fromkeys((h.chunk.source, h.chunk.section) for h in hits):
