@@ -251,7 +251,7 @@ def warm(c: Corpus, repeats: int, model) -> tuple[dict[str, Any], dict[str, Any]
         base["p50"].append(percentile(times, 50))
         base["p95"].append(percentile(times, 95))
     encoder = type(assistant.retriever.embedder).__name__
-    kind = (assistant.index.manifest.get("dense_index") or {}).get("kind", "flat")
+    kind = assistant.index.manifest.dense_index.get("kind", "flat")
     return (
         {"encoder": encoder, "chunks": len(assistant.index.searchable), "dense_index": kind}
         | {s: {k: spread(v) for k, v in ours[s].items()} for s in STAGES}

@@ -9,9 +9,12 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from index.store import Manifest
 
 ONNX_FILE = "query_encoder.onnx"
 TOKENIZER_FILE = "query_tokenizer.json"
@@ -61,15 +64,11 @@ class OnnxEncoder:
         return out
 
 
-def from_build(build: Path, manifest: dict[str, Any]) -> OnnxEncoder | None:
+def from_build(build: Path, manifest: Manifest) -> OnnxEncoder | None:
     """The build's ONNX query encoder, or None when ingest kept none (its manifest says why)."""
-    entry = manifest.get("query_encoder") or {}
+    entry = manifest.query_encoder
     if entry.get("kind") != "onnx":
         return None
     return OnnxEncoder(
-        build / entry["file"],
-        build / entry["tokenizer"],
-        str(manifest["model"]),
-        int(manifest["dim"]),
-        entry["max_length"],
+        build / entry["file"], build / entry["tokenizer"], manifest.model, manifest.dim, entry["max_length"]
     )

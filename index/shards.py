@@ -226,7 +226,7 @@ def read(build: Path, manifest: dict[str, Any]):
     """Every shard of a verified build read as one Index; `Index.shards` keeps the shards themselves."""
     from index import summaries
     from index.errors import IndexCorrupt
-    from index.store import Index
+    from index.store import Index, Manifest
 
     entries = manifest["shards"]
     parts = [load_shard(build / e["folder"], check=False) for e in entries]  # the build's checksums cover them
@@ -246,7 +246,7 @@ def read(build: Path, manifest: dict[str, Any]):
     )
     return Index(
         build,
-        manifest,
+        Manifest.from_json(manifest),
         Concat([p.chunks for p in parts]),
         Concat([p.searchable for p in parts]),
         sentences.reshape(-1, 3),

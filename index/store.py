@@ -89,11 +89,41 @@ class ChunkTable(Sequence[Chunk]):
 
 
 @dataclass(frozen=True)
+class Manifest:
+    """A loaded build's manifest.json as a typed record (the file's JSON, DESIGN.md's index format, is unchanged).
+
+    Read from a verified build only; ingest writes the JSON itself (index.build, write_build).
+    """
+
+    model: str
+    dim: int
+    format_version: int | None = None
+    tokenizer: str = ""
+    chunker: Mapping[str, Any] = field(default_factory=dict)
+    files: Mapping[str, Any] = field(default_factory=dict)  # corpus file -> (size, mtime, sha256) when indexed
+    documents: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # source -> title, indexed_at, ...
+    skipped: Sequence[Mapping[str, Any]] = ()  # files that could not be read, with the reason
+    built_at: str = ""
+    embed_precision: str = ""
+    query_encoder: Mapping[str, Any] = field(default_factory=dict)  # the ONNX export's entry, or why there is none
+    dense_index: Mapping[str, Any] = field(default_factory=dict)  # kind (flat / hnsw) and its parameters
+    checksums: Mapping[str, str] = field(default_factory=dict)  # file in the build -> sha256
+    shards: Sequence[Mapping[str, Any]] = ()  # a sharded build's sub-index folders
+    shard_request: int | None = None  # the --shards asked for (a corpus of fewer documents has fewer shards)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Manifest:
+        """From the parsed manifest.json; keys this code does not know are ignored."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known and v is not None})
+
+
+@dataclass(frozen=True)
 class Index:
     """A loaded, verified build: every chunk (aliases too), and the searchable ones behind the vectors."""
 
     path: Path
-    manifest: dict[str, Any]
+    manifest: Manifest
     chunks: Sequence[Chunk]
     searchable: Sequence[Chunk]  # row i of the dense index and of BM25 is searchable[i]
     sentences: np.ndarray  # [m, 3]: row in searchable, start, end; row j of sentence_vectors
@@ -468,7 +498,19 @@ def _read_files(build: Path, manifest: dict[str, Any]) -> Index:
     summary_rows = (
         summaries.load(build / summaries.FILE, len(sentences)) if summaries.FILE in manifest["checksums"] else {}
     )
-    return Index(build, manifest, chunks, searchable, sentences, ptr, rows, index, sentence_vectors, bm25, summary_rows)
+    return Index(
+        build,
+        Manifest.from_json(manifest),
+        chunks,
+        searchable,
+        sentences,
+        ptr,
+        rows,
+        index,
+        sentence_vectors,
+        bm25,
+        summary_rows,
+    )
 
 
 def load_array(path: Path) -> np.ndarray:

@@ -159,7 +159,7 @@ class Assistant:
         """The index's ONNX encoder for questions (no torch: a sub-second start) when it has one, else the embedder."""
         from index.onnx_encoder import from_build
 
-        if self.index.manifest.get("model") != self.embedder.model_id:
+        if self.index.manifest.model != self.embedder.model_id:
             return self.embedder
         try:
             return from_build(self.index.path, self.index.manifest) or self.embedder
@@ -183,10 +183,9 @@ class Assistant:
             )
             self.log(report.summary())
 
-        def other_model(manifest: dict | None) -> str | None:
+        def other_model(dim: int | None) -> str | None:
             """Why the index holds another model's vectors (the manifest's model id alone cannot tell)."""
-            dim = (manifest or {}).get("dim", self.embedder.dim)
-            if dim == self.embedder.dim:
+            if dim is None or dim == self.embedder.dim:
                 return None
             return (
                 f"index is stale (it holds {dim}-dimension vectors, {self.embedder.model_id} makes "
@@ -194,7 +193,7 @@ class Assistant:
             )
 
         reason = stale_reason(self.corpus_dir, self.index_dir, self.settings.index)
-        stale_dim = other_model(read_manifest(self.index_dir))
+        stale_dim = other_model((read_manifest(self.index_dir) or {}).get("dim"))
         if reason is not None or stale_dim is not None:
             self.log(stale_dim or f"building the index: {reason}")
             try:
@@ -214,7 +213,7 @@ class Assistant:
             self.log(f"{exc}; rebuilding")
             rebuild(force=True)
             index = load(self.index_dir)
-        stale_dim = other_model(index.manifest)
+        stale_dim = other_model(index.manifest.dim)
         if stale_dim is not None:
             self.log(stale_dim)
             rebuild(force=True)
@@ -289,7 +288,7 @@ class Assistant:
         wanted = frozenset(s.strip() for s in sources if s.strip())
         if not wanted:
             raise BadInput("sources is empty; leave it out to search every document")
-        indexed = self.index.manifest.get("documents") or {}
+        indexed = self.index.manifest.documents
         unknown = sorted(wanted - set(indexed))
         if unknown:
             raise BadInput(f"not an indexed document: {', '.join(unknown)}; indexed: {', '.join(sorted(indexed))}")
@@ -303,7 +302,7 @@ class Assistant:
         """
         from index.documents import load_document
 
-        listed = (self.index.manifest.get("documents") or {}).get(source) if isinstance(source, str) else None
+        listed = self.index.manifest.documents.get(source) if isinstance(source, str) else None
         root = self.corpus_dir.resolve()
         path = (root / source).resolve() if listed else root
         if not isinstance(listed, dict) or not path.is_relative_to(root) or not path.is_file():

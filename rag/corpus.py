@@ -163,7 +163,7 @@ def indexed_source(assistant, source: str) -> Path:
     """The corpus path of an indexed document, or BadInput (never a path outside the corpus)."""
     if not source:
         raise BadInput("Select a document to remove.")
-    listed = (assistant.index.manifest.get("documents") or {}).get(source) if isinstance(source, str) else None
+    listed = assistant.index.manifest.documents.get(source) if isinstance(source, str) else None
     root = Path(assistant.corpus_dir).resolve()
     path = (root / source).resolve() if listed else root
     if not listed or not path.is_relative_to(root) or not path.is_file():

@@ -93,7 +93,7 @@ def build_server(assistant):
 
     server.add_tool(ask, description=ASK_DESCRIPTION, annotations=read_only, structured_output=True)
     server.add_tool(search, description=SEARCH_DESCRIPTION, annotations=read_only, structured_output=True)
-    for source, entry in sorted((assistant.index.manifest.get("documents") or {}).items()):
+    for source, entry in sorted(assistant.index.manifest.documents.items()):
         server.add_resource(
             FunctionResource(
                 uri=document_uri(source),

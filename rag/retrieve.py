@@ -81,7 +81,7 @@ class Retriever:
         self.max_idf = math.log(1 + (n + 0.5) / 0.5)
         # Every sentence is scanned only in small corpora: at 40k sentences the scan reads 60 MB a question and
         # evicts the query encoder from cache (warm ask at 10k chunks: 13 ms without it, 17-54 ms with it).
-        flat = (index.manifest.get("dense_index") or {}).get("kind", "flat") == "flat"
+        flat = index.manifest.dense_index.get("kind", "flat") == "flat"
         self.scan_sentences = flat and len(index.sentences) <= SENTENCE_SCAN_MAX
         self._scopes: dict[frozenset[str], np.ndarray] = {}  # allowed_rows per search scope
         self._around: dict[tuple[int, int], tuple[list[SentenceHit], SentenceHit | None]] = {}

@@ -43,9 +43,9 @@ def test_build_records_a_verified_onnx_query_encoder(report_index):
 def test_onnx_question_vectors_match_sentence_transformers(report_index):
     from index.embed import SentenceTransformerEmbedder
     from index.onnx_encoder import from_build
-    from index.store import current_build, read_manifest
+    from index.store import Manifest, current_build, read_manifest
 
-    encoder = from_build(current_build(report_index), read_manifest(report_index))
+    encoder = from_build(current_build(report_index), Manifest.from_json(read_manifest(report_index)))
     texts = _report_sentences() + _gold_questions()
     onnx = encoder.embed(texts)
     reference = SentenceTransformerEmbedder(precision="fp32").embed(texts)

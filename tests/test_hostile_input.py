@@ -51,11 +51,12 @@ def test_a_link_out_of_the_corpus_is_never_read(corpus, tmp_path):
 def test_removing_a_linked_document_removes_the_link_not_its_target(corpus):
     from types import SimpleNamespace
 
+    from index.store import Manifest
     from rag.corpus import indexed_source
 
     (corpus / "alias.txt").symlink_to(corpus / REPORT.name)
     assistant = SimpleNamespace(
-        index=SimpleNamespace(manifest={"documents": {"alias.txt": {"chunks": 1}}}), corpus_dir=corpus
+        index=SimpleNamespace(manifest=Manifest("m", 1, documents={"alias.txt": {"chunks": 1}})), corpus_dir=corpus
     )
     path = indexed_source(assistant, "alias.txt")
     assert path.is_symlink() and path.name == "alias.txt"

@@ -372,7 +372,7 @@ def test_a_query_vector_of_another_dimension_means_stale_and_a_rebuild(other_dim
     logs: list[str] = []
     assistant = Assistant(corpus, index, embedder=embedder, log=logs.append, progress=False)
     assert any("48" in m and "384" in m and "rebuilding" in m for m in logs), logs
-    assert assistant.index.manifest["dim"] == 384
+    assert assistant.index.manifest.dim == 384
     assert _answers_the_survey(assistant.ask(SURVEY_QUESTION))
 
 
@@ -387,7 +387,7 @@ def test_an_index_of_another_dimension_is_rebuilt_whole_when_the_corpus_changed_
     logs: list[str] = []
     assistant = Assistant(corpus, index, embedder=HashEmbedder(dim=64), log=logs.append, progress=False)
     assert any("48-dimension" in m and "rebuilding" in m for m in logs), logs
-    assert assistant.index.manifest["dim"] == 64 and len(assistant.index.manifest["files"]) == 2
+    assert assistant.index.manifest.dim == 64 and len(assistant.index.manifest.files) == 2
     assert assistant.ask("Where do gulls nest?").passages
 
 
@@ -434,8 +434,8 @@ def _edition_of_live_build(index: Path, editions: dict[str, Path], dim: int = 64
     from rag.retrieve import Retriever
 
     loaded = load(index)  # verifies every checksum before parsing
-    found = [e for e, corpus in editions.items() if loaded.manifest["files"] == corpus_state(corpus)]
-    assert len(found) == 1, loaded.manifest["files"]
+    found = [e for e, corpus in editions.items() if loaded.manifest.files == corpus_state(corpus)]
+    assert len(found) == 1, loaded.manifest.files
     edition = found[0]
     other = next(e for e in editions if e != edition)
     text = load_document(editions[edition] / "survey.txt", editions[edition]).text

@@ -26,7 +26,7 @@ def test_above_the_threshold_the_chunk_index_is_hnsw_recorded_and_answers(tmp_pa
     monkeypatch.setattr(dense, "FLAT_MAX_CHUNKS", 5)
     ingest(CORPUS, tmp_path / "index", embedder=embedder, progress=False, log=_quiet)
     index = load(tmp_path / "index")
-    assert index.manifest["dense_index"]["kind"] == "hnsw"
+    assert index.manifest.dense_index["kind"] == "hnsw"
     assert isinstance(index.dense, faiss.IndexHNSWFlat) and index.dense.hnsw.efSearch == dense.HNSW_EF_SEARCH
     vectors = index.dense.reconstruct_n(0, index.dense.ntotal)
     queries = embedder.embed(["Who chaired Session IV?", "AI tools in teaching", "K-Digital Training"])

@@ -95,7 +95,7 @@ def _same_everywhere(corpus: Path, plain: Path, sharded: Path, gold: Path, embed
 
     one = Assistant(corpus, plain, embedder=embedder, log=lambda _: None)
     many = Assistant(corpus, sharded, embedder=embedder, log=lambda _: None)
-    assert len(many.index.shards) == min(3, len(many.index.manifest["documents"])) and not one.index.shards
+    assert len(many.index.shards) == min(3, len(many.index.manifest.documents)) and not one.index.shards
     rows = load_gold(gold)
     for row in rows:
         q = row["question"]

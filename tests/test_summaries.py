@@ -197,7 +197,7 @@ def test_an_index_of_the_previous_format_is_rebuilt_with_a_message(index_copy):
 def test_a_named_section_or_document_is_found_by_the_words_of_its_title(built):
     _, index_dir = built
     index = load(index_dir)
-    titles = {source: entry["title"] for source, entry in index.manifest["documents"].items()}
+    titles = {source: entry["title"] for source, entry in index.manifest.documents.items()}
     keys = list(index.summaries)
     assert find("Findings", keys, titles) == ("harbour.txt", "Findings")
     assert find("the session on prizes", keys, titles) == ("fair.txt", "Prizes")

@@ -119,11 +119,12 @@ def test_k_from_the_api_or_slider_must_be_whole():
 
 
 def _assistant_over(corpus, manifest_documents):
+    from index.store import Manifest
     from rag.assistant import Assistant
 
     view = object.__new__(Assistant)  # document_text needs only the corpus folder and the manifest
     view.corpus_dir = corpus
-    view.index = SimpleNamespace(manifest={"documents": manifest_documents})
+    view.index = SimpleNamespace(manifest=Manifest("m", 1, documents=manifest_documents))
     return view
 
 

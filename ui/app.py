@@ -457,7 +457,7 @@ def build_app(assistant, feedback_path: Path | None = None, queue_size: int = QU
     def remove_document(source: str | None, scope, progress=gr.Progress(track_tqdm=True)):
         def change():
             target = corpus.indexed_source(live.assistant, source)
-            if len(live.assistant.index.manifest.get("documents") or {}) <= 1:
+            if len(live.assistant.index.manifest.documents) <= 1:
                 raise BadInput("This is the only document; add another before removing it.")
             corpus.to_trash(live.assistant.corpus_dir, target)
             progress(0.1, desc="updating the index")

@@ -14,7 +14,7 @@ def documents(assistant) -> list[dict[str, object]]:
     manifest = assistant.index.manifest
     chunks = Counter(c.source for c in assistant.index.chunks if c.duplicate_of is None)
     rows = []
-    for source, info in sorted((manifest.get("documents") or {}).items()):
+    for source, info in sorted(manifest.documents.items()):
         path = Path(assistant.corpus_dir) / source
         rows.append(
             {
@@ -22,7 +22,7 @@ def documents(assistant) -> list[dict[str, object]]:
                 "title": info.get("title", ""),
                 "chunks": chunks.get(source, 0),
                 "bytes": path.stat().st_size if path.is_file() else None,
-                "indexed": info.get("indexed_at") or manifest.get("built_at", ""),
+                "indexed": info.get("indexed_at") or manifest.built_at,
             }
         )
     return rows
