@@ -95,8 +95,8 @@ class Manifest:
     Read from a verified build only; ingest writes the JSON itself (index.build, write_build).
     """
 
-    model: str
-    dim: int
+    model: str = ""  # a shard's own manifest lists its files and checksums only; the top one has the rest
+    dim: int = 0
     format_version: int | None = None
     tokenizer: str = ""
     chunker: Mapping[str, Any] = field(default_factory=dict)
