@@ -51,8 +51,11 @@ class _ShardActor:
 
         return shard_search(self.dense, query, k, allowed)
 
-    def scores(self, token_ids: list[int]) -> np.ndarray:
-        return self.bm25.get_scores(token_ids)
+    def scores(self, token_ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """BM25 scores as (rows, scores) of the rows that hold a term: every other row scores 0, so less to send."""
+        scores = self.bm25.get_scores(token_ids)
+        rows = np.flatnonzero(scores)
+        return rows, scores[rows]
 
 
 class ShardPool:
@@ -66,23 +69,49 @@ class ShardPool:
 
     def call(self, method: str, args: Sequence[tuple | None]) -> list[Any]:
         """Each actor's `method(*args[i])` (skipped where args[i] is None); None for a shard that stays down."""
-        from ray.exceptions import GetTimeoutError, RayActorError
+        from ray.exceptions import ActorUnavailableError, GetTimeoutError, RayActorError
 
         out: list[Any] = [None] * len(self.actors)
         todo = [i for i, a in enumerate(args) if a is not None]
-        for _try in ("first", "retry"):
+        for attempt in ("first", "retry"):
             refs = {i: getattr(self.actors[i], method).remote(*args[i]) for i in todo}
-            failed = []
-            for i, ref in refs.items():
-                try:
-                    out[i] = self.ray.get(ref, timeout=CALL_SECONDS)
-                except (RayActorError, GetTimeoutError):  # dying, restarting or unreachable: once more, then left out
-                    failed.append(i)
-            todo = failed
+            try:  # one wait for all shards, the usual case
+                found = self.ray.get(list(refs.values()), timeout=CALL_SECONDS)
+                for i, value in zip(refs, found, strict=True):
+                    out[i] = value
+                todo = []
+            except (RayActorError, GetTimeoutError):  # dying, restarting or unreachable: which ones?
+                failed = []
+                for i, ref in refs.items():
+                    try:
+                        out[i] = self.ray.get(ref, timeout=CALL_SECONDS)
+                    except ActorUnavailableError:  # being restarted by Ray: retried once it answers again
+                        failed.append(i)
+                        if attempt == "first":
+                            self._wait_for(i)
+                    except (RayActorError, GetTimeoutError):
+                        failed.append(i)
+                todo = failed
             if not todo:
                 break
         self.down().update(todo)
         return out
+
+    def _wait_for(self, i: int) -> None:
+        """Until actor i answers again after a restart (or CALL_SECONDS pass, or it is dead for good)."""
+        import time
+
+        from ray.exceptions import ActorUnavailableError, GetTimeoutError
+
+        deadline = time.monotonic() + CALL_SECONDS
+        while time.monotonic() < deadline:
+            try:
+                self.ray.get(self.actors[i].size.remote(), timeout=max(deadline - time.monotonic(), 0.01))
+                return
+            except (ActorUnavailableError, GetTimeoutError):
+                time.sleep(0.05)
+            except Exception:  # dead for good: the retry will say so
+                return
 
     def down(self) -> set[int]:
         if not hasattr(self._down, "shards"):
@@ -97,7 +126,7 @@ class ShardPool:
         names = sorted(d for i in shards for d in self.documents[i])
         return (
             f"{len(names)} document(s) could not be searched (their search worker is down), so this answer "
-            f"leaves them out: {', '.join(names)}"
+            f"may miss what they say: {', '.join(names)}"
         )
 
 
@@ -132,9 +161,12 @@ class RayPostings:
 
     def get_scores(self, token_ids: list[int]) -> np.ndarray:
         found = self.pool.call("scores", [(list(token_ids),)] * len(self.pool.actors))
-        return np.concatenate(
-            [np.zeros(n, self.dtype) if s is None else s for s, n in zip(found, self.pool.sizes, strict=True)]
-        )
+        scores = np.zeros(self.num_docs, dtype=self.dtype)  # a shard that stays down scores 0 everywhere
+        for part, offset in zip(found, self.pool.offsets, strict=True):
+            if part is not None:
+                rows, values = part
+                scores[rows + offset] = values
+        return scores
 
     def doc_freqs(self) -> np.ndarray:
         return self.local.doc_freqs()

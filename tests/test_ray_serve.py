@@ -117,3 +117,24 @@ def test_a_question_after_ray_is_not_taken_for_its_address(capsys, tmp_path):
     assert cli.main(["ask", "--index", str(tmp_path / "index"), "--ray", "Who chaired?"]) == 2
     err = capsys.readouterr().err
     assert "put the question first" in err and err.count("\n") == 1
+
+
+@pytest.mark.slow
+@needs_ray
+def test_rag_ask_on_ray_prints_what_rag_ask_prints(mixed_pair, ray_cluster, capsys, tmp_path):  # noqa: F811
+    import json
+
+    from eval.harness import load_gold
+    from rag import cli
+
+    corpus, _, sharded = mixed_pair
+    batch = tmp_path / "questions.jsonl"
+    rows = load_gold(REPORT_GOLD)[:3] + load_gold(SQUAD_DEV / "gold.jsonl")[:3]
+    batch.write_text("".join(json.dumps({"id": r["id"], "question": r["question"]}) + "\n" for r in rows))
+    printed = []
+    for ray in ([], ["--ray"]):
+        argv = ["ask", "--corpus", str(corpus), "--index", str(sharded), "--batch", str(batch), "--json", *ray]
+        assert cli.main(argv) == 0
+        answers = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        printed.append([{k: v for k, v in a.items() if k != "timings_ms"} for a in answers])
+    assert len(printed[0]) == len(rows) and printed[0] == printed[1]
