@@ -51,6 +51,10 @@ class _ShardActor:
 
         return shard_search(self.dense, query, k, allowed)
 
+    def search_and_score(self, search: tuple | None, token_ids: list[int]) -> tuple[list, tuple]:
+        """Both calls in one message: a question's fan-out is one round trip to each actor."""
+        return (self.search(*search) if search else []), self.scores(token_ids)
+
     def scores(self, token_ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
         """BM25 scores as (rows, scores) of the rows that hold a term: every other row scores 0, so less to send."""
         scores = self.bm25.get_scores(token_ids)
@@ -66,6 +70,7 @@ class ShardPool:
         self.offsets, self.sizes = [int(o) for o in offsets], [int(n) for n in sizes]
         self.documents = [tuple(d) for d in documents]  # each shard's documents, named when it cannot be searched
         self._down = threading.local()  # per thread: the shards that did not answer this question
+        self.asked = threading.local()  # per thread: BM25 token ids to score with the next dense search, and results
 
     def call(self, method: str, args: Sequence[tuple | None]) -> list[Any]:
         """Each actor's `method(*args[i])` (skipped where args[i] is None); None for a shard that stays down."""
@@ -145,7 +150,14 @@ class RayDense:
         for offset, n in zip(self.pool.offsets, self.pool.sizes, strict=True):
             mask = None if allowed is None else allowed[offset : offset + n]
             args.append(None if min(k, n) <= 0 or (mask is not None and not mask.any()) else (query, k, mask))
-        found = self.pool.call("search", args)
+        ids = getattr(self.pool.asked, "terms", None)
+        if ids is None:
+            found = self.pool.call("search", args)
+        else:  # the question's BM25 scoring rides along (RayPostings.prefetch)
+            both = self.pool.call("search_and_score", [(a, ids) for a in args])
+            self.pool.asked.terms = None
+            self.pool.asked.scored = (ids, [None if b is None else b[1] for b in both])
+            found = [None if b is None else b[0] for b in both]
         hits = []
         for offset, part in zip(self.pool.offsets, found, strict=True):
             hits += [(s, r + offset) for s, r in part or ()]
@@ -159,8 +171,17 @@ class RayPostings:
         self.pool, self.local = pool, local
         self.vocab_dict, self.dtype, self.num_docs = local.vocab_dict, local.dtype, local.num_docs
 
+    def prefetch(self, token_ids: list[int]) -> None:
+        """Score these ids with the next dense search (the retriever calls this before it): one round trip."""
+        self.pool.asked.terms, self.pool.asked.scored = list(token_ids), None
+
     def get_scores(self, token_ids: list[int]) -> np.ndarray:
-        found = self.pool.call("scores", [(list(token_ids),)] * len(self.pool.actors))
+        scored = getattr(self.pool.asked, "scored", None)
+        self.pool.asked.terms = self.pool.asked.scored = None
+        if scored is not None and scored[0] == list(token_ids):
+            found = scored[1]
+        else:
+            found = self.pool.call("scores", [(list(token_ids),)] * len(self.pool.actors))
         scores = np.zeros(self.num_docs, dtype=self.dtype)  # a shard that stays down scores 0 everywhere
         for part, offset in zip(found, self.pool.offsets, strict=True):
             if part is not None:
