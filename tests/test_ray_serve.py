@@ -138,3 +138,18 @@ def test_rag_ask_on_ray_prints_what_rag_ask_prints(mixed_pair, ray_cluster, caps
         answers = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
         printed.append([{k: v for k, v in a.items() if k != "timings_ms"} for a in answers])
     assert len(printed[0]) == len(rows) and printed[0] == printed[1]
+
+
+@pytest.mark.slow
+@needs_ray
+def test_an_unsharded_index_is_served_as_one_shard(mixed_pair, embedder, ray_cluster):  # noqa: F811
+    from eval.harness import load_gold
+    from rag.assistant import Assistant
+
+    corpus, plain, _ = mixed_pair
+    one = Assistant(corpus, plain, embedder=embedder, log=lambda _: None)
+    served = Assistant(corpus, plain, embedder=embedder, log=lambda _: None)
+    served.on_ray()
+    assert len(served.index.dense.pool.actors) == 1
+    rows = load_gold(REPORT_GOLD)
+    assert _answers(one, rows) == _answers(served, rows)
