@@ -1,10 +1,10 @@
 """Serving on Ray: each shard's dense search and BM25 scoring held by a Ray actor, the rest in the front process.
 
-An actor loads one shard (index.shards.load_shard; an unsharded build is one shard) and answers two calls: its
-FAISS top k (index.shards.shard_search) and the BM25 scores of its rows. The front keeps the loaded Index's
-cheap parts, which the sentence scan and the composer read: chunks, sentence tables and vectors, and BM25's
-vocabulary, document frequencies and postings lists. It swaps in RayDense and RayPostings, which fan a question
-out to every actor and merge as index.shards does, so rankings are the in-process ones, bit for bit.
+An actor loads one shard (index.shards.load_shard; an unsharded build is one shard) and answers its FAISS top k
+(index.shards.shard_search) and the BM25 scores of its rows, both in one call per question. The front keeps the
+loaded Index's cheap parts, which the sentence scan and the composer read: chunks, sentence tables and vectors,
+and BM25's vocabulary, document frequencies and postings lists. It swaps in RayDense and RayPostings, which fan a
+question out to every actor and merge as index.shards does, so rankings are the in-process ones, bit for bit.
 A dead actor is restarted by Ray (max_restarts) and each call is retried once; a shard still down is left out,
 and the answer's notice names the documents that could not be searched.
 """

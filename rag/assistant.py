@@ -199,11 +199,17 @@ class Assistant:
             index = load(self.index_dir)
         return index
 
+    on_ray_at: tuple[str | None] | None = None  # (Ray address,) once served on Ray, so a reload stays there
+
     def on_ray(self, address: str | None = None) -> None:
-        """Each shard's dense search and BM25 scoring moved to a Ray actor (index.shard_actors); answers unchanged."""
+        """Each shard's dense search and BM25 scoring moved to a Ray actor (index.shard_actors); answers unchanged.
+
+        The earlier actors, if any, end when their last question is done (Ray frees an actor with its handles).
+        """
         from index.shard_actors import on_ray
 
         self.index = on_ray(self.index, address)
+        self.on_ray_at = (address,)
         self.retriever = Retriever(self.index, self.retriever.embedder)
         self.composer = Composer(self.retriever, self.settings.composer)
 

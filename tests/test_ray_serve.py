@@ -153,3 +153,25 @@ def test_an_unsharded_index_is_served_as_one_shard(mixed_pair, embedder, ray_clu
     assert len(served.index.dense.pool.actors) == 1
     rows = load_gold(REPORT_GOLD)
     assert _answers(one, rows) == _answers(served, rows)
+
+
+@pytest.mark.slow
+@needs_ray
+def test_a_document_added_in_the_ui_is_served_on_ray_too(mixed_pair, embedder, ray_cluster, tmp_path):  # noqa: F811
+    import shutil
+
+    from rag.assistant import Assistant
+    from ui.documents import reload
+
+    corpus, _, sharded = mixed_pair
+    shutil.copytree(corpus, tmp_path / "corpus")
+    shutil.copytree(sharded, tmp_path / "index")
+    served = Assistant(tmp_path / "corpus", tmp_path / "index", embedder=embedder, log=lambda _: None)
+    served.on_ray()
+    (tmp_path / "corpus" / "Owls.txt").write_text(
+        "Owls\n\nThe barn owl of Ellesmere Island hunts voles at night. It nests in the old granary tower.\n"
+    )
+    updated = reload(served, progress=False)
+    assert len(updated.index.dense.pool.actors) == 3  # the rebuilt index keeps its shards, each in an actor
+    answer = updated.ask("Where does the barn owl of Ellesmere Island nest?")
+    assert [c.source for c in answer.citations] == ["Owls.txt"] and answer.notice is None
