@@ -173,5 +173,6 @@ def test_a_document_added_in_the_ui_is_served_on_ray_too(mixed_pair, embedder, r
     )
     updated = reload(served, progress=False)
     assert len(updated.index.dense.pool.actors) == 3  # the rebuilt index keeps its shards, each in an actor
-    answer = updated.ask("Where does the barn owl of Ellesmere Island nest?")
-    assert [c.source for c in answer.citations] == ["Owls.txt"] and answer.notice is None
+    answer = updated.ask("What does the barn owl of Ellesmere Island hunt?")
+    assert {c.source for c in answer.citations} == {"Owls.txt"} and "voles" in answer.answer
+    assert answer.passages[0].chunk.source == "Owls.txt" and answer.notice is None
