@@ -54,6 +54,29 @@ def test_shards_served_on_ray_rank_and_answer_as_the_unsharded_index(served):
 
 @pytest.mark.slow
 @needs_ray
+def test_the_ask_api_of_a_server_on_ray_answers_as_the_unsharded_index(served):
+    from gradio_client import Client
+
+    from eval.harness import load_gold
+    from tests.test_ui import free_port
+    from ui.app import serve
+
+    one, many = served
+    app, url = serve(many, port=free_port(), prevent_thread_lock=True)  # questions answered in Gradio's threads
+    try:
+        client = Client(url, verbose=False)
+        for row in load_gold(REPORT_GOLD)[:5] + load_gold(SQUAD_DEV / "gold.jsonl")[:5]:
+            out = client.predict(row["question"], 5, "hybrid", api_name="/ask")
+            expected = one.ask(row["question"]).to_json()
+            for key in ("answer", "abstained", "citations", "passages"):
+                assert out[key] == expected[key], row["question"]
+            assert "notice" not in out
+    finally:
+        app.close()
+
+
+@pytest.mark.slow
+@needs_ray
 def test_a_killed_shard_actor_is_restarted_and_loses_no_question(served, ray_cluster):  # noqa: F811
     from eval.harness import load_gold
 
