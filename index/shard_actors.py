@@ -106,7 +106,7 @@ class ShardPool:
         """Until actor i answers again after a restart (or CALL_SECONDS pass, or it is dead for good)."""
         import time
 
-        from ray.exceptions import ActorUnavailableError, GetTimeoutError
+        from ray.exceptions import ActorUnavailableError, GetTimeoutError, RayActorError
 
         deadline = time.monotonic() + CALL_SECONDS
         while time.monotonic() < deadline:
@@ -115,7 +115,7 @@ class ShardPool:
                 return
             except (ActorUnavailableError, GetTimeoutError):
                 time.sleep(0.05)
-            except Exception:  # dead for good: the retry will say so
+            except RayActorError:  # dead for good: the retry will say so
                 return
 
     def down(self) -> set[int]:
