@@ -54,6 +54,23 @@ def test_shards_served_on_ray_rank_and_answer_as_the_unsharded_index(served):
 
 @pytest.mark.slow
 @needs_ray
+def test_a_local_ray_listens_on_loopback_only(ray_cluster):  # noqa: F811
+    import subprocess
+
+    (node,) = ray_cluster.nodes()
+    assert node["NodeManagerAddress"] == "127.0.0.1"
+    gcs = ray_cluster.get_runtime_context().gcs_address
+    ports = {f":{node['NodeManagerPort']}", f":{node['ObjectManagerPort']}", f":{gcs.rsplit(':', 1)[1]}"}
+    listening = [
+        line.split()[3]
+        for line in subprocess.run(["ss", "-ltn"], capture_output=True, text=True).stdout.splitlines()[1:]
+    ]
+    ours = [address for address in listening if any(address.endswith(port) for port in ports)]
+    assert ours and all("127.0.0.1" in address for address in ours), ours  # not *:port, reachable from the network
+
+
+@pytest.mark.slow
+@needs_ray
 def test_the_ask_api_of_a_server_on_ray_answers_as_the_unsharded_index(served):
     from gradio_client import Client
 
