@@ -3,7 +3,8 @@
 Ingest: wall time of a full local ingest of squad-train beside `--ray` with 1 and 2 embedding actors, each on
 a fresh index folder, taking turns so all see the same machine load (Ray's own start is timed apart: a cluster
 is started once, not per ingest). Query: p50 of a warm `Assistant.ask` on the synthetic 100k corpus unsharded
-and in 2 and 4 shards (the same generated text and vectors, only the layout differs).
+and in 2 and 4 shards (the same generated text and vectors, only the layout differs), each sharded layout both
+searched in-process and served by one Ray actor per shard (`rag serve --ray`, a local Ray).
 """
 
 from __future__ import annotations
@@ -79,6 +80,10 @@ def sharded_p50(chunks: int, repeats: int) -> dict[str, Any]:
             build_synthetic(corpus, folder, shards=n)
         layouts[f"{n} shard(s)"] = folder
     assistants = {k: Assistant(corpus, v, log=lambda _: None, progress=False) for k, v in layouts.items()}
+    for n in SHARDS:  # the same builds, their shard searches held by Ray actors
+        served = Assistant(corpus, layouts[f"{n} shard(s)"], log=lambda _: None, progress=False)
+        served.on_ray()
+        assistants[f"{n} shard(s) on Ray"] = served
     for a in assistants.values():
         for q in questions[:5]:
             a.ask(q)
@@ -86,6 +91,10 @@ def sharded_p50(chunks: int, repeats: int) -> dict[str, Any]:
     for _ in range(repeats):  # taking turns: every layout sees the same machine load
         for key, a in assistants.items():
             passes[key].append(percentile([a.ask(q).timings_ms["total"] for q in questions], 50))
+    if any(k.endswith("on Ray") for k in assistants):
+        from index.distributed import connect
+
+        connect().shutdown()
     unsharded = spread(passes["unsharded"])["median"]
     return {
         "chunks": len(assistants["unsharded"].index.searchable),
@@ -109,9 +118,9 @@ def table(r: dict[str, Any]) -> str:
         q = r["query"]
         lines += ["", f"Warm ask p50 on synthetic ({q['chunks']} chunks), ms", "| layout | p50 | vs unsharded |"]
         lines += ["|---|---|---|", f"| unsharded | {fmt(q['unsharded'])} | 1.00 |"]
-        for n in SHARDS:
-            key = f"{n} shard(s)"
-            lines.append(f"| {key} | {fmt(q[key])} | {q[f'{key}_vs_unsharded']:.2f} |")
+        for key in (f"{n} shard(s){where}" for where in ("", " on Ray") for n in SHARDS):
+            if key in q:
+                lines.append(f"| {key} | {fmt(q[key])} | {q[f'{key}_vs_unsharded']:.2f} |")
     return "\n".join(lines)
 
 

@@ -33,6 +33,11 @@ class RayOptions:
 def connect(address: str | None = None):
     """The ray module, initialised: usage statistics off, no dashboard, a local instance only on loopback."""
     os.environ["RAY_USAGE_STATS_ENABLED"] = "0"  # read when ray is imported: set first
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    if not address:
+        # Ray swaps a node address of 127.0.0.1 for the machine's own IP and listens on every interface unless told
+        # the cluster is this machine alone (read when ray is imported; the variable's name is Ray's own)
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     try:
         import ray
     except ImportError:
@@ -42,7 +47,6 @@ def connect(address: str | None = None):
     root = str(Path(__file__).resolve().parent.parent)  # this checkout's index/, which workers import
     path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
     env = {"env_vars": {"PYTHONPATH": path, "HF_HUB_OFFLINE": "1", "RAY_USAGE_STATS_ENABLED": "0"}}
-    address = address or os.environ.get("RAY_ADDRESS") or None
     if address:
         ray.init(address=address, runtime_env=env, log_to_driver=False, configure_logging=False)
     else:

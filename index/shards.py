@@ -150,30 +150,39 @@ class ShardedDense:
 
     def search_in(self, query: np.ndarray, k: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         """Like faiss's search for one query; with `allowed`, only over the rows it marks True."""
-        import faiss
-
         hits = []
         for part, offset in zip(self.parts, self.offsets, strict=True):
-            depth = min(k, int(part.ntotal))
-            if depth <= 0:
-                continue
-            params = None
-            if allowed is not None:
-                ids = np.flatnonzero(allowed[offset : offset + part.ntotal]).astype(np.int64)
-                if not len(ids):
-                    continue
-                selector = faiss.IDSelectorBatch(ids)
-                if hasattr(part, "hnsw"):
-                    params = faiss.SearchParametersHNSW(sel=selector, efSearch=max(part.hnsw.efSearch, depth))
-                else:
-                    params = faiss.SearchParameters(sel=selector)
-            sims, rows = part.search(query, depth, params=params) if params else part.search(query, depth)
-            hits += [(float(s), int(r) + offset) for s, r in zip(sims[0], rows[0], strict=True) if r >= 0]
+            mask = None if allowed is None else allowed[offset : offset + part.ntotal]
+            hits += [(s, r + offset) for s, r in shard_search(part, query, k, mask)]
         return merge_hits(hits, k)
 
     def reconstruct_n(self, start: int, n: int) -> np.ndarray:
         whole = np.concatenate([p.reconstruct_n(0, p.ntotal) for p in self.parts])
         return whole[start : start + n]
+
+
+def shard_search(part: Any, query: np.ndarray, k: int, allowed: np.ndarray | None) -> list[tuple[float, int]]:
+    """One shard's top k as (similarity, row in the shard), only over `allowed`'s True rows when given.
+
+    The one search every shard runs, in this process (ShardedDense) or in a Ray actor (index.shard_actors).
+    """
+    import faiss
+
+    depth = min(k, int(part.ntotal))
+    if depth <= 0:
+        return []
+    params = None
+    if allowed is not None:
+        ids = np.flatnonzero(allowed).astype(np.int64)
+        if not len(ids):
+            return []
+        selector = faiss.IDSelectorBatch(ids)
+        if hasattr(part, "hnsw"):
+            params = faiss.SearchParametersHNSW(sel=selector, efSearch=max(part.hnsw.efSearch, depth))
+        else:
+            params = faiss.SearchParameters(sel=selector)
+    sims, rows = part.search(query, depth, params=params) if params else part.search(query, depth)
+    return [(float(s), int(r)) for s, r in zip(sims[0], rows[0], strict=True) if r >= 0]
 
 
 def merge_hits(hits: list[tuple[float, int]], k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -220,6 +220,20 @@ class Assistant:
             index = load(self.index_dir)
         return index
 
+    on_ray_at: tuple[str | None] | None = None  # (Ray address,) once served on Ray, so a reload stays there
+
+    def on_ray(self, address: str | None = None) -> None:
+        """Each shard's dense search and BM25 scoring moved to a Ray actor (index.shard_actors); answers unchanged.
+
+        The earlier actors, if any, end when their last question is done (Ray frees an actor with its handles).
+        """
+        from index.shard_actors import on_ray
+
+        self.index = on_ray(self.index, address)
+        self.on_ray_at = (address,)
+        self.retriever = Retriever(self.index, self.retriever.embedder)
+        self.composer = Composer(self.retriever, self.settings.composer)
+
     def with_settings(self, **changes) -> Assistant:
         """A view of this assistant with other query-time settings, sharing the loaded index and model."""
         clone = object.__new__(Assistant)
@@ -252,6 +266,9 @@ class Assistant:
         if composer not in ("extractive", "llm"):
             raise BadInput(f"unknown composer {composer!r}; choose extractive or llm")
         scope = self.check_sources(sources)
+        unsearched = getattr(self.index.dense, "take_notice", None)  # served on Ray: which shards did not answer
+        if unsearched:
+            unsearched()  # forget what an earlier question in this thread missed
         timings: dict[str, float] = {}
         passages, qvec = self.retriever.search(text, k, mode, timings, sources=scope)
         t_retrieved = time.perf_counter()
@@ -274,6 +291,9 @@ class Assistant:
             answer = compose_with_llm(self.retriever, answer)
         if self.stale and answer.notice is None:
             answer = replace(answer, notice=self.stale)
+        missed = unsearched() if unsearched else None
+        if missed:
+            answer = replace(answer, notice=f"{answer.notice}; {missed}" if answer.notice else missed)
         return answer
 
     def check_sources(self, sources: Sequence[str] | None) -> frozenset[str] | None:

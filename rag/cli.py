@@ -39,6 +39,17 @@ def _shard_count(value: str) -> int:
     return int(value)
 
 
+def _ray_option(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="ADDRESS",
+        help=f"{what} (default RAY_ADDRESS, else a local one); needs the [ray] extra",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="rag", description="Cited answers from your documents, offline.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -48,14 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--shards", type=_shard_count, default=None, metavar="N", help="split the index by document into N shards"
     )
-    p.add_argument(
-        "--ray",
-        nargs="?",
-        const="",
-        default=None,
-        metavar="ADDRESS",
-        help="read, count and embed on a Ray cluster (default RAY_ADDRESS, else a local one); needs the [ray] extra",
-    )
+    _ray_option(p, "read, count and embed on a Ray cluster")
     p = sub.add_parser("ask", help="answer a question with citations")
     _common(p)
     p.add_argument("question", nargs="?", help="the question (omit with --batch)")
@@ -76,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="extractive",
         help="llm: an OpenAI-compatible endpoint (RAG_LLM_BASE_URL) writes the answer, verified against the passages",
     )
+    _ray_option(p, "search each shard of the index in a Ray actor")
     p = sub.add_parser("serve", help="serve the chat UI")
     _common(p)
     p.add_argument("--host", default="127.0.0.1", help="interface to bind (default: %(default)s, this machine only)")
@@ -86,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--auth-file", type=Path, metavar="FILE", help="read USER:PASSWORD from the file's first line")
     p.add_argument("--share", action="store_true", help="also serve through a public Gradio link (needs --auth)")
     p.add_argument("--feedback", type=Path, help="votes file (default: data/feedback.jsonl, kept by make clean)")
+    _ray_option(p, "search each shard of the index in a Ray actor")
     p = sub.add_parser("mcp", help="serve the documents to an MCP client over stdio (tools ask and search)")
     _common(p)
     p = sub.add_parser("feedback", help="use the votes given in the chat UI")
@@ -144,7 +150,15 @@ def build_parser() -> argparse.ArgumentParser:
 def _assistant(args, settings=None):
     from rag.assistant import Assistant, Settings
 
-    return Assistant(args.corpus, args.index, settings or Settings())
+    ray = getattr(args, "ray", None)  # rag ask/serve --ray: shard searches held by Ray actors
+    if ray is not None:
+        from index.distributed import connect
+
+        connect(ray or None)  # before the model loads: without the extra, the install hint comes at once
+    assistant = Assistant(args.corpus, args.index, settings or Settings())
+    if ray is not None:
+        assistant.on_ray(ray or None)
+    return assistant
 
 
 def _print_answer(answer) -> None:
@@ -253,6 +267,11 @@ def cmd_ask(args) -> int:
 
                 print(printable(out.get("answer", out.get("error"))), flush=True)
         return 0
+    if args.question is None and args.ray:  # `rag ask --ray "Who chaired?"`: argparse gave the question to --ray
+        raise BadInput(
+            f"--ray took {args.ray!r} as its address and no question is left; put the question first: "
+            f'rag ask "{args.ray}" --ray'
+        )
     if args.question is None:
         raise BadInput('no question given; try: rag ask "Who chaired Session II?"')
     _check_text(args.question)

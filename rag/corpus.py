@@ -178,7 +178,7 @@ def reload(assistant, progress: bool = True):
     """
     from rag.assistant import Assistant
 
-    return Assistant(
+    new = Assistant(
         assistant.corpus_dir,
         assistant.index_dir,
         assistant.settings,
@@ -187,3 +187,6 @@ def reload(assistant, progress: bool = True):
         progress=progress,
         fallback=False,  # a change that cannot be indexed raises, so the caller undoes it
     )
+    if assistant.on_ray_at is not None:  # `rag serve --ray`: the new build's shards get actors of their own
+        new.on_ray(*assistant.on_ray_at)
+    return new

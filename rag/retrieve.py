@@ -172,6 +172,11 @@ class Retriever:
         qvec = self.embed_question(question)
         t1 = time.perf_counter()
         timings["embed"] = (t1 - t0) * 1000
+        prefetch = getattr(self.index.bm25, "prefetch", None)  # shards on Ray actors (index.shard_actors)
+        if prefetch and mode in ("bm25", "hybrid"):  # the term ids go with the dense search: one call per shard
+            ids = [self.vocab[t] for t in terms(question) if t in self.vocab]
+            if ids:
+                prefetch(ids)
         dense: dict[int, tuple[int, float]] = {}
         if mode in ("dense", "hybrid"):
             sims, rows = self._dense_search(qvec, depth, allowed)

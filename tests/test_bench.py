@@ -75,12 +75,9 @@ def test_the_ray_section_tables_ingest_and_sharded_query_against_their_baselines
 
     s = spread([1.0, 2.0, 3.0])
     ingest = {"chunks": 1000, "ray_start_s": 4.0, "local": s, "ray-1": s, "ray-2": s}
-    query = {"chunks": 100_000, "unsharded": s, "2 shard(s)": s, "4 shard(s)": s}
-    text = table(
-        {
-            "ingest": ingest | {"ray-1_vs_local": 1.25, "ray-2_vs_local": 0.8},
-            "query": query | {"2 shard(s)_vs_unsharded": 1.1, "4 shard(s)_vs_unsharded": 1.3},
-        }
-    )
+    query = {"chunks": 100_000, "unsharded": s, "2 shard(s)": s, "4 shard(s)": s, "2 shard(s) on Ray": s}
+    ratios = {"2 shard(s)_vs_unsharded": 1.1, "4 shard(s)_vs_unsharded": 1.3, "2 shard(s) on Ray_vs_unsharded": 1.9}
+    text = table({"ingest": ingest | {"ray-1_vs_local": 1.25, "ray-2_vs_local": 0.8}, "query": query | ratios})
     assert "| --ray, 2 worker(s) | 2.0 (1.0-3.0) | 0.80 |" in text
     assert "| 4 shard(s) | 2.0 (1.0-3.0) | 1.30 |" in text and "100000 chunks" in text
+    assert "| 2 shard(s) on Ray | 2.0 (1.0-3.0) | 1.90 |" in text and "4 shard(s) on Ray" not in text  # not measured
