@@ -201,7 +201,7 @@ def test_a_document_added_in_the_ui_is_served_on_ray_too(mixed_pair, embedder, r
     import shutil
 
     from rag.assistant import Assistant
-    from ui.documents import reload
+    from rag.corpus import reload
 
     corpus, _, sharded = mixed_pair
     shutil.copytree(corpus, tmp_path / "corpus")
