@@ -21,7 +21,7 @@ METRICS = ("answer_accuracy", "false_abstention", "abstention_recall", "overall"
 def _retrieved(suite_name: str, index_root: Path):
     """Each gold question with its retrieval done once: (row, standalone text, passages, sentence hits, qvec)."""
     from eval.harness import index_dir_for
-    from index.embed import SentenceTransformerEmbedder
+    from index.encode.embed import SentenceTransformerEmbedder
     from rag.assistant import DEFAULT_CORPUS, Assistant, Settings, check_question
 
     suite = materialize(SUITES[suite_name], index_root)

@@ -1,4 +1,4 @@
-"""How index.dense chose flat vs HNSW: recall@10 against exact search and search latency, by corpus size.
+"""How index.storage.dense chose flat vs HNSW: recall@10 against exact search and search latency, by corpus size.
 
 Measured on real MiniLM vectors of real text (random vectors say nothing about recall): distinct English
 sentences of 6-60 words (real_sentences) from the docstrings, comment blocks and documentation files of the
@@ -6,7 +6,7 @@ installed packages and the Python standard library (on any machine after `make i
 source, the English man pages and /usr/share/doc. The reference machine holds 693,224 such sentences, so with
 1,000 held out as queries at most 692,224 vectors are searched: a million needs other text. Embedded once by
 the project's embedder and cached under index/data/bench-corpora/real-text/ (resumable, so an interrupted run
-continues). The HNSW index is index.dense's own (plan, build, configure); only efSearch is varied.
+continues). The HNSW index is index.storage.dense's own (plan, build, configure); only efSearch is varied.
 Run: `python -m eval.ann [--vectors 100000] [--sizes 10000,...] [--ef 32,64,128,256]`; `make bench --large`
 runs it too. On a shared machine run it as `OMP_NUM_THREADS=1 nice -n 19 ...`: niced torch threads that wait
 for each other on busy cores embedded several times slower than a single thread did.
@@ -327,8 +327,8 @@ EXTRACTORS = {
 
 def real_vectors(n: int, progress: bool = True) -> tuple[np.ndarray, list[str]]:
     """n + QUERIES unit vectors of real sentences by the bundled model (embedded once, resumably)."""
-    from index.embed import SentenceTransformerEmbedder
-    from index.resumable import embed_resumable
+    from index.encode.embed import SentenceTransformerEmbedder
+    from index.encode.resumable import embed_resumable
 
     texts = real_sentences(n + QUERIES)
     if len(texts) < n + QUERIES:
@@ -340,10 +340,10 @@ def real_vectors(n: int, progress: bool = True) -> tuple[np.ndarray, list[str]]:
 def measure(vectors: np.ndarray, sizes: list[int], ef_values: list[int]) -> list[dict[str, Any]]:
     """Per size: exact flat latency, and HNSW build time, recall@10 and latency at each efSearch.
 
-    The HNSW index is the product's own: index.dense's plan() for a corpus above the flat threshold, built by
+    The HNSW index is the product's own: index.storage.dense's plan() for a corpus above the flat threshold, built by
     its build() (which applies configure()); only efSearch is then varied."""
 
-    from index import dense
+    from index.storage import dense
 
     queries, base = vectors[:QUERIES], vectors[QUERIES:]
     rows = []

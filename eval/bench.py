@@ -9,7 +9,7 @@ Synthetic corpora are generated text (words of the real corpora in random senten
 BM25 are real) with generated vectors (random unit vectors instead of model embeddings, since embedding
 10k+ chunks on 2 cores takes longer than the whole benchmark may): their latency is real, their answers not.
 Their chunks are sized by estimated token counts (exact counting would take most of the benchmark's
-time; ingest speed is measured on real text). Above index.dense's threshold they get an HNSW chunk
+time; ingest speed is measured on real text). Above index.storage.dense's threshold they get an HNSW chunk
 index, as a real corpus of that size would; HNSW recall is measured on real vectors by `python -m
 eval.ann` (or --ann).
 """
@@ -111,8 +111,8 @@ def vocabulary(folders: Sequence[Path]) -> list[str]:
 
 def build_synthetic(corpus: Path, index: Path, shards: int | None = None) -> float:
     """Index generated text with generated vectors (and the real ONNX query encoder); returns seconds."""
-    from index.build import ingest
-    from index.embed import SentenceTransformerEmbedder
+    from index.encode.embed import SentenceTransformerEmbedder
+    from index.storage.build import ingest
 
     class GeneratedVectors(SentenceTransformerEmbedder):
         """Random unit vectors for chunks and sentences; the model is only loaded to export the query encoder."""
@@ -189,7 +189,7 @@ def baseline_flat(c: Corpus) -> Path:
     """The baseline's own IndexFlatIP of the corpus's chunk vectors (ours may be HNSW), written once."""
     import faiss
 
-    from index.store import current_build
+    from index.storage.store import current_build
 
     build = current_build(c.index)
     path = DATA / "bench-baseline" / f"{c.name}-{build.name}.faiss"
@@ -206,8 +206,8 @@ def baseline_flat(c: Corpus) -> Path:
 
 def baseline_cold(c: Corpus, runs: int, env: dict[str, str]) -> dict[str, Any]:
     """The plain script users would write: sentence-transformers + faiss IndexFlatIP, top passage printed."""
-    from index.embed import bundled_model_path
-    from index.store import current_build
+    from index.encode.embed import bundled_model_path
+    from index.storage.store import current_build
 
     build = current_build(c.index)
     argv = [sys.executable, "-c", BASELINE_SCRIPT, str(bundled_model_path()), str(baseline_flat(c))]
@@ -272,11 +272,11 @@ def ingest_rate(corpus: Path, max_tokens: int, repeats: int, embedders: dict[str
     embedder, taking turns so that all see the same machine load."""
     import dataclasses
 
-    from index.build import IndexSettings
-    from index.chunking import chunk_corpus
-    from index.documents import load_corpus
-    from index.embed import wordpiece_counter
-    from index.tokens import count_tokens
+    from index.encode.embed import wordpiece_counter
+    from index.load.documents import load_corpus
+    from index.storage.build import IndexSettings
+    from index.text.chunking import chunk_corpus
+    from index.text.tokens import count_tokens
 
     settings = IndexSettings()
     chunker = dataclasses.replace(settings.chunker, max_tokens=max_tokens)
@@ -302,7 +302,7 @@ def ingest_rate(corpus: Path, max_tokens: int, repeats: int, embedders: dict[str
 
 def disk_bytes(index: Path) -> dict[str, int]:
     """Bytes of the live build on disk, in all and without the query encoder's model file."""
-    from index.store import current_build, read_manifest
+    from index.storage.store import current_build, read_manifest
 
     build = current_build(index)
     files = [p for p in build.rglob("*") if p.is_file()]
@@ -336,7 +336,7 @@ def corpora(large: bool) -> list[Corpus]:
 
 def ensure_index(c: Corpus) -> float | None:
     """Build the corpus's index if missing or stale; seconds taken, or None when it was up to date."""
-    from index.build import IndexSettings, ingest, stale_reason
+    from index.storage.build import IndexSettings, ingest, stale_reason
 
     if stale_reason(c.corpus, c.index, IndexSettings()) is None:
         return None
@@ -366,8 +366,8 @@ def run(args) -> dict[str, Any]:
     """Every measurement; progress lines on stderr."""
     import tempfile
 
-    from index.embed import SentenceTransformerEmbedder, bundled_model_path
-    from index.resumable import embed_resumable, finish
+    from index.encode.embed import SentenceTransformerEmbedder, bundled_model_path
+    from index.encode.resumable import embed_resumable, finish
 
     def ingest_embed(texts: list[str]) -> None:
         """What ingest does: length-sorted batches into a memory-mapped file (dropped after, so repeats redo it)."""

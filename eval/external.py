@@ -123,7 +123,7 @@ def beir_run(assistant, data: BeirSet, depth: int = BEIR_DEPTH) -> tuple[dict[st
 def _beir(args, data: BeirSet, corpus: Path) -> int:
     from eval.harness import configurations, format_table
     from eval.ir_metrics import measure
-    from index.embed import SentenceTransformerEmbedder
+    from index.encode.embed import SentenceTransformerEmbedder
     from rag.assistant import Assistant
 
     configs = configurations(args.overrides, args.compare)

@@ -156,7 +156,7 @@ def sentence_at(doc: str, para: tuple[int, int], start: int, end: int) -> str:
 
     Example: sentence_at("It rained. Ann left.", (0, 20), 11, 14) -> "Ann left." (3, 14 -> both sentences)
     """
-    from index.sentences import split_sentences
+    from index.text.sentences import split_sentences
 
     spans = split_sentences(doc, *para)
     covering = [(s, e) for s, e in spans if s < max(end, start + 1) and e > start] or spans[:1]

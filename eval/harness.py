@@ -238,7 +238,7 @@ def run(
     out_dir, also write the report there. What `rag eval` does, callable without its command line; `embedder`
     (a loaded model) serves every configuration that uses its model."""
     from eval import format_suite
-    from index.embed import SentenceTransformerEmbedder
+    from index.encode.embed import SentenceTransformerEmbedder
     from rag.assistant import DEFAULT_CORPUS, DEFAULT_INDEX, Assistant
 
     index_root = index_root or DEFAULT_INDEX

@@ -26,9 +26,9 @@ WORKERS = (1, 2)
 
 def ingest_walls(corpus: Path, work: Path, repeats: int) -> dict[str, Any]:
     """Seconds of a full ingest (read, chunk, embed, export, write) locally and on Ray, median of `repeats`."""
-    from index.build import ingest
-    from index.distributed import RayOptions, connect
-    from index.embed import SentenceTransformerEmbedder
+    from index.encode.embed import SentenceTransformerEmbedder
+    from index.storage.build import ingest
+    from index.storage.distributed import RayOptions, connect
 
     started = time.perf_counter()
     ray = connect()
@@ -92,7 +92,7 @@ def sharded_p50(chunks: int, repeats: int) -> dict[str, Any]:
         for key, a in assistants.items():
             passes[key].append(percentile([a.ask(q).timings_ms["total"] for q in questions], 50))
     if any(k.endswith("on Ray") for k in assistants):
-        from index.distributed import connect
+        from index.storage.distributed import connect
 
         connect().shutdown()
     unsharded = spread(passes["unsharded"])["median"]

@@ -33,7 +33,7 @@ def blocks(text: str) -> list[tuple[str, str]]:
 
     Example: blocks("Intro\\nIt rained all day.\\n") -> [("h", "Intro"), ("p", "It rained all day.")]
     """
-    from index.documents import is_heading_line
+    from index.load.documents import is_heading_line
 
     lines = [line.strip() for line in text.split("\n")]
     out = []

@@ -81,7 +81,7 @@ def examples(suite: Suite, index_root: Path, progress: bool = True, articles: fr
     from tqdm import tqdm
 
     from eval.harness import index_dir_for
-    from index.embed import SentenceTransformerEmbedder
+    from index.encode.embed import SentenceTransformerEmbedder
     from rag.assistant import Assistant, Settings, check_question
     from rag.compose import features
     from rag.compose.quote import quote, with_speaker
@@ -371,7 +371,7 @@ def validate(model: Path, index_root: Path) -> dict[str, float]:
     """squad-val's figures with the selector just written (only measured: nothing is chosen from them)."""
     from eval.harness import index_dir_for, run_suite
     from eval.metrics import aggregate
-    from index.embed import SentenceTransformerEmbedder
+    from index.encode.embed import SentenceTransformerEmbedder
     from rag.assistant import DEFAULT_CORPUS, Assistant, Settings
     from rag.compose import ComposerSettings
     from rag.compose.composer import _load

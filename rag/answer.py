@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from index.chunking import Chunk
+from index.text.chunking import Chunk
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from index.build import IndexSettings, ingest, stale_reason
-from index.embed import Embedder, SentenceTransformerEmbedder
+from index.encode.embed import Embedder, SentenceTransformerEmbedder
 from index.errors import DiskFull, IndexCorrupt, IndexMissing
+from index.storage.build import IndexSettings, ingest, stale_reason
 from rag.answer import Answer
 from rag.compose import Composer, ComposerSettings
 from rag.errors import BadInput
@@ -85,7 +85,7 @@ def check_question(question: object) -> str:
     """
     import re
 
-    from index.cleaning import clean, has_surrogates
+    from index.text.cleaning import clean, has_surrogates
 
     if not isinstance(question, str):
         raise BadInput("the question must be text")
@@ -157,7 +157,7 @@ class Assistant:
 
     def _query_encoder(self) -> Embedder:
         """The index's ONNX encoder for questions (no torch: a sub-second start) when it has one, else the embedder."""
-        from index.onnx_encoder import from_build
+        from index.encode.onnx_encoder import from_build
 
         if self.index.manifest.model != self.embedder.model_id:
             return self.embedder
@@ -168,8 +168,8 @@ class Assistant:
             return self.embedder
 
     def _load_or_build(self, progress: bool):
-        from index.build import IndexBusy
-        from index.store import current_build, load, read_manifest
+        from index.storage.build import IndexBusy
+        from index.storage.store import current_build, load, read_manifest
 
         def rebuild(force: bool) -> None:
             report = ingest(
@@ -223,11 +223,11 @@ class Assistant:
     on_ray_at: tuple[str | None] | None = None  # (Ray address,) once served on Ray, so a reload stays there
 
     def on_ray(self, address: str | None = None) -> None:
-        """Each shard's dense search and BM25 scoring moved to a Ray actor (index.shard_actors); answers unchanged.
+        """Each shard's dense search and BM25 scoring moved to a Ray actor (index.storage.shard_actors), same answers.
 
         The earlier actors, if any, end when their last question is done (Ray frees an actor with its handles).
         """
-        from index.shard_actors import on_ray
+        from index.storage.shard_actors import on_ray
 
         self.index = on_ray(self.index, address)
         self.on_ray_at = (address,)
@@ -320,7 +320,7 @@ class Assistant:
         Only a source listed in the index manifest is served, and only if the file is unchanged since
         it was indexed (otherwise offsets would be wrong); anything else is BadInput.
         """
-        from index.documents import load_document
+        from index.load.documents import load_document
 
         listed = self.index.manifest.documents.get(source) if isinstance(source, str) else None
         root = self.corpus_dir.resolve()

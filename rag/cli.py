@@ -152,7 +152,7 @@ def _assistant(args, settings=None):
 
     ray = getattr(args, "ray", None)  # rag ask/serve --ray: shard searches held by Ray actors
     if ray is not None:
-        from index.distributed import connect
+        from index.storage.distributed import connect
 
         connect(ray or None)  # before the model loads: without the extra, the install hint comes at once
     assistant = Assistant(args.corpus, args.index, settings or Settings())
@@ -163,7 +163,7 @@ def _assistant(args, settings=None):
 
 def _print_answer(answer) -> None:
     """The answer for a terminal: every name and text escaped, so a file name cannot send escape sequences."""
-    from index.cleaning import printable as p
+    from index.text.cleaning import printable as p
 
     print(p(answer.answer))
     if answer.notice:
@@ -210,26 +210,26 @@ def _read_batch(path: Path) -> list[tuple[str, str]]:
 
 def _safe(text: str) -> str:
     """Text that encodes as UTF-8: a lone surrogate (from bytes that were not UTF-8) becomes U+FFFD."""
-    from index.cleaning import has_surrogates
+    from index.text.cleaning import has_surrogates
 
     return "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in text) if has_surrogates(text) else text
 
 
 def _check_text(question: str) -> None:
     """BadInput for a question holding bytes that were not UTF-8 (lone surrogates)."""
-    from index.cleaning import has_surrogates
+    from index.text.cleaning import has_surrogates
 
     if has_surrogates(question):
         raise BadInput("the question holds bytes that are not UTF-8 text; re-type it or fix the file's encoding")
 
 
 def cmd_ingest(args) -> int:
-    from index.build import ingest
+    from index.storage.build import ingest
     from rag.assistant import Settings
 
     ray = None
     if args.ray is not None:
-        from index.distributed import RayOptions
+        from index.storage.distributed import RayOptions
 
         ray = RayOptions(args.ray or None)
     report = ingest(args.corpus, args.index, Settings().index, force=args.force, shards=args.shards, ray=ray)
@@ -263,7 +263,7 @@ def cmd_ask(args) -> int:
             if args.json:
                 print(json.dumps(out, ensure_ascii=False), flush=True)
             else:
-                from index.cleaning import printable
+                from index.text.cleaning import printable
 
                 print(printable(out.get("answer", out.get("error"))), flush=True)
         return 0
@@ -432,7 +432,7 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)
     except UserError as exc:
-        from index.cleaning import printable
+        from index.text.cleaning import printable
 
         print(f"rag: error: {printable(str(exc))}", file=sys.stderr)
         return 2

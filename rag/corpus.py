@@ -15,7 +15,7 @@ from pathlib import Path
 
 from rag.errors import BadInput
 
-UPLOAD_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx")  # what index.documents can read
+UPLOAD_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx")  # what index.load.documents can read
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 TRASH = ".trash"
 
@@ -63,8 +63,8 @@ def save_upload(
     """
     import tempfile
 
-    from index.documents import load_document
-    from index.duplicates import indexed_as
+    from index.load.documents import load_document
+    from index.storage.duplicates import indexed_as
 
     check_upload(name, raw)
     corpus_dir = Path(corpus_dir)
@@ -117,7 +117,7 @@ def write_failure(exc: OSError) -> str:
 
 def same_content(corpus_dir: Path, raw: bytes) -> str | None:
     """The corpus file (relative name) holding exactly these bytes, if any: a duplicate upload is refused."""
-    from index.documents import corpus_files
+    from index.load.documents import corpus_files
 
     root = Path(corpus_dir)
     for path in corpus_files(root):

@@ -19,9 +19,9 @@ import time
 from dataclasses import dataclass, replace
 from urllib.parse import urlparse
 
-from index.chunking import normalise
-from index.lexical import terms, words
-from index.sentences import split_sentences
+from index.text.chunking import normalise
+from index.text.lexical import terms, words
+from index.text.sentences import split_sentences
 from rag.answer import Answer, Citation, Passage, Unverified
 from rag.errors import BadInput
 from rag.retrieve import Retriever

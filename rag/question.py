@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from index.lexical import terms
+from index.text.lexical import terms
 
 _QUESTION_WORDS = frozenset(
     "who whom whose what which when where why how is are was were do does did can could should would will "

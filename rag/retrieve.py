@@ -15,10 +15,10 @@ from typing import Literal, get_args
 
 import numpy as np
 
-from index.chunking import Chunk
-from index.embed import Embedder
-from index.lexical import terms
-from index.store import Index
+from index.encode.embed import Embedder
+from index.storage.store import Index
+from index.text.chunking import Chunk
+from index.text.lexical import terms
 from rag.answer import Passage
 
 Mode = Literal["hybrid", "dense", "bm25"]
@@ -67,7 +67,7 @@ class Retriever:
         import faiss
 
         # One question at a time: FAISS's OpenMP threads gain little on one query and spin against the
-        # ONNX encoder's threads (warm ask at 10k chunks: 21 -> 15 ms). index.dense.build takes them back.
+        # ONNX encoder's threads (warm ask at 10k chunks: 21 -> 15 ms). index.storage.dense.build takes them back.
         faiss.omp_set_num_threads(1)
         self.index = index
         self.embedder = embedder
@@ -98,7 +98,7 @@ class Retriever:
     def sentence_row(self) -> dict[tuple[str, int, int], int]:
         """(source, start, end) -> sentence row, for passages made outside search (built on first use)."""
         index = self.index
-        return {(index.searchable[row].source, s, e): j for j, (row, s, e) in enumerate(index.sentences.tolist())}
+        return {(index.searchable[row].source, s, e): j for j, (row, s, e) in enumerate(index.text.sentences.tolist())}
 
     def passage_sentences(self, passage: Passage) -> list[tuple[int, int, int]]:
         """(sentence row, start, end) of each sentence of a passage, in document order."""

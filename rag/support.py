@@ -11,8 +11,8 @@ from __future__ import annotations
 import functools
 import re
 
-from index.lexical import STOPWORDS, terms, words
-from index.sentences import split_sentences
+from index.text.lexical import STOPWORDS, terms, words
+from index.text.sentences import split_sentences
 
 # Frames that change what a statement asserts; a claim and the part of its span it restates must agree.
 _FRAME_WORDS = {

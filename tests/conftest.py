@@ -118,7 +118,7 @@ def run_rag(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="session")
 def embedder():
-    from index.embed import SentenceTransformerEmbedder
+    from index.encode.embed import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder()
 
@@ -135,7 +135,7 @@ def report_index(tmp_path_factory, embedder, request) -> Path:
     """
     import fcntl
 
-    from index.build import ingest
+    from index.storage.build import ingest
 
     path = tmp_path_factory.mktemp("index") / "report"
     worker = os.environ.get("PYTEST_XDIST_WORKER")
@@ -177,7 +177,7 @@ def _build_key() -> str:
 def _reuse_export(index_dir: Path, model: str) -> None:
     """Give this process the ONNX export of a build another worker (or an earlier run) made, as if it had exported
     it itself: later real-model ingests in this process reuse it, as they do when this process built the index."""
-    from index import onnx_export
+    from index.encode import onnx_export
 
     if model not in onnx_export._EXPORTED:
         found = onnx_export._from_live_build(index_dir, model)

@@ -15,11 +15,11 @@ def test_spread_and_percentile_match_hand_worked_cases():
 
 
 def test_synthetic_corpus_is_deterministic_and_chunks_about_as_asked(tmp_path):
-    from index.build import IndexSettings
-    from index.chunking import chunk_corpus
-    from index.documents import load_corpus
-    from index.embed import wordpiece_counter
-    from index.tokens import count_tokens
+    from index.encode.embed import wordpiece_counter
+    from index.load.documents import load_corpus
+    from index.storage.build import IndexSettings
+    from index.text.chunking import chunk_corpus
+    from index.text.tokens import count_tokens
 
     words = ["alpha", "beta", "gamma", "delta", "epsilon", "policy", "training", "university"]
     a = synthetic_corpus(tmp_path / "a", 200, words)

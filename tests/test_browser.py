@@ -49,7 +49,7 @@ def copy_of_the_checkout(dest: Path) -> Path:
 def server(tmp_path_factory, embedder):
     """A live app over the report and a document full of markup, with its own index, served as `make serve` serves
     a checkout: from a copy of the project, its corpus/ and index/data/main. Uploads land in that copy."""
-    from index.build import ingest
+    from index.storage.build import ingest
     from rag.assistant import Assistant
     from ui.app import serve
 
@@ -296,7 +296,7 @@ def test_tapping_a_citation_brings_its_source_and_span_into_view(sized):
 
 
 def test_retrieved_passages_are_readable_and_open_in_the_document_viewer(sized):
-    from index.lexical import terms
+    from index.text.lexical import terms
 
     page = sized.page
     question = "Who chaired Session II?"

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from index.chunking import ChunkerSettings, chunk_corpus, normalise
-from index.documents import load_corpus, load_document
-from index.embed import wordpiece_counter
-from index.sentences import split_sentences
-from index.tokens import count_tokens
+from index.encode.embed import wordpiece_counter
+from index.load.documents import load_corpus, load_document
+from index.text.chunking import ChunkerSettings, chunk_corpus, normalise
+from index.text.sentences import split_sentences
+from index.text.tokens import count_tokens
 from tests.conftest import CORPUS, REPORT
 
 
@@ -167,7 +167,7 @@ def test_a_file_with_the_same_text_is_reported_as_already_indexed(tmp_path):
 
 
 def test_already_indexed_finds_a_copy_of_an_indexed_document_by_its_text(tmp_path, report_index):
-    from index.duplicates import already_indexed
+    from index.storage.duplicates import already_indexed
 
     (tmp_path / "renamed copy.txt").write_bytes(REPORT.read_bytes())
     (tmp_path / "new.txt").write_text("Owls hunt at night.", encoding="utf-8")
@@ -176,7 +176,7 @@ def test_already_indexed_finds_a_copy_of_an_indexed_document_by_its_text(tmp_pat
 
 
 def test_a_heading_line_the_splitter_cuts_and_a_page_break_do_not_leave_fragments():
-    from index.documents import Document, Section
+    from index.load.documents import Document, Section
 
     body = "Owls hunt at night over the open fields near the wood."
     text = f"1. Introduction\n1.1. Version\n{body}\n\nIt ends here.\n"

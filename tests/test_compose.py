@@ -250,7 +250,7 @@ def test_a_who_question_about_a_sentence_that_lost_its_subject_is_marked_not_inv
 def test_a_papers_reference_numbers_never_pass_for_the_answers_citation_markers(tmp_path, embedder):
     # as in scientific articles: "[4] [5]" after a sentence belongs to it, and the answer must not show it,
     # or a reader (and any tool reading the JSON) would take it for citation 4; the citation keeps it exactly
-    from index.build import ingest
+    from index.storage.build import ingest
     from rag.assistant import Assistant
 
     corpus = tmp_path / "corpus"

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from index import html_text as html_module
-from index.documents import load_corpus
-from index.html_text import html_text
+from index.load import html_text as html_module
+from index.load.documents import load_corpus
+from index.load.html_text import html_text
 
 # A page as a documentation site serves it: banner, texinfo link bar, nav, permalink marks, sidebar, footers.
 SITE_PAGE = """<!doctype html><html><head><title>Timers | Node.js</title></head><body>
@@ -314,14 +314,14 @@ def test_an_unnumbered_pdf_takes_headings_but_not_the_author_line(tmp_path):
     ],
 )
 def test_page_numbers_at_page_edges_are_removed(lines, kept):
-    from index.pdf_layout import strip_running_lines
+    from index.load.pdf_layout import strip_running_lines
 
     pages, _ = strip_running_lines([lines, ["Other page text."]])
     assert pages[0] == kept
 
 
 def test_a_wrapped_heading_set_large_is_one_line_and_never_joins_body_text():
-    from index.pdf_layout import reflow
+    from index.load.pdf_layout import reflow
 
     body = "Session II was chaired by a professor from the university, who opened it with a welcome"
     lines = ["Annual Policy Dialogue in East Asia Held in Autumn This Year", "Enhancement of AI Skills in", "Workforce"]
@@ -331,14 +331,14 @@ def test_a_wrapped_heading_set_large_is_one_line_and_never_joins_body_text():
 
 
 def test_larger_text_is_the_text_above_the_body_size():
-    from index.pdf_text import larger_text
+    from index.load.pdf_text import larger_text
 
     pages = [[("Intro", 14.0), ("Owls hunt at night over the open fields.", 10.0)], [("Owls", 10.0)], []]
     assert larger_text(pages) == ["Intro", "", ""]
 
 
 def test_header_footer_and_page_number_written_before_the_body_are_all_removed():
-    from index.pdf_layout import strip_running_lines
+    from index.load.pdf_layout import strip_running_lines
 
     furniture = ["Owl Library: Field Guide", "Draft, not for circulation"]
     bodies = [["Owls hunt at night.", "They nest in barns."], ["Larks sing at dawn.", "Bats sleep by day."]]
@@ -423,7 +423,7 @@ def test_ingest_of_a_55_page_pdf_and_100_html_pages_shows_progress_and_a_summary
 
     from pypdf import PdfReader
 
-    from index.store import current_build
+    from index.storage.store import current_build
     from tests.conftest import run_rag
 
     corpus, index = tmp_path / "corpus", tmp_path / "index"

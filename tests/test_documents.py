@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from index.cleaning import Removed
-from index.documents import clean, load_corpus
-from index.tokens import cl100k
+from index.load.documents import clean, load_corpus
+from index.text.cleaning import Removed
+from index.text.tokens import cl100k
 
 
 def test_unsupported_and_broken_files_are_skipped_with_a_reason(tmp_path):

@@ -14,7 +14,7 @@ from tests.conftest import CORPUS, REPORT, ROOT, subprocess_env
 
 
 def _report_sentences() -> list[str]:
-    from index.sentences import split_sentences
+    from index.text.sentences import split_sentences
 
     text = REPORT.read_text(encoding="utf-8")
     return [text[s:e] for s, e in split_sentences(text)]
@@ -32,7 +32,7 @@ def _copy(index_dir, tmp_path):
 
 
 def test_build_records_a_verified_onnx_query_encoder(report_index):
-    from index.store import read_manifest
+    from index.storage.store import read_manifest
 
     entry = read_manifest(report_index)["query_encoder"]
     assert entry["kind"] == "onnx" and entry["precision"] in ("int8", "int8-partial", "fp32")
@@ -41,9 +41,9 @@ def test_build_records_a_verified_onnx_query_encoder(report_index):
 
 
 def test_onnx_question_vectors_match_sentence_transformers(report_index):
-    from index.embed import SentenceTransformerEmbedder
-    from index.onnx_encoder import from_build
-    from index.store import Manifest, current_build, read_manifest
+    from index.encode.embed import SentenceTransformerEmbedder
+    from index.encode.onnx_encoder import from_build
+    from index.storage.store import Manifest, current_build, read_manifest
 
     encoder = from_build(current_build(report_index), Manifest.from_json(read_manifest(report_index)))
     texts = _report_sentences() + _gold_questions()
@@ -57,7 +57,7 @@ def test_onnx_question_vectors_match_sentence_transformers(report_index):
 
 
 def test_assistant_embeds_questions_with_the_onnx_encoder(assistant):
-    from index.onnx_encoder import OnnxEncoder
+    from index.encode.onnx_encoder import OnnxEncoder
 
     assert isinstance(assistant.retriever.embedder, OnnxEncoder)
     answer = assistant.ask("Who chaired Session II?")
@@ -89,8 +89,8 @@ def test_rag_ask_answers_without_torch_or_gradio(report_index):
 @pytest.mark.heavy  # a real-model rebuild and ONNX export each
 @pytest.mark.parametrize("damage", ["flip", "delete"])
 def test_a_corrupt_or_missing_onnx_file_is_rebuilt_with_a_message(report_index, tmp_path, embedder, damage):
-    from index.onnx_encoder import OnnxEncoder
-    from index.store import current_build, read_manifest
+    from index.encode.onnx_encoder import OnnxEncoder
+    from index.storage.store import current_build, read_manifest
     from rag.assistant import Assistant
 
     index_dir = _copy(report_index, tmp_path)
@@ -109,8 +109,8 @@ def test_a_corrupt_or_missing_onnx_file_is_rebuilt_with_a_message(report_index, 
 
 
 def test_an_index_without_a_query_encoder_is_stale(report_index, tmp_path):
-    from index.build import IndexSettings, stale_reason
-    from index.store import current_build
+    from index.storage.build import IndexSettings, stale_reason
+    from index.storage.store import current_build
 
     index_dir = _copy(report_index, tmp_path)
     path = current_build(index_dir) / "manifest.json"
@@ -135,8 +135,8 @@ class WordHashEmbedder:
 
 
 def test_a_custom_embedder_embeds_the_questions_itself(tmp_path):
-    from index.build import ingest
-    from index.store import read_manifest
+    from index.storage.build import ingest
+    from index.storage.store import read_manifest
     from rag.assistant import Assistant
 
     toy = WordHashEmbedder()
@@ -148,7 +148,7 @@ def test_a_custom_embedder_embeds_the_questions_itself(tmp_path):
 
 @pytest.mark.heavy  # a real-model build and ONNX export
 def test_a_failed_verification_falls_back_to_sentence_transformers(monkeypatch, embedder, tmp_path):
-    import index.onnx_export as onnx_export
+    import index.encode.onnx_export as onnx_export
 
     monkeypatch.setattr(onnx_export, "RUNGS", ("fp32",))
     monkeypatch.setattr(onnx_export, "MIN_COSINE", 1.5)  # nothing can pass
@@ -160,7 +160,7 @@ def test_a_failed_verification_falls_back_to_sentence_transformers(monkeypatch, 
 
 @pytest.mark.heavy  # a real-model build and ONNX export
 def test_an_outlier_split_that_fails_still_yields_a_verified_encoder(monkeypatch, embedder, tmp_path):
-    import index.onnx_export as onnx_export
+    import index.encode.onnx_export as onnx_export
 
     def broken(*args, **kwargs):
         raise ValueError("a graph the split does not know")
@@ -176,7 +176,7 @@ def test_an_outlier_split_that_fails_still_yields_a_verified_encoder(monkeypatch
 
 @pytest.mark.heavy  # loads the model twice, embeds the whole report twice
 def test_bf16_ingest_vectors_match_fp32():
-    from index.embed import SentenceTransformerEmbedder
+    from index.encode.embed import SentenceTransformerEmbedder
 
     texts = _report_sentences()
     auto = SentenceTransformerEmbedder()

@@ -30,8 +30,8 @@ def corpus(tmp_path):
 
 
 def test_a_link_out_of_the_corpus_is_never_read(corpus, tmp_path):
-    from index.build import corpus_state
-    from index.documents import load_corpus
+    from index.load.documents import load_corpus
+    from index.storage.build import corpus_state
 
     outside = tmp_path / "outside"
     outside.mkdir()
@@ -51,7 +51,7 @@ def test_a_link_out_of_the_corpus_is_never_read(corpus, tmp_path):
 def test_removing_a_linked_document_removes_the_link_not_its_target(corpus):
     from types import SimpleNamespace
 
-    from index.store import Manifest
+    from index.storage.store import Manifest
     from rag.corpus import indexed_source
 
     (corpus / "alias.txt").symlink_to(corpus / REPORT.name)
@@ -76,7 +76,7 @@ def _unreadable(monkeypatch, path: pathlib.Path) -> None:
 
 
 def test_an_unreadable_file_is_skipped_with_its_reason_and_ingest_and_ask_go_on(corpus, tmp_path, monkeypatch):
-    from index.build import ingest
+    from index.storage.build import ingest
     from rag.assistant import Assistant
 
     locked = corpus / "locked.txt"
@@ -103,7 +103,7 @@ def test_an_index_folder_that_is_not_an_index_is_refused_and_left_alone(corpus, 
 
 
 def test_an_index_prunes_only_the_builds_it_wrote(corpus, tmp_path):
-    from index.build import ingest
+    from index.storage.build import ingest
 
     index, toy = tmp_path / "index", WordHashEmbedder()
     ingest(corpus, index, embedder=toy, **QUIET)
@@ -131,7 +131,7 @@ def test_bad_folders_are_one_line_and_exit_2(corpus, tmp_path, case):
 
 
 def test_a_current_pointer_with_invalid_utf8_is_rebuilt(corpus, tmp_path):
-    from index.build import ingest
+    from index.storage.build import ingest
     from rag.assistant import Assistant
 
     index, toy = tmp_path / "index", WordHashEmbedder()
@@ -143,8 +143,8 @@ def test_a_current_pointer_with_invalid_utf8_is_rebuilt(corpus, tmp_path):
 
 
 def test_names_and_text_are_printed_with_control_characters_escaped(assistant):
-    from index.build import IngestReport
-    from index.documents import Skipped
+    from index.load.documents import Skipped
+    from index.storage.build import IngestReport
     from rag.cli import _print_answer
 
     evil = "evil\x1b]0;pwned\x07\x1b[2J\nname\u202e.txt"
@@ -196,8 +196,8 @@ def test_a_question_that_is_not_utf8_is_bad_input_with_valid_output():
 
 
 def test_the_query_encoder_export_keeps_its_temporaries_in_the_index_folder(tmp_path):
-    from index.folder import claim_index_dir
-    from index.onnx_export import scratch
+    from index.encode.onnx_export import scratch
+    from index.storage.folder import claim_index_dir
 
     index = tmp_path / "index"
     claim_index_dir(index)
@@ -212,7 +212,7 @@ def test_the_query_encoder_export_keeps_its_temporaries_in_the_index_folder(tmp_
 
 
 def test_ingest_refuses_with_ingest_error_before_touching_a_users_folder(corpus, tmp_path):
-    from index.build import ingest
+    from index.storage.build import ingest
 
     folder = tmp_path / "mine"
     folder.mkdir()
@@ -279,20 +279,20 @@ def _disk_fills_at_build_write(monkeypatch) -> None:
     """Every build write runs out of space midway, as on a full disk (write_build's own cleanup then runs)."""
     import errno
 
-    import index.store
+    import index.storage.store
 
     def full(path, *args, **kwargs):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
 
-    monkeypatch.setattr(index.store, "_save_rows", full)
+    monkeypatch.setattr(index.storage.store, "_save_rows", full)
 
 
 def _toy_model(monkeypatch) -> None:
     """`rag` in-process with the toy embedder, so no transformer loads."""
-    import index.build
+    import index.storage.build
     import rag.assistant
 
-    monkeypatch.setattr(index.build, "SentenceTransformerEmbedder", lambda *a, **k: WordHashEmbedder())
+    monkeypatch.setattr(index.storage.build, "SentenceTransformerEmbedder", lambda *a, **k: WordHashEmbedder())
     monkeypatch.setattr(rag.assistant, "SentenceTransformerEmbedder", lambda *a, **k: WordHashEmbedder())
 
 
@@ -318,7 +318,7 @@ def test_ingest_and_ask_on_a_full_disk_say_so_in_one_line_and_exit_2(corpus, tmp
 
 
 def test_ask_answers_from_the_last_build_with_a_warning_when_the_disk_is_full(corpus, tmp_path, monkeypatch, capsys):
-    from index.store import current_build
+    from index.storage.store import current_build
     from rag.assistant import Assistant
 
     _toy_model(monkeypatch)
@@ -379,7 +379,7 @@ def test_memory_mapped_files_are_allocated_up_front(tmp_path):
     # A write into a sparse memory map on a full disk is a SIGBUS that kills the process; allocated, it cannot be.
     from numpy.lib.format import open_memmap
 
-    from index.store import reserve_space
+    from index.storage.store import reserve_space
 
     path = tmp_path / "rows.npy"
     open_memmap(path, mode="w+", dtype="float32", shape=(4096, 64))
@@ -390,9 +390,9 @@ def test_memory_mapped_files_are_allocated_up_front(tmp_path):
 def test_a_disk_too_full_for_the_vectors_is_disk_full_and_the_last_build_stays(corpus, tmp_path, monkeypatch):
     import errno
 
-    from index.build import ingest
     from index.errors import DiskFull
-    from index.store import current_build
+    from index.storage.build import ingest
+    from index.storage.store import current_build
 
     index, toy = tmp_path / "index", WordHashEmbedder()
     ingest(corpus, index, embedder=toy, **QUIET)
@@ -410,7 +410,7 @@ def test_a_disk_too_full_for_the_vectors_is_disk_full_and_the_last_build_stays(c
 def test_a_documents_change_while_another_process_builds_is_refused_not_left_unindexed(corpus, tmp_path):
     # The Documents tab undoes a change when reloading raises; answering from the old build would keep the
     # upload in the corpus while saying "the index is up to date".
-    from index.build import IndexBusy, _WriterLock, ingest
+    from index.storage.build import IndexBusy, _WriterLock, ingest
     from rag.assistant import Assistant
     from rag.corpus import reload
 
@@ -534,9 +534,9 @@ def test_no_server_path_reaches_the_chat_the_ask_api_or_v1():
 def test_command_line_messages_name_folders_as_the_user_reaches_them(tmp_path, monkeypatch):
     """The default corpus and index are absolute paths into the project; messages named them so ("no index in
     /home/.../index/data/main"). Inside the working folder a path is shown relative to it, elsewhere as given."""
-    from index.build import IndexSettings, stale_reason
-    from index.cleaning import shown_path
-    from index.documents import corpus_files
+    from index.load.documents import corpus_files
+    from index.storage.build import IndexSettings, stale_reason
+    from index.text.cleaning import shown_path
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "corpus").mkdir()
@@ -553,9 +553,9 @@ def test_the_export_and_its_quantizer_write_their_temporaries_in_the_index_folde
     quantizer's own temporaries (tempfile) must go to the index folder's scratch, which the next start removes."""
     import tempfile
 
-    from index import onnx_export
-    from index.embed import SentenceTransformerEmbedder
-    from index.folder import claim_index_dir
+    from index.encode import onnx_export
+    from index.encode.embed import SentenceTransformerEmbedder
+    from index.storage.folder import claim_index_dir
 
     index = tmp_path / "index"
     claim_index_dir(index)

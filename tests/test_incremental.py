@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from index.build import ingest
+from index.storage.build import ingest
 from tests.conftest import REPORT, CountingEmbedder
 
 

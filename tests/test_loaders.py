@@ -11,11 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from index import documents, pdf_text
-from index.cleaning import Removed, clean, decode
-from index.documents import load_corpus, load_document
 from index.errors import IngestError
-from index.html_text import html_text, is_hidden
+from index.load import documents, pdf_text
+from index.load.documents import load_corpus, load_document
+from index.load.html_text import html_text, is_hidden
+from index.text.cleaning import Removed, clean, decode
 
 SECRETS = ("zyxscriptsecret", "zyxstylesecret", "zyxcommentsecret", "zyxhiddensecret", "zyxariasecret")
 PAGE = f"""<!doctype html>
@@ -189,7 +189,7 @@ def test_html_entities_hiding_invisible_characters_are_removed_and_counted():
 
 
 def test_a_secret_in_an_html_script_is_never_retrievable(tmp_path, embedder):
-    from index.build import ingest
+    from index.storage.build import ingest
     from rag.assistant import Assistant
 
     corpus = tmp_path / "corpus"
@@ -391,12 +391,12 @@ def test_a_missing_or_empty_corpus_folder_is_a_clear_error(tmp_path):
 
 
 def test_a_loader_crash_costs_one_file_not_the_ingest(tmp_path, monkeypatch):
-    import index.loaders
+    import index.load.loaders
 
     def boom(*_args):
         raise RuntimeError("parser bug")
 
-    monkeypatch.setattr(index.loaders, "load_html", boom)
+    monkeypatch.setattr(index.load.loaders, "load_html", boom)
     (tmp_path / "a.html").write_text("<p>Owls.</p>", encoding="utf-8")
     (tmp_path / "b.txt").write_text("Owls hunt.", encoding="utf-8")
     docs, skipped = load_corpus(tmp_path)
@@ -439,7 +439,7 @@ def test_every_file_ends_in_exactly_one_state(tmp_path):
 
 @pytest.mark.heavy  # a real-model build of the hostile corpus
 def test_the_ingest_summary_lists_skips_warnings_and_hidden_counts(tmp_path, embedder):
-    from index.build import ingest
+    from index.storage.build import ingest
 
     (tmp_path / "c").mkdir()
     hostile_corpus(tmp_path / "c")

@@ -8,7 +8,7 @@ import pytest
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
-from index.onnx_outliers import split_outliers  # noqa: E402
+from index.encode.onnx_outliers import split_outliers  # noqa: E402
 
 K, N = 64, 32
 

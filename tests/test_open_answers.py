@@ -44,7 +44,7 @@ FORUM = "\n".join(
 
 @pytest.fixture(scope="module")
 def forum(tmp_path_factory, embedder):
-    from index.build import ingest
+    from index.storage.build import ingest
     from rag.assistant import Assistant
 
     root = tmp_path_factory.mktemp("forum")

@@ -13,12 +13,12 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from index.build import ingest
-from index.chunking import ChunkerSettings, chunk_corpus
-from index.cleaning import clean
-from index.documents import Document, markdown_sections, text_sections
-from index.embed import wordpiece_counter
-from index.tokens import count_tokens
+from index.encode.embed import wordpiece_counter
+from index.load.documents import Document, markdown_sections, text_sections
+from index.storage.build import ingest
+from index.text.chunking import ChunkerSettings, chunk_corpus
+from index.text.cleaning import clean
+from index.text.tokens import count_tokens
 from rag.errors import BadInput
 from rag.retrieve import MODES
 from tests.conftest import CORPUS, REPORT

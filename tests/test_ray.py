@@ -10,8 +10,8 @@ import sys
 import numpy as np
 import pytest
 
-from index.build import ingest
 from index.errors import IngestError
+from index.storage.build import ingest
 from tests.conftest import CORPUS, ROOT, subprocess_env
 
 SQUAD_DEV = ROOT / "eval" / "benchmarks" / "squad-dev"
@@ -34,7 +34,7 @@ def test_asking_and_a_plain_ingest_never_import_ray(report_index):
 
 
 def test_without_the_extra_ray_ingest_says_how_to_install_it(monkeypatch):
-    from index import distributed
+    from index.storage import distributed
 
     monkeypatch.setitem(sys.modules, "ray", None)  # what `import ray` meets when the extra is not installed
     with pytest.raises(IngestError, match=r"pip install -e '\.\[ray\]'"):
@@ -44,7 +44,7 @@ def test_without_the_extra_ray_ingest_says_how_to_install_it(monkeypatch):
 @pytest.fixture(scope="module")
 def ray_cluster():
     """A local Ray instance (two CPUs, no dashboard, on 127.0.0.1) for this module, shut down after it."""
-    from index.distributed import connect
+    from index.storage.distributed import connect
 
     ray = connect()
     yield ray
@@ -60,7 +60,7 @@ def squad_dev_local(tmp_path_factory, embedder):
 
 def _same_build(local, on_ray) -> None:
     """Same chunks (ids and texts, aliases too) and the same vectors up to cosine 0.999."""
-    from index.store import load
+    from index.storage.store import load
 
     a, b = load(local), load(on_ray)
     assert [(c.id, c.text) for c in a.chunks] == [(c.id, c.text) for c in b.chunks]
@@ -88,7 +88,7 @@ def _same_answers(corpus, local, on_ray, gold, embedder) -> int:
 @pytest.mark.slow
 @needs_ray
 def test_a_ray_build_of_the_report_matches_the_local_one(ray_cluster, report_index, tmp_path, embedder):
-    from index.distributed import RayOptions
+    from index.storage.distributed import RayOptions
 
     on_ray = tmp_path / "ray"
     report = ingest(CORPUS, on_ray, embedder=embedder, ray=RayOptions(), **QUIET)
@@ -100,7 +100,7 @@ def test_a_ray_build_of_the_report_matches_the_local_one(ray_cluster, report_ind
 @pytest.mark.slow
 @needs_ray
 def test_a_ray_build_of_squad_dev_matches_the_local_one(ray_cluster, squad_dev_local, tmp_path, embedder):
-    from index.distributed import RayOptions
+    from index.storage.distributed import RayOptions
 
     on_ray = tmp_path / "ray"
     report = ingest(SQUAD_DEV / "corpus", on_ray, embedder=embedder, ray=RayOptions(), shards=3, **QUIET)
@@ -112,8 +112,8 @@ def test_a_ray_build_of_squad_dev_matches_the_local_one(ray_cluster, squad_dev_l
 @pytest.mark.slow
 @needs_ray
 def test_a_killed_ray_ingest_continues_from_its_finished_batches(ray_cluster, squad_dev_local, tmp_path, embedder):
-    from index import distributed
-    from index.distributed import RayOptions, RayRun
+    from index.storage import distributed
+    from index.storage.distributed import RayOptions, RayRun
 
     calls = []
     real = RayRun.embed
@@ -130,7 +130,7 @@ def test_a_killed_ray_ingest_continues_from_its_finished_batches(ray_cluster, sq
     index = tmp_path / "index"
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(distributed.RayRun, "embed", dies_after_two)
-        patch.setattr("index.resumable.FLUSH_SECONDS", 0.0)  # every batch on disk as it lands: an exact count
+        patch.setattr("index.encode.resumable.FLUSH_SECONDS", 0.0)  # every batch on disk as it lands: an exact count
         with pytest.raises(KeyboardInterrupt):
             ingest(corpus, index, embedder=embedder, ray=RayOptions(), **QUIET)
     logged = []

@@ -137,7 +137,7 @@ def test_a_shard_that_stays_down_is_named_in_the_answers_not_an_error(mixed_pair
 def test_without_the_extra_ask_and_serve_on_ray_say_how_to_install_it(monkeypatch, capsys, tmp_path):
     import socket
 
-    from index.distributed import RAY_EXTRA
+    from index.storage.distributed import RAY_EXTRA
     from rag import cli
 
     with socket.socket() as free:

@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.build import ingest
 from index.errors import IndexCorrupt
-from index.store import REQUIRED_FILES, current_build, load
+from index.storage.build import ingest
+from index.storage.store import REQUIRED_FILES, current_build, load
 from rag.errors import BadInput
 from tests.conftest import CORPUS, ROOT, CountingEmbedder, flip_middle_bit, run_rag, subprocess_env
 
@@ -67,18 +67,18 @@ def _cheap_ingest(argv: list[str]) -> int:
     $RAG_TEST_BLOB names a file added to each build (like the ONNX model real builds carry), so the
     write phase is as long as a real one; word counts stand in for tiktoken to save its 1.5 s load.
     """
-    import index.build
-    import index.onnx_export
-    from index.onnx_export import Exported
+    import index.encode.onnx_export
+    import index.storage.build
+    from index.encode.onnx_export import Exported
     from rag.cli import main
 
     blocking = bool(os.environ.get("RAG_TEST_RELEASE"))
-    index.build.SentenceTransformerEmbedder = _BlockingHashEmbedder if blocking else HashEmbedder
-    index.build.count_tokens = lambda text: len(text.split())
+    index.storage.build.SentenceTransformerEmbedder = _BlockingHashEmbedder if blocking else HashEmbedder
+    index.storage.build.count_tokens = lambda text: len(text.split())
     blob = os.environ.get("RAG_TEST_BLOB")
     extra = {"model-blob.bin": Path(blob)} if blob else {}
-    index.onnx_export.for_build = lambda *a, **k: Exported(extra, {"kind": "embedder", "reason": "test"})
-    real_write = index.build.write_build
+    index.encode.onnx_export.for_build = lambda *a, **k: Exported(extra, {"kind": "embedder", "reason": "test"})
+    real_write = index.storage.build.write_build
 
     def timed_write(*args, **kwargs):  # when the write phase runs, so kills can be aimed at it too
         print(f"write phase starts {time.time():.6f}", file=sys.stderr, flush=True)
@@ -86,7 +86,7 @@ def _cheap_ingest(argv: list[str]) -> int:
         print(f"write phase ends {time.time():.6f}", file=sys.stderr, flush=True)
         return build
 
-    index.build.write_build = timed_write
+    index.storage.build.write_build = timed_write
     return main(argv)
 
 
@@ -429,8 +429,8 @@ def editions(tmp_path):
 
 def _edition_of_live_build(index: Path, editions: dict[str, Path], dim: int = 64) -> str:
     """Load and verify the live build, check it is one edition throughout, and that it answers from it."""
-    from index.build import corpus_state
-    from index.documents import load_document
+    from index.load.documents import load_document
+    from index.storage.build import corpus_state
     from rag.retrieve import Retriever
 
     loaded = load(index)  # verifies every checksum before parsing
@@ -449,7 +449,7 @@ def _edition_of_live_build(index: Path, editions: dict[str, Path], dim: int = 64
 
 def _leftovers(index: Path) -> list[str]:
     live = current_build(index)
-    # The pointer, the writer lock, index.stamps's cache, the index folder's marker (index.folder).
+    # The pointer, the writer lock, index.storage.stamps's cache, the index folder's marker (index.storage.folder).
     kept = ("CURRENT", ".lock", ".corpus-hashes.json", ".rag-index")
     return sorted(p.name for p in index.iterdir() if p.name not in kept and p != live)
 
@@ -536,7 +536,7 @@ def _instrumented_build(monkeypatch, index: Path, corpus: Path, fail_at: int | N
     """Run one real build, raising `error` before the fail_at-th filesystem step; returns the steps taken."""
     import faiss
 
-    import index.store as store
+    import index.storage.store as store
 
     steps: list[str] = []
     killed = isinstance(error, _Crash)
@@ -597,7 +597,7 @@ def test_a_failed_write_step_aborts_the_build_and_keeps_the_old_one(editions, tm
             _instrumented_build(monkeypatch, index, editions["bravo"], fail_at, OSError(f"simulated {failing} error"))
         assert current_build(index) == before, f"{failing} failure at step {fail_at}"
         assert _edition_of_live_build(index, editions) == "alpha"
-        # Only the embedded vectors may stay (index.resumable), so the retry does not embed again.
+        # Only the embedded vectors may stay (index.encode.resumable), so the retry does not embed again.
         left = _leftovers(index)
         assert left in ([], [".embedding"]), f"{failing} failure at step {fail_at} left {left}"
     _instrumented_build(monkeypatch, index, editions["bravo"], None, _Crash())
@@ -663,7 +663,7 @@ def test_readers_answer_from_the_last_complete_build_while_a_writer_runs(held_wr
 
 
 def test_a_reader_that_loses_the_race_with_a_prune_loads_the_new_build(editions, tmp_path, monkeypatch):
-    import index.store as store
+    import index.storage.store as store
 
     index = tmp_path / "index"
     ingest(editions["alpha"], index, embedder=HashEmbedder(), progress=False, log=_quiet)

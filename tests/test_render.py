@@ -18,7 +18,7 @@ def rendered(tmp_path_factory):
 @pytest.mark.parametrize("fmt", ["pdf", "docx", "html"])
 def test_each_rendering_loads_back_to_the_reports_paragraphs_without_headers_footers_or_nav(rendered, fmt):
     from eval.render import BOILERPLATE, blocks, offending
-    from index.documents import load_document
+    from index.load.documents import load_document
 
     [path] = rendered[fmt]
     assert path.suffix == f".{fmt}" and path.read_bytes()[:4] in (b"%PDF", b"PK\x03\x04", b"<!DO")

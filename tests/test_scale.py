@@ -7,9 +7,10 @@ import re
 import numpy as np
 import pytest
 
-from index import dense, resumable
-from index.build import ingest
-from index.store import current_build, load
+from index.encode import resumable
+from index.storage import dense
+from index.storage.build import ingest
+from index.storage.store import current_build, load
 from tests.conftest import CORPUS, CountingEmbedder, flip_middle_bit
 
 
@@ -27,10 +28,10 @@ def test_above_the_threshold_the_chunk_index_is_hnsw_recorded_and_answers(tmp_pa
     ingest(CORPUS, tmp_path / "index", embedder=embedder, progress=False, log=_quiet)
     index = load(tmp_path / "index")
     assert index.manifest.dense_index["kind"] == "hnsw"
-    assert isinstance(index.dense, faiss.IndexHNSWFlat) and index.dense.hnsw.efSearch == dense.HNSW_EF_SEARCH
-    vectors = index.dense.reconstruct_n(0, index.dense.ntotal)
+    assert isinstance(index.dense, faiss.IndexHNSWFlat) and index.storage.dense.hnsw.efSearch == dense.HNSW_EF_SEARCH
+    vectors = index.storage.dense.reconstruct_n(0, index.storage.dense.ntotal)
     queries = embedder.embed(["Who chaired Session IV?", "AI tools in teaching", "K-Digital Training"])
-    _, rows = index.dense.search(queries, 5)
+    _, rows = index.storage.dense.search(queries, 5)
     expected = np.argsort(-(queries @ vectors.T), axis=1, kind="stable")[:, :5]
     assert np.array_equal(rows, expected)  # at this size the graph search is exact
     assistant = Assistant(CORPUS, tmp_path / "index", embedder=embedder, log=_quiet)
@@ -108,7 +109,7 @@ def test_partial_top_k_equals_a_full_sort():
 def test_bm25_read_without_bm25s_scores_exactly_as_bm25s(report_index):
     import bm25s
 
-    from index.postings import Postings
+    from index.storage.postings import Postings
 
     folder = current_build(report_index) / "bm25"
     theirs = bm25s.BM25.load(str(folder), load_corpus=False, allow_pickle=False)
@@ -122,7 +123,7 @@ def test_bm25_read_without_bm25s_scores_exactly_as_bm25s(report_index):
 
 class CountingHash:
     def __init__(self, monkeypatch) -> None:
-        from index import stamps
+        from index.storage import stamps
 
         self.read: list[str] = []
         real = stamps.file_sha256
@@ -130,7 +131,7 @@ class CountingHash:
 
 
 def test_unchanged_corpus_files_are_not_read_again_and_a_changed_one_is(tmp_path, monkeypatch):
-    from index.build import corpus_state
+    from index.storage.build import corpus_state
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -149,8 +150,8 @@ def test_unchanged_corpus_files_are_not_read_again_and_a_changed_one_is(tmp_path
 def test_a_large_build_is_hashed_once_and_a_later_flipped_byte_is_still_caught(report_index, tmp_path, monkeypatch):
     import shutil
 
-    from index import store
     from index.errors import IndexCorrupt
+    from index.storage import store
 
     index_dir = tmp_path / "index"
     shutil.copytree(report_index, index_dir)

@@ -21,7 +21,7 @@ QUESTION = "Who chaired Session II?"
 @pytest.fixture(scope="module")
 def two_documents(tmp_path_factory, embedder):
     """The report and a note that answers the same question differently, indexed together."""
-    from index.build import ingest
+    from index.storage.build import ingest
     from rag.assistant import Assistant
 
     root = tmp_path_factory.mktemp("scope")

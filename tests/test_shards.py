@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.build import ingest
 from index.errors import IndexCorrupt
-from index.shards import load_shard, merge_hits, split
-from index.store import current_build, load
+from index.storage.build import ingest
+from index.storage.shards import load_shard, merge_hits, split
+from index.storage.store import current_build, load
 from tests.conftest import CORPUS, ROOT, flip_middle_bit
 
 SQUAD_DEV = ROOT / "eval" / "benchmarks" / "squad-dev"
@@ -34,8 +34,8 @@ def test_merged_hits_are_best_first_with_ties_by_row_and_padded():
 def test_cut_postings_keep_the_whole_corpus_bm25_scores(tmp_path):
     import bm25s
 
-    from index.postings import Postings
-    from index.shards import ShardedPostings, cut_postings
+    from index.storage.postings import Postings
+    from index.storage.shards import ShardedPostings, cut_postings
 
     docs = [["owl", "night"], ["owl", "barn", "barn"], ["night"], ["fox", "owl"], ["barn"], ["fox", "fox", "night"]]
     whole = bm25s.BM25()

@@ -9,10 +9,10 @@ import shutil
 import numpy as np
 import pytest
 
-from index.build import IndexSettings, ingest, stale_reason
-from index.chunking import ChunkerSettings
 from index.errors import IndexCorrupt
-from index.store import current_build, load
+from index.storage.build import IndexSettings, ingest, stale_reason
+from index.storage.store import current_build, load
+from index.text.chunking import ChunkerSettings
 from tests.conftest import CORPUS, flip_middle_bit
 
 
@@ -34,9 +34,9 @@ def test_save_then_load_gives_identical_search_results(report_index, embedder):
 
 def test_faiss_top_k_equals_brute_force(report_index, embedder):
     index = load(report_index)
-    vectors = index.dense.reconstruct_n(0, index.dense.ntotal)
+    vectors = index.storage.dense.reconstruct_n(0, index.storage.dense.ntotal)
     queries = embedder.embed(["Who chaired Session IV?", "AI tools in teaching", "What is AI transformation?"])
-    _, rows = index.dense.search(queries, 5)
+    _, rows = index.storage.dense.search(queries, 5)
     expected = np.argsort(-(queries @ vectors.T), axis=1, kind="stable")[:, :5]
     assert np.array_equal(rows, expected)
 

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from index.chunking import Chunk
+from index.text.chunking import Chunk
 from rag.answer import Answer, Citation, Passage
 from rag.errors import BadInput
 from tests.conftest import REPORT, run_rag
@@ -119,7 +119,7 @@ def test_k_from_the_api_or_slider_must_be_whole():
 
 
 def _assistant_over(corpus, manifest_documents):
-    from index.store import Manifest
+    from index.storage.store import Manifest
     from rag.assistant import Assistant
 
     view = object.__new__(Assistant)  # document_text needs only the corpus folder and the manifest
@@ -129,7 +129,7 @@ def _assistant_over(corpus, manifest_documents):
 
 
 def test_document_text_serves_only_unchanged_indexed_documents(tmp_path):
-    from index.documents import load_document
+    from index.load.documents import load_document
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -478,9 +478,9 @@ def test_remove_with_nothing_selected_says_what_to_do(assistant):
 
 
 def test_indexed_at_is_kept_for_a_document_that_did_not_change(tmp_path, embedder, monkeypatch):
-    import index.build
-    from index.build import ingest
-    from index.store import read_manifest
+    import index.storage.build
+    from index.storage.build import ingest
+    from index.storage.store import read_manifest
 
     corpus, index_dir = tmp_path / "corpus", tmp_path / "index"
     corpus.mkdir()
@@ -489,7 +489,9 @@ def test_indexed_at_is_kept_for_a_document_that_did_not_change(tmp_path, embedde
     for day, change in [("01", None), ("02", "b.txt"), ("03", "c.txt")]:
         if change:
             (corpus / change).write_text(f"The harbour is run by Maria, day {day}.\n", encoding="utf-8")
-        monkeypatch.setattr(index.build.time, "strftime", lambda fmt, *a, day=day: f"2026-01-{day}T00:00:00+0000")
+        monkeypatch.setattr(
+            index.storage.build.time, "strftime", lambda fmt, *a, day=day: f"2026-01-{day}T00:00:00+0000"
+        )
         ingest(corpus, index_dir, embedder=embedder, progress=False, log=lambda _: None)
     documents = read_manifest(index_dir)["documents"]
     assert documents["a.txt"]["indexed_at"] == "2026-01-01T00:00:00+0000"  # unchanged since the first build

@@ -34,7 +34,7 @@ def mark_terms(text: str, matched: tuple[str, ...]) -> str:
 
     Example: mark_terms("Sessions <b>", ("session",)) -> '<mark class="term">Sessions</mark> &lt;b&gt;'
     """
-    from index.lexical import _WORD, terms
+    from index.text.lexical import _WORD, terms
 
     wanted = set(matched)
     if not wanted:

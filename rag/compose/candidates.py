@@ -7,7 +7,7 @@ import functools
 import re
 from dataclasses import dataclass
 
-from index.lexical import terms
+from index.text.lexical import terms
 from rag.compose.checks import instructs
 from rag.retrieve import Retriever, SentenceHit
 

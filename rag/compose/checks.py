@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import re
 
-from index.lexical import terms
+from index.text.lexical import terms
 from rag.question import NEGATION
 
 _PERSON = re.compile(

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from index.lexical import terms
+from index.text.lexical import terms
 from rag.compose import checks
 from rag.compose.candidates import SPEAKER_PRONOUN, Span, bigrams, term_counts, term_set
 from rag.compose.selector import DIFFERS, LACKS

@@ -289,7 +289,7 @@ def _summary(retriever, target: str | None, hits: list[SentenceHit]) -> list[Sen
     then the ingest-time summary's sentences while words remain. A document: each section's heading with its
     first lead sentence, so the answer says what the parts are.
     """
-    from index import summaries
+    from index.storage import summaries
 
     table = getattr(retriever.index, "summaries", None) or {}
     if not table:

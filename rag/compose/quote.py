@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from index.sentences import REFERENCE
+from index.text.sentences import REFERENCE
 from rag.answer import Citation
 from rag.compose.candidates import MAX_WORDS, SPEAKER_PRONOUN, Span, same_paragraph
 from rag.retrieve import Retriever, SentenceHit

@@ -89,7 +89,7 @@ def _open(work: Path, n: int, dim: int) -> tuple[np.ndarray, np.ndarray]:
     """The run's vector and done-mark files, created when missing or of another shape."""
     from numpy.lib.format import open_memmap
 
-    from index.store import reserve_space
+    from index.storage.store import reserve_space
 
     paths = work / "vectors.npy", work / "done.npy"
     try:

@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.cleaning import Removed, clean, decode, shown_path
 from index.errors import IngestError
+from index.text.cleaning import Removed, clean, decode, shown_path
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx")
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -188,17 +188,17 @@ def load_document(path: Path, root: Path) -> Document:
         raise ValueError(f"file is {_human(size)}, over the {_human(MAX_FILE_BYTES)} limit (MAX_FILE_BYTES)")
     source = path.relative_to(root).as_posix()
     if suffix == ".pdf":
-        from index.loaders import load_pdf
+        from index.load.loaders import load_pdf
 
         doc = load_pdf(path, source)
     else:
         raw = path.read_bytes()
         if suffix in (".html", ".htm"):
-            from index.loaders import load_html
+            from index.load.loaders import load_html
 
             doc = load_html(path, source)
         elif suffix == ".docx":
-            from index.loaders import load_docx
+            from index.load.loaders import load_docx
 
             doc = load_docx(path, source)
         else:
@@ -237,7 +237,7 @@ def load_corpus(root: Path, progress: bool = False, mapper=None) -> tuple[list[D
     Each file ends in exactly one state: a Document, or a Skipped with its reason; a file whose extracted
     text is that of an earlier one is skipped as "already indexed as X". With progress, a "reading" bar on
     stderr counts the files (each PDF, HTML or DOCX is parsed in a child process: a folder of them takes a while).
-    mapper(load_file, root, paths) may load the files elsewhere (index.distributed); results come back in order.
+    mapper(load_file, root, paths) may load the files elsewhere (index.storage.distributed); results come back in order.
     """
     import sys
 

@@ -12,17 +12,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from index.chunking import ChunkerSettings, chunk_corpus
-from index.cleaning import printable, shown_path
-from index.documents import SUPPORTED_SUFFIXES, Skipped, corpus_files, ingest_notes, load_corpus
-from index.embed import DEFAULT_MODEL, Embedder, SentenceTransformerEmbedder, wordpiece_counter
+from index.encode.embed import DEFAULT_MODEL, Embedder, SentenceTransformerEmbedder, wordpiece_counter
 from index.errors import IngestError, disk_full, is_disk_full
-from index.lexical import terms
-from index.store import FORMAT_VERSION, read_manifest, write_build
-from index.tokens import count_tokens
+from index.load.documents import SUPPORTED_SUFFIXES, Skipped, corpus_files, ingest_notes, load_corpus
+from index.storage.store import FORMAT_VERSION, read_manifest, write_build
+from index.text.chunking import ChunkerSettings, chunk_corpus
+from index.text.cleaning import printable, shown_path
+from index.text.lexical import terms
+from index.text.tokens import count_tokens
 
 if TYPE_CHECKING:
-    from index.distributed import RayOptions
+    from index.storage.distributed import RayOptions
 
 TOKENIZER = "tiktoken:cl100k_base"
 
@@ -66,7 +66,7 @@ class IngestReport:
 
 def corpus_state(corpus_dir: Path, cache: Path | None = None) -> dict[str, str]:
     """sha256 of every file the corpus holds, by path relative to it; with a cache, unchanged files are not read."""
-    from index.stamps import hashes
+    from index.storage.stamps import hashes
 
     return hashes({p.relative_to(corpus_dir).as_posix(): p for p in corpus_files(corpus_dir)}, cache)
 
@@ -75,7 +75,7 @@ def stale_reason(corpus_dir: Path, index_dir: Path, settings: IndexSettings) -> 
     """Why the live build no longer matches the corpus and settings, or None when it does."""
     # First, so a missing corpus is reported before anything else. Asked at every start, so a file that has
     # not changed since the last check (same size, mtime, ctime, inode) is not read again.
-    from index.folder import check_index_dir
+    from index.storage.folder import check_index_dir
 
     check_index_dir(index_dir, corpus_dir)
     state = corpus_state(corpus_dir, index_dir / ".corpus-hashes.json" if index_dir.is_dir() else None)
@@ -108,7 +108,7 @@ def shard_count(manifest: dict | None) -> int:
 
 def _query_encoder_outdated(entry: object) -> bool:
     """A build from before the ONNX query encoder, or from another export version, is rebuilt."""
-    from index.onnx_encoder import EXPORT_VERSION
+    from index.encode.onnx_encoder import EXPORT_VERSION
 
     if not isinstance(entry, dict):
         return True
@@ -198,14 +198,14 @@ def _build(
     ray: RayOptions | None = None,
 ) -> IngestReport:
     """ingest's work once a build is due: load, chunk, embed, write and switch, under the writer lock."""
-    from index.folder import claim_index_dir
+    from index.storage.folder import claim_index_dir
 
     claim_index_dir(index_dir, corpus_dir)
     with _WriterLock(index_dir):
         state = corpus_state(corpus_dir)
         run = None
         if ray is not None:
-            from index.distributed import RayRun
+            from index.storage.distributed import RayRun
 
             run = RayRun(ray)
         documents, skipped = load_corpus(corpus_dir, progress, mapper=run.load if run else None)
@@ -221,13 +221,13 @@ def _build(
         units = run.units(documents, settings.chunker, settings.model) if run and counters is None else None
         chunks = chunk_corpus(documents, settings.chunker, count, pieces, units)
         searchable = [c for c in chunks if c.duplicate_of is None]
-        from index.store import searchable_sentences
+        from index.storage.store import searchable_sentences
 
         sentences = searchable_sentences(searchable)
         embedder = embedder or SentenceTransformerEmbedder(settings.model)
         texts = [c.embed_text() for c in searchable]
         sentence_texts = [searchable[row].sentence_text(s, e) for row, s, e in sentences]
-        from index.incremental import describe_changes, reusable_vectors
+        from index.storage.incremental import describe_changes, reusable_vectors
 
         # Files that were or are skipped are in the corpus state (a fixed file must trigger a rebuild) but were
         # never indexed: the summary counts only indexed files as unchanged, added, changed or removed.
@@ -237,7 +237,7 @@ def _build(
         now_skipped = {s.source for s in skipped}
         indexed_files = {k: v for k, v in state.items() if k not in now_skipped}
         cache = {} if force else reusable_vectors(index_dir, settings.model, settings.chunker, embedder.dim)
-        from index.resumable import embed_resumable, finish
+        from index.encode.resumable import embed_resumable, finish
 
         work = index_dir / ".embedding"  # survives a kill: the next ingest of the same corpus continues
         vectors, embedded, resumed = embed_resumable(
@@ -254,7 +254,7 @@ def _build(
             f"reused {len(texts) + len(sentence_texts) - embedded - resumed}"
             + (f", resumed {resumed}" if resumed else ""),
         )
-        from index.onnx_export import for_build
+        from index.encode.onnx_export import for_build
 
         query_encoder = for_build(embedder, settings.model, texts + sentence_texts, index_dir, log)
         import bm25s

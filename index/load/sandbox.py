@@ -12,9 +12,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-_ROOT = str(Path(__file__).resolve().parent.parent)
+_ROOT = str(Path(__file__).resolve().parents[2])  # the project root, above index/
 # -I keeps the user's environment out of the child; the project root is put back so it can import index.
-_BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from index.sandbox import _child; _child(sys.argv[2:])"
+_BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from index.load.sandbox import _child; _child(sys.argv[2:])"
 
 
 def run_capped(kind: str, path: str, what: str, timeout_s: float, memory_bytes: int) -> dict:
@@ -46,15 +46,15 @@ def run_capped(kind: str, path: str, what: str, timeout_s: float, memory_bytes: 
 
 def _extractor(kind: str):
     if kind == "pdf":
-        from index.pdf_text import extract
+        from index.load.pdf_text import extract
 
         return extract
     if kind == "html":
-        from index.html_text import extract
+        from index.load.html_text import extract
 
         return extract
     if kind == "docx":
-        from index.docx_text import extract
+        from index.load.docx_text import extract
 
         return extract
     raise ValueError(f"no extractor for {kind!r}")

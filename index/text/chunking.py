@@ -12,8 +12,8 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from index.documents import Document
-from index.sentences import split_sentences
+from index.load.documents import Document
+from index.text.sentences import split_sentences
 
 
 @dataclass(frozen=True)
@@ -140,7 +140,7 @@ def chunk_corpus(
 ) -> list[Chunk]:
     """Chunk every document; sentences already seen (exactly, or as a truncated copy) become aliases.
 
-    units: each document's document_units, when they were counted elsewhere (index.distributed does it on Ray);
+    units: each document's document_units, when they were counted elsewhere (index.storage.distributed does it on Ray);
     what follows them compares each document with the ones before, so it runs here, in order.
     """
     limit = settings.window_tokens - 2

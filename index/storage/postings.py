@@ -20,7 +20,7 @@ class Postings:
     """Per-term posting lists with precomputed BM25 weights: a query's scores are their sums per chunk."""
 
     def __init__(self, folder: Path) -> None:
-        from index.store import load_array as _array
+        from index.storage.store import load_array as _array
 
         params = json.loads((folder / "params.index.json").read_text(encoding="utf-8"))
         if params.get("method") not in SUPPORTED_METHODS:

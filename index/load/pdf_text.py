@@ -1,7 +1,7 @@
 """PDF -> text per page, parsed in a child process with a timeout and a memory cap.
 
 A hostile PDF can make a parser loop or allocate without bound; in a child process that costs one
-skipped file, not the ingest (index.sandbox runs it). The child imports only the standard library and pypdf.
+skipped file, not the ingest (index.load.sandbox runs it). The child imports only the standard library and pypdf.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ class PdfText:
 
 def pdf_text(path: str, timeout_s: float | None = None, memory_bytes: int | None = None) -> PdfText:
     """Parse a PDF in a capped child process; raises ValueError with the reason it cannot be indexed."""
-    from index.sandbox import run_capped
+    from index.load.sandbox import run_capped
 
     timeout_s = TIMEOUT_S if timeout_s is None else timeout_s
     memory_bytes = MEMORY_BYTES if memory_bytes is None else memory_bytes

@@ -1,7 +1,7 @@
 """Serving on Ray: each shard's dense search and BM25 scoring held by a Ray actor, the rest in the front process.
 
-An actor loads one shard (index.shards.load_shard; an unsharded build is one shard) and answers its FAISS top k
-(index.shards.shard_search) and the BM25 scores of its rows, both in one call per question. The front keeps the
+An actor loads one shard (index.storage.shards.load_shard; an unsharded build is one shard) and answers its FAISS top k
+(index.storage.shards.shard_search) and the BM25 scores of its rows, both in one call per question. The front keeps the
 loaded Index's cheap parts, which the sentence scan and the composer read: chunks, sentence tables and vectors,
 and BM25's vocabulary, document frequencies and postings lists. It swaps in RayDense and RayPostings, which fan a
 question out to every actor and merge as index.shards does, so rankings are the in-process ones, bit for bit.
@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from index.shards import merge_hits
+from index.storage.shards import merge_hits
 
 MAX_RESTARTS = 3  # a shard that keeps dying is reported as down rather than restarted for ever
 CALL_SECONDS = 60.0  # a restarted actor reloads its shard before it answers
@@ -31,7 +31,7 @@ class _ShardActor:
     def __init__(self, folder: str) -> None:
         import faiss
 
-        from index.shards import load_shard
+        from index.storage.shards import load_shard
 
         faiss.omp_set_num_threads(1)  # one query at a time, as in the front (rag.retrieve)
         shard = load_shard(Path(folder), check=False)
@@ -47,7 +47,7 @@ class _ShardActor:
         return os.getpid()
 
     def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None) -> list[tuple[float, int]]:
-        from index.shards import shard_search
+        from index.storage.shards import shard_search
 
         return shard_search(self.dense, query, k, allowed)
 
@@ -201,7 +201,7 @@ def on_ray(index, address: str | None = None):
 
     The front's own FAISS indexes are released: only the actors hold chunk vectors.
     """
-    from index.distributed import connect
+    from index.storage.distributed import connect
 
     ray = connect(address)
     entries = list(index.manifest.shards)
@@ -224,5 +224,5 @@ def on_ray(index, address: str | None = None):
     pool = ShardPool(ray, actors, offsets, sizes, documents)
     shards = tuple(dataclasses.replace(s, dense=None) for s in index.shards)
     return dataclasses.replace(
-        index, dense=RayDense(pool, index.dense.d), bm25=RayPostings(pool, index.bm25), shards=shards
+        index, dense=RayDense(pool, index.storage.dense.d), bm25=RayPostings(pool, index.bm25), shards=shards
     )

@@ -1,6 +1,6 @@
 """DOCX -> text: paragraphs, headings from the heading styles, list items and tables as text rows, in order.
 
-Read with python-docx in a capped child process (index.sandbox), as PDF and HTML are: a DOCX is a zip of
+Read with python-docx in a capped child process (index.load.sandbox), as PDF and HTML are: a DOCX is a zip of
 XML, and a zip or XML bomb must cost one skipped file, not the ingest.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from index.cleaning import Removed, clean
+from index.text.cleaning import Removed, clean
 
 TIMEOUT_S = 60.0
 MEMORY_BYTES = 1024 * 1024 * 1024
@@ -28,7 +28,7 @@ class DocxText:
 
 def docx_text(path: str) -> DocxText:
     """A DOCX file's text, extracted in a capped child; raises ValueError with the reason it cannot be indexed."""
-    from index.sandbox import run_capped
+    from index.load.sandbox import run_capped
 
     result = run_capped("docx", path, "DOCX reader", TIMEOUT_S, MEMORY_BYTES)
     headings = tuple((int(offset), str(title)) for offset, title in result["headings"])

@@ -11,7 +11,7 @@ import json
 import os
 from pathlib import Path
 
-from index.documents import file_sha256
+from index.load.documents import file_sha256
 
 
 def _identity(path: Path) -> list[int]:

@@ -104,7 +104,7 @@ class SentenceTransformerEmbedder:
     def export_query_encoder(self, samples: Sequence[str], work: Path, log: Callable[[str], None]):
         """This model's question side as a verified int8 ONNX encoder (index.onnx_export), or None when the export
         fails its check. An embedder without this method gets no ONNX encoder: questions use the embedder itself."""
-        from index import onnx_export
+        from index.encode import onnx_export
 
         return onnx_export.export_query_encoder(self._model(), self.model_id, samples, work, log)
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from index.store import Manifest
+    from index.storage.store import Manifest
 
 ONNX_FILE = "query_encoder.onnx"
 TOKENIZER_FILE = "query_tokenizer.json"

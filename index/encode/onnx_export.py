@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from index.onnx_encoder import EXPORT_VERSION, ONNX_FILE, TOKENIZER_FILE, OnnxEncoder
-from index.onnx_outliers import split_outliers
+from index.encode.onnx_encoder import EXPORT_VERSION, ONNX_FILE, TOKENIZER_FILE, OnnxEncoder
+from index.encode.onnx_outliers import split_outliers
 
 MIN_COSINE = 0.995
 RUNGS = ("int8", "int8-partial", "fp32")  # int8-partial: attention fp32
@@ -227,7 +227,7 @@ def _half_word_embeddings(path: Path) -> None:
 
 def scratch(index_dir: Path) -> Path:
     """A scratch folder for this process's exports inside the index folder, removed at exit (builds hold copies);
-    a killed export's folder is removed by the next ingest (index.folder.claim_index_dir)."""
+    a killed export's folder is removed by the next ingest (index.storage.folder.claim_index_dir)."""
     import atexit
 
     path = index_dir / f".onnx-export-{os.getpid()}"
@@ -270,8 +270,8 @@ def for_build(embedder, model: str, texts: Sequence[str], index_dir: Path, log: 
 
 def _from_live_build(index_dir: Path, model: str) -> Exported | None:
     """The live build's verified ONNX files when they were made by this export version for this model."""
-    from index.documents import file_sha256
-    from index.store import current_build, read_manifest
+    from index.load.documents import file_sha256
+    from index.storage.store import current_build, read_manifest
 
     build, manifest = current_build(index_dir), read_manifest(index_dir)
     entry = (manifest or {}).get("query_encoder") or {}

@@ -10,8 +10,8 @@ import re
 import shutil
 from pathlib import Path
 
-from index.cleaning import shown_path
 from index.errors import IngestError
+from index.text.cleaning import shown_path
 
 MARKER = ".rag-index"
 BUILD = re.compile(r"^(?:\.tmp-)?build-\d{8}-\d{6}-\d+-\d+$")  # write_build's names, and nothing else

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from index.chunking import Chunk
+from index.text.chunking import Chunk
 
 SHARD_DIR = "shard-{}"
 BM25_FILES = ("data.csc.index.npy", "indices.csc.index.npy", "indptr.csc.index.npy")
@@ -218,9 +218,9 @@ class ShardedPostings:
 
 
 def load_shard(folder: Path, check: bool = True):
-    """One shard as an index.store.Index of its own (rows from 0), verified against its own manifest."""
+    """One shard as an index.storage.store.Index of its own (rows from 0), verified against its own manifest."""
     from index.errors import IndexCorrupt
-    from index.store import _read_files, verify
+    from index.storage.store import _read_files, verify
 
     try:
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
@@ -233,9 +233,9 @@ def load_shard(folder: Path, check: bool = True):
 
 def read(build: Path, manifest: dict[str, Any]):
     """Every shard of a verified build read as one Index; `Index.shards` keeps the shards themselves."""
-    from index import summaries
     from index.errors import IndexCorrupt
-    from index.store import Index, Manifest
+    from index.storage import summaries
+    from index.storage.store import Index, Manifest
 
     entries = manifest["shards"]
     parts = [load_shard(build / e["folder"], check=False) for e in entries]  # the build's checksums cover them

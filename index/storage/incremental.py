@@ -17,7 +17,7 @@ import numpy as np
 def reusable_vectors(index_dir: Path, model: str, chunker: Any, dim: int) -> dict[str, np.ndarray]:
     """text -> vector from the live build, or {} when it was built differently or cannot be read."""
     from index.errors import IngestError
-    from index.store import load, read_manifest
+    from index.storage.store import load, read_manifest
 
     manifest = read_manifest(index_dir)
     if not manifest or manifest.get("model") != model or manifest.get("chunker") != dataclasses.asdict(chunker):
@@ -27,10 +27,10 @@ def reusable_vectors(index_dir: Path, model: str, chunker: Any, dim: int) -> dic
     except (IngestError, OSError, ValueError):
         return {}
     cache: dict[str, np.ndarray] = {}
-    if index.dense.d != dim:
+    if index.storage.dense.d != dim:
         return {}  # vectors of another dimension cannot be reused, whatever the manifest's model id says
-    if index.dense.ntotal:
-        chunk_vectors = index.dense.reconstruct_n(0, index.dense.ntotal)
+    if index.storage.dense.ntotal:
+        chunk_vectors = index.storage.dense.reconstruct_n(0, index.storage.dense.ntotal)
         for chunk, vector in zip(index.searchable, chunk_vectors, strict=True):
             cache[chunk.embed_text()] = vector
     for (row, start, end), vector in zip(index.sentences, index.sentence_vectors, strict=True):

@@ -6,8 +6,8 @@ import hashlib
 import re
 from pathlib import Path
 
-from index.cleaning import Removed, clean, decode
-from index.documents import Document, Section, close_sections, is_heading_line, with_removed
+from index.load.documents import Document, Section, close_sections, is_heading_line, with_removed
+from index.text.cleaning import Removed, clean, decode
 
 _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:-]+)", re.IGNORECASE)
 
@@ -38,9 +38,9 @@ def decode_html(raw: bytes) -> tuple[str, str]:
 def load_html(path: Path, source: str) -> Document:
     """An HTML page: its main text, h1-h6 as sections titled by heading path ("Guide > Install").
 
-    Parsed in a capped child process (index.sandbox), so a hostile page costs one skipped file.
+    Parsed in a capped child process (index.load.sandbox), so a hostile page costs one skipped file.
     """
-    from index.html_text import html_file_text
+    from index.load.html_text import html_file_text
 
     page, encoding = html_file_text(str(path))
     first_heading = page.headings[0][1] if page.headings else ""
@@ -51,7 +51,7 @@ def load_html(path: Path, source: str) -> Document:
 
 def load_docx(path: Path, source: str) -> Document:
     """A Word document: its paragraphs, list items and table rows, sections from its heading styles."""
-    from index.docx_text import docx_text
+    from index.load.docx_text import docx_text
 
     page = docx_text(str(path))
     first_heading = page.headings[0][1] if page.headings else ""
@@ -63,8 +63,8 @@ def load_docx(path: Path, source: str) -> Document:
 def load_pdf(path: Path, source: str) -> Document:
     """A PDF: page texts without running headers, footers and page numbers, joined by blank lines, each page's
     span kept; sections come from heading-like lines and never cross a page."""
-    from index.pdf_layout import pdf_sections, reflow, strip_running_lines
-    from index.pdf_text import pdf_text
+    from index.load.pdf_layout import pdf_sections, reflow, strip_running_lines
+    from index.load.pdf_text import pdf_text
 
     raw = path.read_bytes()
     if not raw.lstrip().startswith(b"%PDF-"):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
-from index.cleaning import Removed, clean
+from index.text.cleaning import Removed, clean
 
 TIMEOUT_S = 60.0
 MEMORY_BYTES = 1024 * 1024 * 1024
@@ -340,7 +340,7 @@ def html_file_text(path: str) -> tuple[HtmlText, str]:
     Raises ValueError with the one-line reason when the file cannot be decoded, or the parser runs past
     TIMEOUT_S or MEMORY_BYTES.
     """
-    from index.sandbox import run_capped
+    from index.load.sandbox import run_capped
 
     result = run_capped("html", path, "HTML parser", TIMEOUT_S, MEMORY_BYTES)
     headings = tuple((int(offset), str(title)) for offset, title in result["headings"])
@@ -350,7 +350,7 @@ def html_file_text(path: str) -> tuple[HtmlText, str]:
 
 def extract(path: str) -> dict:
     """The child process's side of html_file_text: decode, extract, and return it as JSON-ready values."""
-    from index.loaders import decode_html
+    from index.load.loaders import decode_html
 
     try:
         source, encoding = decode_html(Path(path).read_bytes())

@@ -10,7 +10,7 @@ def indexed_as(text_sha256: str, index_dir: Path) -> str | None:
 
     Example: indexed_as(sha256 of the report's text, index) -> "2025-high-level-policy-dialogue-east-asia.txt"
     """
-    from index.store import read_manifest
+    from index.storage.store import read_manifest
 
     documents = (read_manifest(index_dir) or {}).get("documents") or {}
     for source, entry in documents.items():
@@ -25,7 +25,7 @@ def already_indexed(path: Path, index_dir: Path) -> str | None:
     The file is loaded as an ingest would load it (raising ValueError with the reason when it cannot be), so a
     PDF of a document indexed as .txt, or a renamed copy, is recognised by its text, not its bytes.
     """
-    from index.documents import load_document
+    from index.load.documents import load_document
 
     doc = load_document(path, path.parent)
     source = indexed_as(doc.text_sha256, index_dir)

@@ -26,11 +26,11 @@ from typing import Any
 
 import numpy as np
 
-from index import summaries
-from index.chunking import Chunk
-from index.cleaning import shown_path
-from index.documents import file_sha256
 from index.errors import IndexCorrupt, IndexMissing
+from index.load.documents import file_sha256
+from index.storage import summaries
+from index.text.chunking import Chunk
+from index.text.cleaning import shown_path
 
 FORMAT_VERSION = 3  # 3: summaries.json
 # Older formats an upgrade still reads vectors from (index.incremental), so a format bump is not a full re-embed.
@@ -131,7 +131,7 @@ class Index:
     chunk_sentence_rows: np.ndarray
     dense: Any  # faiss.Index over chunk vectors
     sentence_vectors: np.ndarray
-    bm25: Any  # index.postings.Postings over bm25s's files
+    bm25: Any  # index.storage.postings.Postings over bm25s's files
     # (source, section title) or (source, None) for a whole document -> its summary's sentence rows, in order
     summaries: Mapping[tuple[str, str | None], tuple[int, ...]] = field(default_factory=dict)
     shards: tuple[Index, ...] = ()  # a sharded build's sub-indexes (index.shards); the fields above span them all
@@ -211,11 +211,11 @@ def write_build(
     """Write a complete build and make it live; a crash at any point leaves the previous build live.
 
     The vectors may be memory-mapped (they are read a slice at a time). The dense index kind comes from
-    manifest["dense_index"], or from index.dense.plan by size. extra_files (name in the build -> file to
+    manifest["dense_index"], or from index.storage.dense.plan by size. extra_files (name in the build -> file to
     copy, e.g. the ONNX query encoder) are checksummed like the rest. With shards > 1 the chunk files are
     written as that many sub-indexes split by document (index.shards).
     """
-    from index import dense
+    from index.storage import dense
 
     index_dir.mkdir(parents=True, exist_ok=True)
     build = index_dir / f"build-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 10**6}"
@@ -275,7 +275,7 @@ def _write_part(
     """The chunk, sentence and vector files of one index (or of one shard of it) into `folder`."""
     import faiss
 
-    from index import dense
+    from index.storage import dense
 
     offsets, searchable_lines = [0], []
     with (folder / "chunks.jsonl").open("wb") as out:
@@ -306,7 +306,7 @@ def _write_shards(
 
     Sentences never span documents, so each shard's chunks, sentences and vectors are contiguous slices.
     """
-    from index import shards
+    from index.storage import shards
 
     whole_bm25 = tmp / ".bm25-whole"  # the corpus's weights, cut per shard below and then removed
     bm25.save(str(whole_bm25))
@@ -393,7 +393,7 @@ def _prune(index_dir: Path, keep: str) -> None:
 
     Only the one writer (index.build's lock) prunes, so any other build, temp folder or pointer temp is stale.
     """
-    from index.folder import BUILD
+    from index.storage.folder import BUILD
 
     for path in index_dir.iterdir():
         if path.name == keep:
@@ -412,7 +412,7 @@ def verify(build: Path, manifest: dict[str, Any]) -> None:
     A build up to FULL_CHECK_BYTES is hashed in full at every load. A larger one is hashed in full at its
     first load; later loads re-hash only files whose size, mtime, ctime or inode changed (index.stamps).
     """
-    from index.stamps import hashes
+    from index.storage.stamps import hashes
 
     checksums = manifest.get("checksums") or {}
     if not checksums:
@@ -472,13 +472,13 @@ def _load_build(build: Path, upgrade: bool = False) -> Index:
 
 def _read_files(build: Path, manifest: dict[str, Any]) -> Index:
     if manifest.get("shards"):
-        from index.shards import read
+        from index.storage.shards import read
 
         return read(build, manifest)
     import faiss
 
-    from index import dense
-    from index.postings import Postings
+    from index.storage import dense
+    from index.storage.postings import Postings
 
     # Small integer tables are read into memory (a memory map costs a Python call per element read);
     # the sentence vectors, the large file, stay mapped.

@@ -44,7 +44,7 @@ def connect(address: str | None = None):
         raise IngestError(f"--ray needs Ray, an optional extra: {RAY_EXTRA}") from None
     if ray.is_initialized():
         return ray
-    root = str(Path(__file__).resolve().parent.parent)  # this checkout's index/, which workers import
+    root = str(Path(__file__).resolve().parents[2])  # the checkout holding index/, which workers import
     path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
     env = {"env_vars": {"PYTHONPATH": path, "HF_HUB_OFFLINE": "1", "RAY_USAGE_STATS_ENABLED": "0"}}
     if address:
@@ -97,16 +97,16 @@ class RayRun:
         return [row["doc"] for row in sorted(found, key=lambda r: r["i"])]
 
     def units(self, documents: Sequence, settings, model: str) -> list:
-        """Each document's sentences split and counted (index.chunking.document_units) as a Ray Data map."""
+        """Each document's sentences split and counted (index.text.chunking.document_units) as a Ray Data map."""
         ray = connect(self.options.address)
         _quiet_data(ray)
         if not documents:
             return []
 
         def count(row: dict) -> dict:
-            from index.chunking import document_units
-            from index.embed import wordpiece_counter
-            from index.tokens import count_tokens
+            from index.encode.embed import wordpiece_counter
+            from index.text.chunking import document_units
+            from index.text.tokens import count_tokens
 
             return {
                 "i": row["i"],
@@ -148,7 +148,7 @@ class _EmbedActor:
     """One copy of the model per actor, loaded once; each call embeds the batches it is given, one by one."""
 
     def __init__(self, model: str, precision: str) -> None:
-        from index.embed import SentenceTransformerEmbedder
+        from index.encode.embed import SentenceTransformerEmbedder
 
         # the driver's precision ("auto" resolves to bf16 where the CPU has it): vectors as a local ingest's
         self.embedder = SentenceTransformerEmbedder(model, precision=precision if precision != "unknown" else "auto")

@@ -147,7 +147,7 @@ def find(target: str | None, keys: Iterable[Key], titles: Mapping[str, str] | No
     Example: find("the session on vocational training", [("a.txt", None), ("a.txt", "Vocational Training")])
              -> ("a.txt", "Vocational Training")
     """
-    from index.lexical import terms
+    from index.text.lexical import terms
 
     want = set(terms(target or "")) - _containers()
     if not want:
@@ -164,7 +164,7 @@ def find(target: str | None, keys: Iterable[Key], titles: Mapping[str, str] | No
 @functools.cache
 def _containers() -> frozenset[str]:
     """Words that name a part of a text, not its subject ("the session on X", "the report titled Y")."""
-    from index.lexical import terms
+    from index.text.lexical import terms
 
     return frozenset(terms("session sessions section chapter part panel talk titled called named entitled whole"))
 

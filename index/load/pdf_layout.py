@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from index.documents import is_heading_line
+from index.load.documents import is_heading_line
 
 EDGE_LINES = 3  # lines looked at for running headers and footers at each end of a page: a PDF maker may write
 # header, footer and page number all before (or after) the body, so three running lines can lead a page

@@ -1,0 +1,1 @@
+"""Text processing: cleaning, sentences, chunks packed to a token budget, BM25 terms."""
