@@ -98,7 +98,7 @@ class Retriever:
     def sentence_row(self) -> dict[tuple[str, int, int], int]:
         """(source, start, end) -> sentence row, for passages made outside search (built on first use)."""
         index = self.index
-        return {(index.searchable[row].source, s, e): j for j, (row, s, e) in enumerate(index.text.sentences.tolist())}
+        return {(index.searchable[row].source, s, e): j for j, (row, s, e) in enumerate(index.sentences.tolist())}
 
     def passage_sentences(self, passage: Passage) -> list[tuple[int, int, int]]:
         """(sentence row, start, end) of each sentence of a passage, in document order."""

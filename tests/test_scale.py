@@ -28,10 +28,10 @@ def test_above_the_threshold_the_chunk_index_is_hnsw_recorded_and_answers(tmp_pa
     ingest(CORPUS, tmp_path / "index", embedder=embedder, progress=False, log=_quiet)
     index = load(tmp_path / "index")
     assert index.manifest.dense_index["kind"] == "hnsw"
-    assert isinstance(index.dense, faiss.IndexHNSWFlat) and index.storage.dense.hnsw.efSearch == dense.HNSW_EF_SEARCH
-    vectors = index.storage.dense.reconstruct_n(0, index.storage.dense.ntotal)
+    assert isinstance(index.dense, faiss.IndexHNSWFlat) and index.dense.hnsw.efSearch == dense.HNSW_EF_SEARCH
+    vectors = index.dense.reconstruct_n(0, index.dense.ntotal)
     queries = embedder.embed(["Who chaired Session IV?", "AI tools in teaching", "K-Digital Training"])
-    _, rows = index.storage.dense.search(queries, 5)
+    _, rows = index.dense.search(queries, 5)
     expected = np.argsort(-(queries @ vectors.T), axis=1, kind="stable")[:, :5]
     assert np.array_equal(rows, expected)  # at this size the graph search is exact
     assistant = Assistant(CORPUS, tmp_path / "index", embedder=embedder, log=_quiet)

@@ -34,9 +34,9 @@ def test_save_then_load_gives_identical_search_results(report_index, embedder):
 
 def test_faiss_top_k_equals_brute_force(report_index, embedder):
     index = load(report_index)
-    vectors = index.storage.dense.reconstruct_n(0, index.storage.dense.ntotal)
+    vectors = index.dense.reconstruct_n(0, index.dense.ntotal)
     queries = embedder.embed(["Who chaired Session IV?", "AI tools in teaching", "What is AI transformation?"])
-    _, rows = index.storage.dense.search(queries, 5)
+    _, rows = index.dense.search(queries, 5)
     expected = np.argsort(-(queries @ vectors.T), axis=1, kind="stable")[:, :5]
     assert np.array_equal(rows, expected)
 

@@ -119,7 +119,7 @@ def test_every_document_and_section_has_a_summary_of_its_own_sentences(built):
     expected = {(c.source, None) for c in index.searchable} | {(c.source, c.section) for c in index.searchable}
     assert set(index.summaries) == expected
     assert ("harbour.txt", "Findings") in expected and ("fair.txt", "Prizes") in expected
-    for (source, section), rows in index.storage.summaries.items():
+    for (source, section), rows in index.summaries.items():
         text = (corpus / source).read_text(encoding="utf-8")
         limit = 5 if section is None else 3
         assert 1 <= len(rows) <= limit and len(set(rows)) == len(rows)
@@ -136,7 +136,7 @@ def test_every_document_and_section_has_a_summary_of_its_own_sentences(built):
 def test_no_summary_quotes_the_same_sentence_twice(built):
     _, index_dir = built
     index = load(index_dir)
-    for rows in index.storage.summaries.values():
+    for rows in index.summaries.values():
         texts = [chunk.sentence_text(start, end) for chunk, start, end in _spans(index, rows)]
         assert len(set(texts)) == len(texts)
 

@@ -27,10 +27,10 @@ def reusable_vectors(index_dir: Path, model: str, chunker: Any, dim: int) -> dic
     except (IngestError, OSError, ValueError):
         return {}
     cache: dict[str, np.ndarray] = {}
-    if index.storage.dense.d != dim:
+    if index.dense.d != dim:
         return {}  # vectors of another dimension cannot be reused, whatever the manifest's model id says
-    if index.storage.dense.ntotal:
-        chunk_vectors = index.storage.dense.reconstruct_n(0, index.storage.dense.ntotal)
+    if index.dense.ntotal:
+        chunk_vectors = index.dense.reconstruct_n(0, index.dense.ntotal)
         for chunk, vector in zip(index.searchable, chunk_vectors, strict=True):
             cache[chunk.embed_text()] = vector
     for (row, start, end), vector in zip(index.sentences, index.sentence_vectors, strict=True):

@@ -224,5 +224,5 @@ def on_ray(index, address: str | None = None):
     pool = ShardPool(ray, actors, offsets, sizes, documents)
     shards = tuple(dataclasses.replace(s, dense=None) for s in index.shards)
     return dataclasses.replace(
-        index, dense=RayDense(pool, index.storage.dense.d), bm25=RayPostings(pool, index.bm25), shards=shards
+        index, dense=RayDense(pool, index.dense.d), bm25=RayPostings(pool, index.bm25), shards=shards
     )
