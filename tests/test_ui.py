@@ -604,3 +604,16 @@ def test_the_readme_is_a_guide_and_the_measurements_live_in_docs():
         assert f"]({image})" in readme and (ROOT / image).is_file()
     assert "](docs/benchmarks.md)" in readme and (ROOT / "docs" / "benchmarks.md").is_file()
     assert len(readme.encode("utf-8")) < 18_000 and sum(line.startswith("|") for line in readme.splitlines()) <= 30
+
+
+def test_an_empty_kept_conversation_leaves_the_chat_alone(assistant):
+    """A new visitor's page restores nothing: its restore must not empty a chat that a question asked while the
+    page was loading has already filled (under load the restore could land after the answer and wipe it)."""
+    from ui import conversation
+    from ui.app import build_app
+
+    app = build_app(assistant)
+    restore = next(f.fn for f in app.fns.values() if getattr(f.fn, "__name__", "") == "restore")
+    assert all(update == {"__type__": "update"} for update in restore(conversation.EMPTY))  # gr.skip(): no change
+    messages, answers, *_ = restore(conversation.saved([{"role": "user", "content": "Hi"}], [None]))
+    assert messages == [{"role": "user", "content": "Hi"}] and answers == [None]

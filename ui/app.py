@@ -316,6 +316,8 @@ def build_app(assistant, feedback_path: Path | None = None, queue_size: int = QU
 
     def restore(saved):
         messages, answers = conversation.restored(saved)
+        if not messages:  # nothing kept: leave the chat alone, a question asked while the page loaded may be in it
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
         last = next((i for i in range(len(answers) - 1, -1, -1) if answers[i] is not None), None)
         panel = nothing if last is None else sources_panel(answers[last], last)
         return messages, answers, panel, DOC_PLACEHOLDER
