@@ -237,7 +237,8 @@ def run(
     """Ask every suite's gold questions under every (label, Settings) configuration and score the answers; with
     out_dir, also write the report there. What `rag eval` does, callable without its command line; `embedder`
     (a loaded model) serves every configuration that uses its model."""
-    from eval import format_suite
+    from eval import external, format_suite
+    from eval.report import result_rows
     from index.encode.embed import SentenceTransformerEmbedder
     from rag.assistant import DEFAULT_CORPUS, DEFAULT_INDEX, Assistant
 
@@ -261,12 +262,8 @@ def run(
             )
             print(f"{suite.name} / {label}: {len(gold[suite.name])} questions", file=sys.stderr)
             answers, judged = run_suite(assistant, gold[suite.name])
-            from eval import external
-
             metrics.setdefault(suite.name, {})[label] = aggregate(judged)
             metrics[suite.name][label].update(external.gold_measures(gold[suite.name], answers))
-            from eval.report import result_rows
-
             results.extend(result_rows(suite.name, label, gold[suite.name], answers, judged, settings.k))
             for answer in answers:
                 passages[(suite.name, label, answer["id"])] = answer["passages"]
@@ -296,8 +293,6 @@ def main(args) -> int:
         suites = []
         for name in args.suite or ["report"]:
             suites += format_suite.suites(args.index) if name == "formats" else [materialize(SUITES[name], args.index)]
-    for suite in suites:  # a bad gold line is reported before any work, the exports' paths too
-        load_gold(suite.gold)
     configs = configurations(args.overrides, args.compare)
     exports = external.check_exports(getattr(args, "export", None), len(configs))
     meta = {"command": "rag eval " + " ".join(sys.argv[2:]), "suites": ", ".join(s.name for s in suites)}

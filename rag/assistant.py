@@ -150,9 +150,7 @@ class Assistant:
 
     def warm_up(self) -> Assistant:
         """Open if needed and answer one question, so the encoder's and the composer's first calls are paid now."""
-        if not self.opened:
-            self.open()
-        self.ask("What is this about?")
+        self.ask("What is this about?")  # ask opens first
         return self
 
     def _query_encoder(self) -> Embedder:

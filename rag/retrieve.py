@@ -20,6 +20,7 @@ from index.storage.store import Index
 from index.text.chunking import Chunk
 from index.text.lexical import terms
 from rag.answer import Passage
+from rag.errors import BadInput
 
 Mode = Literal["hybrid", "dense", "bm25"]
 MODES: tuple[Mode, ...] = get_args(Mode)
@@ -27,8 +28,6 @@ MODES: tuple[Mode, ...] = get_args(Mode)
 
 def check_mode(mode: str) -> Mode:
     """The retrieval mode, or BadInput naming the choices: the one place a mode string is checked."""
-    from rag.errors import BadInput
-
     if mode not in MODES:
         raise BadInput(f"unknown retrieval mode {mode!r}; choose one of {', '.join(MODES)}")
     return mode  # type: ignore[return-value]

@@ -22,15 +22,21 @@ def _answers(assistant, rows) -> list[dict]:
     return out
 
 
+def _pair(corpus, plain, served, embedder):
+    """The index at `plain` in-process, and the one at `served` with its shards in Ray actors."""
+    from rag.assistant import Assistant
+
+    one = Assistant(corpus, plain, embedder=embedder, log=lambda _: None)
+    on_ray = Assistant(corpus, served, embedder=embedder, log=lambda _: None)
+    on_ray.on_ray()
+    return one, on_ray
+
+
 @pytest.fixture(scope="module")
 def served(mixed_pair, embedder, ray_cluster):  # noqa: F811
     """The report and squad-dev's articles in three shards, one Ray actor each, beside the plain index in-process."""
-    from rag.assistant import Assistant
-
     corpus, plain, sharded = mixed_pair
-    one = Assistant(corpus, plain, embedder=embedder, log=lambda _: None)
-    many = Assistant(corpus, sharded, embedder=embedder, log=lambda _: None)
-    many.on_ray()
+    one, many = _pair(corpus, plain, sharded, embedder)
     assert len(many.index.dense.pool.actors) == 3
     return one, many
 
@@ -184,12 +190,9 @@ def test_rag_ask_on_ray_prints_what_rag_ask_prints(mixed_pair, ray_cluster, caps
 @needs_ray
 def test_an_unsharded_index_is_served_as_one_shard(mixed_pair, embedder, ray_cluster):  # noqa: F811
     from eval.harness import load_gold
-    from rag.assistant import Assistant
 
     corpus, plain, _ = mixed_pair
-    one = Assistant(corpus, plain, embedder=embedder, log=lambda _: None)
-    served = Assistant(corpus, plain, embedder=embedder, log=lambda _: None)
-    served.on_ray()
+    one, served = _pair(corpus, plain, plain, embedder)
     assert len(served.index.dense.pool.actors) == 1
     rows = load_gold(REPORT_GOLD)
     assert _answers(one, rows) == _answers(served, rows)

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from index.storage.store import RowTable
 from index.text.chunking import Chunk
 
 SHARD_DIR = "shard-{}"
@@ -65,7 +66,7 @@ def cut_postings(folder: Path, out: Path, lo: int, hi: int) -> None:
     (out / "params.index.json").write_text(json.dumps(params, indent=4), encoding="utf-8")
 
 
-class Concat(Sequence[Chunk]):
+class Concat(RowTable):
     """Several chunk tables read as one, in shard order."""
 
     def __init__(self, parts: Sequence[Sequence[Chunk]]) -> None:
@@ -75,14 +76,7 @@ class Concat(Sequence[Chunk]):
     def __len__(self) -> int:
         return int(self.starts[-1])
 
-    def __getitem__(self, i):  # type: ignore[override]
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
-        i = int(i)
-        if i < 0:
-            i += len(self)
-        if not 0 <= i < len(self):
-            raise IndexError(f"chunk {i} out of range")
+    def _row(self, i: int) -> Chunk:
         part = int(np.searchsorted(self.starts, i, side="right")) - 1
         return self.parts[part][i - int(self.starts[part])]
 

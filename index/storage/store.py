@@ -50,16 +50,11 @@ REQUIRED_FILES = (
 )
 
 
-class ChunkTable(Sequence[Chunk]):
-    """Chunks read from chunks.jsonl when asked for (recent ones cached): the table costs 8 bytes a chunk."""
+class RowTable(Sequence[Chunk]):
+    """A chunk sequence indexed like a list (negative rows, slices, IndexError); subclasses give `_row(i)`."""
 
-    def __init__(self, path: Path, starts: np.ndarray, ends: np.ndarray, cache: int = 4096) -> None:
-        self._fd = os.open(path, os.O_RDONLY)  # kept open: a reader survives the build being pruned
-        self._starts, self._ends = starts, ends
-        self._read = functools.lru_cache(maxsize=cache)(self._read_uncached)
-
-    def __len__(self) -> int:
-        return len(self._starts)
+    def _row(self, i: int) -> Chunk:
+        raise NotImplementedError
 
     def __getitem__(self, i):  # type: ignore[override]
         if isinstance(i, slice):
@@ -69,7 +64,19 @@ class ChunkTable(Sequence[Chunk]):
             i += len(self)
         if not 0 <= i < len(self):
             raise IndexError(f"chunk {i} out of range")
-        return self._read(i)
+        return self._row(i)
+
+
+class ChunkTable(RowTable):
+    """Chunks read from chunks.jsonl when asked for (recent ones cached): the table costs 8 bytes a chunk."""
+
+    def __init__(self, path: Path, starts: np.ndarray, ends: np.ndarray, cache: int = 4096) -> None:
+        self._fd = os.open(path, os.O_RDONLY)  # kept open: a reader survives the build being pruned
+        self._starts, self._ends = starts, ends
+        self._read = self._row = functools.lru_cache(maxsize=cache)(self._read_uncached)
+
+    def __len__(self) -> int:
+        return len(self._starts)
 
     def __iter__(self) -> Iterator[Chunk]:
         for i in range(len(self)):

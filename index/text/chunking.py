@@ -214,14 +214,18 @@ def _pack(doc, units, flags, settings, count_tokens, count_pieces, limit) -> lis
 
 
 def _make_chunk(doc: Document, units: Sequence[_Unit], duplicate: bool, count_tokens) -> Chunk:
-    start, end = units[0].start, units[-1].end
-    text = doc.text[start:end]
+    section = doc.section_at(next((u.sent_start for u in units if not u.heading), units[0].sent_start))
     sentences = tuple((u.sent_start, u.text_end) for u in units if not u.heading)
-    marker = "dup" if duplicate else None
+    return _span(doc, units[0].start, units[-1].end, section, sentences, "dup" if duplicate else None, count_tokens)
+
+
+def _span(doc: Document, start: int, end: int, section: str, sentences, marker, count_tokens) -> Chunk:
+    """The chunk of doc.text[start:end], its id and token count derived from that text."""
+    text = doc.text[start:end]
     return Chunk(
         chunk_id(doc.source, start, end, text),
         doc.source,
-        doc.section_at(next((u.sent_start for u in units if not u.heading), units[0].sent_start)),
+        section,
         start,
         end,
         text,
@@ -241,21 +245,8 @@ def _words(chunk: Chunk) -> int:
 
 def _joined(doc: Document, a: Chunk, b: Chunk, section: str, count_tokens) -> Chunk:
     """One chunk covering a and then b (which may overlap a by a sentence), named after `section`."""
-    start, end = a.start, max(a.end, b.end)
-    text = doc.text[start:end]
     sentences = tuple(sorted(set(a.sentences) | set(b.sentences)))
-    marker = a.duplicate_of
-    return Chunk(
-        chunk_id(doc.source, start, end, text),
-        doc.source,
-        section,
-        start,
-        end,
-        text,
-        count_tokens(text),
-        sentences,
-        marker,
-    )
+    return _span(doc, a.start, max(a.end, b.end), section, sentences, a.duplicate_of, count_tokens)
 
 
 def merge_fragments(doc: Document, chunks: list[Chunk], min_words: int, count_tokens, count_pieces, limit: int):
