@@ -98,7 +98,7 @@ def mentions(vocabulary: Vocabulary, phrase: str, share: float = 0.0) -> bool:
     """Whether the documents use at least `share` of the content words of `phrase`, and at least one; a phrase of
     stopwords only counts as mentioned.
 
-    A shared prefix counts, so "Korean" matches "Korea" and "Chinese" matches "China".
+    A shared prefix counts, so "Chilean" matches "Chile" and "Mexican" matches "Mexico".
     """
     stems = terms(phrase)
     if not stems:

@@ -146,7 +146,7 @@ _ORDINAL_LABEL = re.compile(r"^(?:[IVXLC]+|\d+[a-z]?|[A-Z])$")
 def shape_of(question: str) -> Shape:
     """The shape of `question`; `factoid` unless a rule for another kind matches.
 
-    Example: shape_of("Compare Session II and IV") -> Shape("comparison", sides=("Session II", "Session IV"))
+    Example: shape_of("Compare Panel A and B") -> Shape("comparison", sides=("Panel A", "Panel B"))
     """
     q = _clean(question)
     if not q:
@@ -181,7 +181,7 @@ def _comparison(q: str) -> Shape | None:
 
 
 def _carry_head(a: str, b: str) -> str:
-    """B completed with A's head words when B is only a label. Example: ("Session II", "IV") -> "Session IV"."""
+    """B completed with A's head words when B is only a label. Example: ("Panel A", "B") -> "Panel B"."""
     words = a.split()
     if len(words) > 1 and _ORDINAL_LABEL.match(b) and _ORDINAL_LABEL.match(words[-1]):
         return " ".join([*words[:-1], b])
@@ -272,7 +272,7 @@ def _person(q: str) -> Shape | None:
 
 
 def _is_person(phrase: str) -> bool:
-    """A name, a titled name or a role, not a thing. Example: "Dr. CHOI" -> True, "the report" -> False."""
+    """A name, a titled name or a role, not a thing. Example: "Dr. Vik" -> True, "the report" -> False."""
     phrase = _strip(phrase)
     if _TITLED.match(phrase) or phrase.lower() in ("he", "she", "they"):
         return True
@@ -381,7 +381,7 @@ def _plural_subject(words: list[str], which: bool) -> bool:
 def asks_for_people(question: str) -> bool:
     """Whether a list question's items are people: a plural role noun ("the speakers", "which panellists").
 
-    Example: "List the speakers in Session II." -> True; "List the challenges." -> False
+    Example: "List the panellists of the forum." -> True; "List the challenges." -> False
     """
     words = re.findall(r"[a-z]+", question.lower())
     return any(_plural(w) and w[:-1] in _ROLES for w in words)

@@ -167,10 +167,10 @@ def person_sentences(retriever, person: str, hits: list[SentenceHit]) -> list[Se
 def _with_continuation(retriever, hits: list[SentenceHit], grow_to: int = 75) -> list[SentenceHit]:
     """A sentence that lost its subject (", introduced the report ...") comes with the next one of its paragraph,
     which says what was introduced; then a short answer grows by the rest of each sentence's paragraph up to
-    `grow_to` words (a sentence announcing "a range of outcomes" is followed by them). Growing to 150 words lifted
+    `grow_to` words (a sentence announcing "several schemes" is followed by them). Growing to 150 words lifted
     squad-val-open nugget recall 0.517 -> 0.556 but pushed list-shaped factoid answers past 75 words (squad-dev
     accuracy 0.763 -> 0.724), so it stops at 75. An answer that is one sentence standing as a paragraph of its own
-    (a lead-in: "... also shared a range of outcomes.") goes on into the paragraphs after it, up to 150 words."""
+    (a lead-in: "Several towns shared their own schemes.") goes on into the paragraphs after it, up to 150 words."""
     out = {(h.row, h.start): h for h in hits}
     rows = {h.row for h in hits}
     for h in hits:
@@ -205,7 +205,7 @@ def _one_per_person(picks: list[Pick], limit: int = 8) -> list[SentenceHit]:
     best = max(p.logit for p, _ in named)
     chosen: dict[str, SentenceHit] = {}
     for p, name in sorted(named, key=lambda pn: -pn[0].logit):
-        key = name.split(".", 1)[1].split()[0].lower()  # the first word of the name: "Dr. CHOI Mee Young" -> choi
+        key = name.split(".", 1)[1].split()[0].lower()  # the first word of the name: "Dr. Lena Vik" -> lena
         if p.logit >= best - RELEVANT_MARGIN and key not in chosen and len(chosen) < limit:
             chosen[key] = p.hit
     return list(chosen.values())
@@ -324,7 +324,7 @@ def _summary(retriever, target: str | None, hits: list[SentenceHit]) -> list[Sen
 
 def _section_opened_by(retriever, table, target: str, hits: list[SentenceHit]) -> tuple[str, str] | None:
     """The retrieved section whose first sentence names the target word for word, when no title does: a report's
-    "Session II" is often named only in the sentence that opens its section ("Session II was chaired by ...")."""
+    "Panel C" is often named only in the sentence that opens its section ("Panel C was chaired by ...")."""
     if not target.strip():
         return None
     pattern = re.compile(r"(?<!\w)" + re.escape(target.strip()) + r"(?!\w)", re.I)
