@@ -47,7 +47,12 @@ _WHOLE = re.compile(
     r"(?:report|document|documents|text|article|articles|paper|corpus|everything|it|this|files?|material|content)$",
     re.I,
 )
-_LEAD = re.compile(r"^(?:please\s+|can you\s+|could you\s+|would you\s+|i want you to\s+|now\s+)+", re.I)
+_LEAD = re.compile(
+    r"^(?:please\s+|can you\s+|could you\s+|would you\s+|i want you to\s+|now\s+|"
+    r"(?:tell\s+(?:me|us)|i(?:\s+want|\s+would\s+like|['\u2019]d\s+like)\s+to\s+know|do\s+you\s+know)\s+"
+    r"(?=(?:who|what|when|where|which|why|how)\b))+",
+    re.I,
+)
 _ARTICLE = re.compile(r"^(?:the|a|an)\s+", re.I)
 
 _COMPARISON = (
@@ -87,6 +92,12 @@ _SAY_VERBS = (
 _PERSON_SAID = re.compile(
     rf"^what\s+(?:did|does|do|has|have|had)\s+(?P<who>(?:(?:the|a|an|this|that|our|your)\s+)?\S.*?)\s+"
     rf"(?:{_SAY_VERBS})\b\s*(?P<rest>.*)$",
+    re.I,
+)
+# The same asked indirectly ("Tell me what Dr. X said", the lead removed): subject before verb.
+_PERSON_SAID_INDIRECT = re.compile(
+    r"^what\s+(?P<who>\S.*?)\s+(?:said|says|presented|discussed|talked\s+about|spoke\s+about|mentioned|argued|"
+    r"emphasi[sz]ed|highlighted|shared|proposed|suggested|noted|stressed|explained|described)\b\s*(?P<rest>.*)$",
     re.I,
 )
 _PERSON_POSSESSIVE = re.compile(
@@ -265,6 +276,11 @@ def _person(q: str) -> Shape | None:
             return Shape("person", person=_strip(m["who"]), topic=_topic(m["rest"]))
         if m and pattern is _PERSON_SAID:  # "What did the report say about X?": what a thing says is open
             return Shape("open", topic=_topic(m["rest"]) or _ARTICLE.sub("", _strip(m["who"])))
+    m = _PERSON_SAID_INDIRECT.match(q)
+    if m and _OCCASION.match(m["rest"]) and _is_person(m["who"]):
+        return Shape("person", person=_strip(m["who"]), topic=_topic(m["rest"]))
+    if m and _OCCASION.match(m["rest"]) and _plain_subject(m["who"]):
+        return Shape("open", topic=_topic(m["rest"]) or _ARTICLE.sub("", _strip(m["who"])))
     m = _OPEN[1].match(q)  # "Tell me about Dr. X": a person when X is a titled name
     if m and _TITLED.match(m["t"]):
         return Shape("person", person=_strip(m["t"]))

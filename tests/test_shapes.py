@@ -110,6 +110,9 @@ def test_summary_questions_carry_their_target(question, target):
         ("What did the Minister say at the opening?", "the Minister", None),
         ("What did Greta Holm emphasise?", "Greta Holm", None),
         ("Tell me about Dr. Stone.", "Dr. Stone", None),
+        ("Tell me what Dr. Lena Vik said.", "Dr. Lena Vik", None),
+        ("Can you tell me what Ms. Orla Finn talked about?", "Ms. Orla Finn", None),
+        ("I'd like to know what Professor Hart said about exams.", "Professor Hart", "exams"),
     ],
 )
 def test_person_questions_carry_the_name(question, person, topic):
@@ -168,3 +171,16 @@ def test_empty_and_messy_input_is_factoid_not_an_error():
     assert shape_of("") == Shape("factoid")
     assert shape_of("   ?? ") == Shape("factoid")
     assert shape_of("  summarize   THE   report  ").kind == "summary"
+
+
+@pytest.mark.parametrize(
+    ("question", "direct"),
+    [
+        ("Tell me who chaired the panel.", "Who chaired the panel?"),
+        ("Can you tell me how the grant scheme works?", "How does the grant scheme work?"),
+        ("Do you know which towns joined the network?", "Which towns joined the network?"),
+        ("Tell me what the review says about ports.", "What does the review say about ports?"),
+    ],
+)
+def test_a_question_asked_indirectly_has_the_shape_of_the_direct_one(question, direct):
+    assert shape_of(question) == shape_of(direct)
