@@ -78,6 +78,13 @@ SUITES = {
         EVAL_DIR / "benchmarks" / "squad-val" / "corpus",
         index_name="squad-val",
     ),
+    # The same on squad-dev's articles: open-answer settings are chosen here, squad-val-open only checks them.
+    "squad-dev-open": Suite(
+        "squad-dev-open",
+        EVAL_DIR / "benchmarks" / "squad-dev" / "open.jsonl",
+        EVAL_DIR / "benchmarks" / "squad-dev" / "corpus",
+        index_name="squad-dev",
+    ),
 }
 FIELDS = {"id": str, "question": str, "answers": list, "evidence": list, "answerable": bool}
 

@@ -114,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=[
             "report",
             "squad-dev",
+            "squad-dev-open",
             "squad-train",
             "squad-val",
             "squad-val-open",

@@ -13,12 +13,16 @@ from tests.conftest import CORPUS, ROOT
 OWN_CORPUS = sorted(name for name, suite in SUITES.items() if not suite.parts)
 
 
-@pytest.mark.parametrize("name", OWN_CORPUS)
-def test_gold_evidence_is_in_the_corpus_and_answers_in_the_evidence(name):
+def _corpus_text(name: str) -> str:
     suite = SUITES[name]
     folder = CORPUS if suite.corpus.resolve() == (ROOT / "corpus").resolve() else suite.corpus  # not the user's
-    corpus = "\n".join(p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.txt")))
-    rows = load_gold(suite.gold)
+    return "\n".join(p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.txt")))
+
+
+@pytest.mark.parametrize("name", OWN_CORPUS)
+def test_gold_evidence_is_in_the_corpus_and_answers_in_the_evidence(name):
+    corpus = _corpus_text(name)
+    rows = load_gold(SUITES[name].gold)
     for row in rows:
         for snippet in row["evidence"]:
             assert snippet in corpus, (row["id"], snippet[:60])
@@ -35,26 +39,31 @@ def test_gold_evidence_is_in_the_corpus_and_answers_in_the_evidence(name):
 def test_every_nugget_phrase_can_be_quoted_from_the_evidence(name):
     """An extractive answer can only cover a nugget whose phrases the documents hold as whole words."""
     rows = [r for r in load_gold(SUITES[name].gold) if r.get("nuggets")]
+    corpus = _corpus_text(name) if rows else ""
     for row in rows:
         evidence = " ".join(row["evidence"])
         for phrases in row["nuggets"]:
             assert 1 <= len(phrases) <= 3, (row["id"], phrases)
             for phrase in phrases:
                 assert 1 <= len(normalize_answer(phrase).split()) <= 5, (row["id"], phrase)
-                # In the evidence, hence (by the test above) in the corpus, as normalised whole words.
                 assert contains_phrase(evidence, phrase), (row["id"], phrase)
+                # And in the corpus as normalised whole words: evidence cut just before "[citation needed]"
+                # can hold "ministers" where the corpus, normalised, reads "ministerscitation".
+                assert contains_phrase(corpus, phrase), (row["id"], phrase)
 
 
 def test_open_gold_has_every_shape_and_questions_the_documents_do_not_answer():
     report = [r for r in load_gold(SUITES["report"].gold) if "nuggets" in r]
     squad = load_gold(SUITES["squad-val-open"].gold)
-    assert all("nuggets" in r for r in squad)
-    for rows, answerable, unanswerable in ((report, 40, 8), (squad, 20, 3)):
+    dev = load_gold(SUITES["squad-dev-open"].gold)
+    assert all("nuggets" in r for r in squad + dev)
+    for rows, answerable, unanswerable in ((report, 40, 8), (squad, 20, 3), (dev, 30, 5)):
         assert sum(r["answerable"] for r in rows) >= answerable
         assert sum(not r["answerable"] for r in rows) >= unanswerable
         assert all(3 <= len(r["nuggets"]) <= 6 for r in rows if r["answerable"])
-    starts = {r["question"].split()[0].lower() for r in report}
-    assert {"list", "summarize", "compare", "what", "who", "how", "why", "tell"} <= starts, starts
+    for rows in (report, dev):
+        starts = {r["question"].split()[0].lower() for r in rows}
+        assert {"list", "summarize", "compare", "what", "who", "how", "why", "tell"} <= starts, starts
 
 
 def test_report_gold_has_the_promised_mix():
