@@ -143,9 +143,17 @@ _WHO_VERB_OBJECT = re.compile(
     r"(?P<np>.+)$",
     re.I,
 )
-_SPLIT_WH = re.compile(rf"(?:,?\s+and\s+|\s*;\s*|\?\s+(?:and\s+)?)(?=(?:{_WH})\b)", re.I)
+_SPLIT_WH = re.compile(
+    rf"(?:,?\s+and\s+|\s*;\s*|\?\s+(?:and\s+)?)(?=(?:{_WH})\b)"
+    # ", when did ...": a comma starts a new question only where the wh-word is followed by its auxiliary, which a
+    # relative clause (", when the war ended") never has; "which"/"who" take one in both (", which was held")
+    rf"|,\s+(?=(?:when|where|why|how|what)\s+(?:{'|'.join(sorted(_AUX))})\b)",
+    re.I,
+)
 _PRONOUN = re.compile(r"\b(it|they|them|its|their)\b", re.I)
 _POSSESSIVE_PRONOUN = frozenset(("its", "their"))
+_PERSONAL = re.compile(r"\b(he|she|him|his|her)\b", re.I)
+_WHO_IS = re.compile(r"^who\s+(?:is|was)\s+\S", re.I)
 _WORD = re.compile(r"[\w'\u2019.-]+")
 _STARTS_WH = re.compile(rf"(?:{_WH})\b", re.I)
 _TITLED = re.compile(rf"{_TITLES}\s+\S")
@@ -187,7 +195,7 @@ def _comparison(q: str) -> Shape | None:
         if m:
             a, b = _strip(m["a"]), _strip(m["b"])
             if a and b and not _STARTS_WH.match(b):
-                return Shape("comparison", sides=(a, _carry_head(a, b)))
+                return Shape("comparison", sides=(_carry_tail(a, b), _carry_head(a, b)))
     return None
 
 
@@ -197,6 +205,19 @@ def _carry_head(a: str, b: str) -> str:
     if len(words) > 1 and _ORDINAL_LABEL.match(b) and _ORDINAL_LABEL.match(words[-1]):
         return " ".join([*words[:-1], b])
     return b
+
+
+def _carry_tail(a: str, b: str) -> str:
+    """A completed with B's noun when A is only a modifier of it.
+
+    Example: ("public", "private schools") -> "public schools"; ("the 2005", "2010 floods") -> "the 2005 floods"
+    """
+    words, rest = _ARTICLE.sub("", a).split(), b.split()[1:]
+    if len(words) != 1 or not rest:
+        return a
+    w = words[0]
+    modifier = w.isdigit() or (w.islower() and w.endswith(_ADJECTIVE_ENDINGS) and not _plural(w))
+    return f"{a} {' '.join(rest)}" if modifier else a
 
 
 def _multipart(q: str) -> Shape | None:
@@ -210,6 +231,8 @@ def _multipart(q: str) -> Shape | None:
         if len(words) == 1:  # "... and where?": the shared subject carried over
             aux = "was" if past else "is"
             piece = f"{words[0]} {aux} {subject}" if subject else piece
+        elif subject and (_WHO_IS.match(pieces[0]) or _is_person(subject)):  # "Who was X, what did he do?"
+            piece = _PERSONAL.sub(lambda m: _personal_for(m, subject), piece)
         elif subject:
             piece = _PRONOUN.sub(lambda m: _pronoun_for(m.group(1), subject), piece)
         parts.append(_sentence(piece))
@@ -225,13 +248,20 @@ def _subject(part: str) -> tuple[str | None, bool]:
     if len(words) >= 3 and words[1].lower() in _AUX:
         aux, last = words[1].lower(), words[-1].lower()
         # "When did the session start" -> "the session"; "Where was the dialogue held" -> "the dialogue"
-        verb_last = aux not in _COPULA or last.endswith(("ed", "en", "held", "met"))
+        verb_last = aux not in _COPULA or (words[-1].islower() and last.endswith(("ed", "en", "held", "met")))
         subject = " ".join(words[2:-1] if verb_last and len(words) >= 4 else words[2:])
         return (None if _PRONOUN.fullmatch(subject) else subject), aux in _PAST_AUX
     if len(words) >= 3:  # "Who organised the dialogue" -> "the dialogue"
         subject = " ".join(words[2:])
         return (None if _PRONOUN.fullmatch(subject) else subject), words[1].lower().endswith("ed")
     return None, False
+
+
+def _personal_for(m: re.Match, subject: str) -> str:
+    """A personal pronoun replaced by the person: "his", and "her" before a noun, become "X's"."""
+    word = m.group(1).lower()
+    possessive = word == "his" or (word == "her" and m.end() < len(m.string.rstrip(" ?.!")))
+    return f"{subject}'s" if possessive else subject
 
 
 def _pronoun_for(pronoun: str, subject: str) -> str:
@@ -365,6 +395,8 @@ def _head(words: list[str]) -> str | None:
         w = word.lower().strip(",;:")
         if w in _PREPOSITIONS or w in _AUX or w in ("that", "who", "which", "whose", "and", "or") or not w:
             break
+        if head and _plural(head) and w.endswith("ed"):
+            break  # "the tools used by ...": a participle after a plural noun ends its phrase
         head = w
         if word.endswith(","):
             break

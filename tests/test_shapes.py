@@ -184,3 +184,42 @@ def test_empty_and_messy_input_is_factoid_not_an_error():
 )
 def test_a_question_asked_indirectly_has_the_shape_of_the_direct_one(question, direct):
     assert shape_of(question) == shape_of(direct)
+
+
+@pytest.mark.parametrize(
+    ("question", "parts"),
+    [
+        (
+            "Who was Lena Vik, when did she lead the school, and what did she change?",
+            ("Who was Lena Vik?", "When did Lena Vik lead the school?", "What did Lena Vik change?"),
+        ),
+        (
+            "Who is Dr. Amos Reed and what did his team build?",
+            ("Who is Dr. Amos Reed?", "What did Dr. Amos Reed's team build?"),
+        ),
+        # "he" is whoever founded it, not the guild: left as it is
+        ("Who founded the guild and when did he die?", ("Who founded the guild?", "When did he die?")),
+    ],
+)
+def test_a_person_named_in_the_first_part_is_who_he_or_she_means_in_the_others(question, parts):
+    assert shape_of(question) == Shape("multipart", parts=parts)
+
+
+def test_a_relative_clause_after_a_comma_is_not_a_second_question():
+    assert shape_of("Who chaired the session, which was held in May?").kind == "factoid"
+
+
+@pytest.mark.parametrize(
+    ("question", "sides"),
+    [
+        ("Compare public and private schools.", ("public schools", "private schools")),
+        ("Compare the 1990 and 2004 floods.", ("the 1990 floods", "2004 floods")),
+        ("Compare cats and small dogs.", ("cats", "small dogs")),
+    ],
+)
+def test_a_comparison_of_two_modifiers_of_one_noun_gives_both_sides_the_noun(question, sides):
+    assert shape_of(question).sides == sides
+
+
+def test_a_participle_after_a_plural_noun_still_makes_a_list():
+    assert shape_of("What are the tools used by carpenters?").kind == "list"
