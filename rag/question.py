@@ -107,6 +107,11 @@ def mentions(vocabulary: Vocabulary, phrase: str, share: float = 0.0) -> bool:
     return known > 0 and known >= share * len(stems)
 
 
+_WHO_IS_NAMED = re.compile(
+    r"^[Ww]ho\s+(?:is|was)\s+(?:(?:Dr|Ms|Mr|Mrs|Prof|Professor|Sir)\.?\s+)?[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*){0,4}\s*\??$"
+)
+
+
 def answer_kind(question: str) -> str:
     """Coarse expected answer type from the question words.
 
@@ -124,6 +129,8 @@ def answer_kind(question: str) -> str:
     when = r"^when\b|\bwhen (did|was|were|is|are|does|do|will)\b"
     if re.search(when + r"|\b(what|which) (date|year|day|month|century|decade)\b", q):
         return "date"
+    if _WHO_IS_NAMED.match(question.strip()):  # "Who was Dr. Ana Soto?" asks what she is, not for a name
+        return "other"
     if re.search(r"^who\b|\bwho(m|se)?\b|\b(which|what) (person|speaker|official|man|woman)\b", q):
         return "person"
     if re.search(r"^where\b|\bin (what|which) (city|country|town|place|venue|location)\b", q):

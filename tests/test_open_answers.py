@@ -153,3 +153,100 @@ def test_a_summary_of_a_section_named_only_in_its_first_sentence_stays_in_that_s
     assert "Tomas Eng" in answer.answer and ("lifeboats" in answer.answer or "young divers" in answer.answer)
     assert all(c.section == "Harbour Towns" for c in answer.citations)
     assert_exact(answer)
+
+
+# A made-up encyclopedia article with no headings: one section, paragraphs on different topics.
+ARTICLE = "\n".join(
+    [
+        "Lighthouses of the Vesper Coast",
+        "",
+        "The Vesper Coast has guided ships with lighthouses since the twelfth century. Its first tower was a wooden "
+        "beacon lit by monks. Today the coast has forty working lights.",
+        "",
+        "Keeping a light was hard work. The keeper trimmed the wick every four hours and polished the brass lens "
+        "each morning. Most keepers lived with their families in a cottage beside the tower.",
+        "",
+        "Storms have damaged many of the towers. The great storm of 1882 destroyed the Marrow Point light and "
+        "drowned its keeper. After that storm the towers were rebuilt in granite, and iron shutters were fitted to "
+        "every lantern room.",
+        "",
+        "The coast is home to several seabirds that nest on the towers. Puffins, razorbills and kittiwakes breed on "
+        "the ledges each spring. Visitors are asked not to climb the rocks while the chicks are young.",
+        "",
+        "Coastal lights stand on high cliffs and can be seen for twenty miles. Inland lights mark the river mouths "
+        "and are much smaller, visible for only five miles.",
+        "",
+        "Dr. Mara Quell was the chief engineer of the coast from 1901 to 1930. She replaced the oil lamps with "
+        "electric lamps. She also designed the rotating lens that gives each light its own signal.",
+        "",
+    ]
+)
+
+
+@pytest.fixture(scope="module")
+def article(tmp_path_factory, embedder):
+    from index.storage.build import ingest
+    from rag.assistant import Assistant
+
+    root = tmp_path_factory.mktemp("article")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    (corpus / "lighthouses.txt").write_text(ARTICLE, encoding="utf-8")
+    ingest(corpus, root / "index", embedder=embedder, progress=False, log=lambda _: None)
+    return Assistant(corpus, root / "index", embedder=embedder, log=lambda _: None)
+
+
+def assert_exact_in(text, answer):
+    assert answer.citations
+    for c in answer.citations:
+        assert text[c.start : c.end] == c.text
+        assert f"[{c.n}]" in answer.answer
+
+
+def test_a_summary_of_a_section_on_a_topic_quotes_that_topic_not_the_article_opening(article):
+    # the article has no headings, so "the section on storms" is no section: the answer is about storms, not a
+    # summary of the whole article from its first lines
+    answer = article.ask("Summarize the section on storms on the Vesper Coast.")
+    assert not answer.abstained
+    assert "1882" in answer.answer and "granite" in answer.answer
+    assert_exact_in(ARTICLE, answer)
+
+
+def test_each_part_of_a_question_about_a_person_is_asked_about_that_person_and_nothing_is_quoted_twice(article):
+    answer = article.ask("Who was Dr. Mara Quell, when did she work on the coast, and what did she change?")
+    assert not answer.abstained
+    assert "1901" in answer.answer and "electric lamps" in answer.answer
+    assert "do not say" not in answer.answer
+    spans = [(c.start, c.end) for c in answer.citations]
+    assert len(set(spans)) == len(spans), "no sentence quoted twice"
+    assert [c.n for c in answer.citations] == list(range(1, len(spans) + 1))
+    assert_exact_in(ARTICLE, answer)
+
+
+def test_a_sentence_announcing_things_it_does_not_name_comes_with_the_sentence_naming_them(article):
+    from rag.compose.open import _with_items
+
+    retriever = article.retriever
+    rows = {retriever.sentence(r).text: r for r in range(len(retriever.index.sentences))}
+    announcing = retriever.sentence(rows["The coast is home to several seabirds that nest on the towers."])
+    assert [h.text for h in _with_items(retriever, [announcing])] == [
+        "The coast is home to several seabirds that nest on the towers.",
+        "Puffins, razorbills and kittiwakes breed on the ledges each spring.",
+    ]
+    plain = retriever.sentence(rows["Keeping a light was hard work."])
+    assert [h.text for h in _with_items(retriever, [plain])] == ["Keeping a light was hard work."]
+
+
+def test_a_comparison_of_two_kinds_of_one_thing_gives_each_kind_its_own_sentence(article):
+    answer = article.ask("Compare coastal and inland lights.")
+    assert not answer.abstained
+    coastal, inland = answer.answer.split("inland lights:", 1)
+    assert "twenty miles" in coastal and "five miles" in inland
+    assert_exact_in(ARTICLE, answer)
+
+
+def test_who_someone_named_is_is_answered_with_what_the_documents_say_they_are(article):
+    answer = article.ask("Who was Dr. Mara Quell?")
+    assert not answer.abstained
+    assert "chief engineer" in answer.answer
+    assert_exact_in(ARTICLE, answer)

@@ -27,6 +27,17 @@ MAX_OPEN_WORDS = 150  # what the nugget metrics read (DESIGN.md); an answer stop
 NOVELTY = 0.3  # MMR: the weight of "unlike what is already said" against relevance
 NEAR_REPEAT = 0.9  # a sentence this close to one already chosen adds nothing
 RELEVANT_MARGIN = 4.0  # a sentence within this many logits of the best is still about the question
+# A summary asked of a part of a text ("the section on X"): only a section can be it, never a whole document.
+_PART = re.compile(
+    r"^(?:the\s+)?(?:section|part|chapter|paragraph|passage|portion)s?\s+(?:on|about|of|regarding)\s+", re.I
+)
+# Things announced, not named: a quantity of a plural noun ("several species", "three main causes"), or a colon.
+_ANNOUNCES = re.compile(
+    r"\b(?:several|many|various|numerous|a\s+number\s+of|a\s+range\s+of|a\s+variety\s+of|the\s+following|"
+    r"two|three|four|five|six|seven|eight|nine|ten)\s+(?:[\w-]+\s+){0,2}?[a-z-]+s\b(?![^.]*,)|:\s*$",
+    re.I,
+)
+_QUOTED = re.compile(r"\s*(.*?\[(\d+)\])(:?)(?=\s|$)")  # one quote of an answer and its [n] marker
 _NAMED = re.compile(r"\b(?:Dr|Ms|Mr|Mrs|Prof)\.\s+[A-Z][\w\-]*(?:\s+[A-Z][\w\-]*){0,2}")
 
 
@@ -196,6 +207,21 @@ def _with_continuation(retriever, hits: list[SentenceHit], grow_to: int = 75) ->
     return sorted(out.values(), key=lambda h: (h.chunk.source, h.start))
 
 
+def _with_items(retriever, hits: list[SentenceHit]) -> list[SentenceHit]:
+    """A sentence announcing things it does not name ("The forest holds several species that bite.", "... are as
+    follows:") comes with the next sentence of its paragraph, which names them."""
+    out = {(h.row, h.start): h for h in hits}
+    rows = {h.row for h in hits}
+    for h in hits:
+        if h.row + 1 in rows or not _ANNOUNCES.search(h.text) or h.text.count(",") >= 2:
+            continue
+        nxt = retriever.sentence(h.row + 1)
+        if nxt is not None and candidates.same_paragraph(h, nxt) and not instructs(nxt.text):
+            out[(nxt.row, nxt.start)] = nxt
+            rows.add(nxt.row)
+    return sorted(out.values(), key=lambda h: (h.chunk.source, h.start))
+
+
 def _one_per_person(picks: list[Pick], limit: int = 8) -> list[SentenceHit]:
     """For a list of people: the relevant sentences that name someone (a title and a name), the best one per person,
     so each person is listed once and sentences that name nobody do not crowd them out."""
@@ -239,7 +265,7 @@ def answer(composer, shape, question: str, hits: list[SentenceHit], qvec) -> Com
         if chosen:
             text, citations = quote_sentences(trim(_with_continuation(retriever, with_speakers(retriever, chosen))))
             return Composed(text, citations, False, "", 1.0)
-        if shape.target and not _found(shape.target, hits):  # no part so named, nor its subject
+        if shape.target and not _found(_PART.sub("", shape.target), hits):  # no part so named, nor its subject
             return Composed("", (), True, f"no passage found is about “{shape.target}”")
     picks, p = rank_sentences(composer, q, hits, qvec)
     threshold = composer.settings.threshold if composer.settings.threshold >= 0 else composer.selector.threshold
@@ -257,7 +283,7 @@ def answer(composer, shape, question: str, hits: list[SentenceHit], qvec) -> Com
             text, citations = quote_sentences(trim(sorted(people, key=lambda h: (h.chunk.source, h.start))))
             return Composed(text, citations, False, "", p)
     chosen = [pick.hit for pick in mmr(retriever, picks)]
-    chosen = trim(_with_continuation(retriever, with_speakers(retriever, chosen)))
+    chosen = trim(_with_continuation(retriever, _with_items(retriever, with_speakers(retriever, chosen))))
     text, citations = quote_sentences(chosen)
     return Composed(text, citations, False, "", p)
 
@@ -298,7 +324,8 @@ def _summary(retriever, target: str | None, hits: list[SentenceHit]) -> list[Sen
         sources = sorted({source for source, _ in table})
         key = (hits[0].chunk.source if hits else sources[0], None)
     else:
-        key = summaries.find(target, table.keys()) or _section_opened_by(retriever, table, target, hits)
+        keys = _parts(table) if _PART.match(target) else list(table)
+        key = summaries.find(target, keys) or _section_opened_by(retriever, table, target, hits)
         if key is None:
             return []
     source, section = key
@@ -320,6 +347,14 @@ def _summary(retriever, target: str | None, hits: list[SentenceHit]) -> list[Sen
             out.append(h)
             words += len(h.text.split())
     return out
+
+
+def _parts(table) -> list[tuple[str, str]]:
+    """The sections that are parts of their document: a document with one section (titled or not) has none."""
+    count: dict[str, int] = {}
+    for source, section in table:
+        count[source] = count.get(source, 0) + (section is not None)
+    return [(source, section) for source, section in table if section is not None and count[source] > 1]
 
 
 def _section_opened_by(retriever, table, target: str, hits: list[SentenceHit]) -> tuple[str, str] | None:
@@ -361,9 +396,28 @@ def _renumber(text: str, citations: tuple[Citation, ...], first: int) -> tuple[s
     return text, tuple(Citation(c.n + shift, c.source, c.section, c.start, c.end, c.text) for c in citations)
 
 
+def _without(text: str, citations: tuple[Citation, ...], quoted: set) -> tuple[str, tuple[Citation, ...]]:
+    """An answer without the quotes whose spans are already quoted, numbered from 1 again (parts of one answer
+    often find the same sentence); a speaker's name quoted before a dropped quote ("Ms. X [1]:") goes with it."""
+    by_n = {c.n: c for c in citations}
+    pieces = [(m.group(1), m.group(3), by_n.get(int(m.group(2)))) for m in _QUOTED.finditer(text)]
+    if not pieces or "".join(p + colon for p, colon, _ in pieces).replace(" ", "") != text.replace(" ", ""):
+        return text, citations  # not a plain run of quotes: leave it whole
+    gone = [c is None or (c.source, c.start, c.end) in quoted for _, _, c in pieces]
+    texts, kept = [], []
+    for i, (piece, colon, c) in enumerate(pieces):
+        if gone[i] or (colon and i + 1 < len(pieces) and gone[i + 1]):
+            continue
+        n = len(kept) + 1
+        texts.append(re.sub(r"\[\d+\]$", f"[{n}]", piece) + colon)
+        kept.append(Citation(n, c.source, c.section, c.start, c.end, c.text))
+    return " ".join(texts), tuple(kept)
+
+
 def _multipart(composer, parts: tuple[str, ...]) -> Composed:
     """Each part answered on its own retrieval; a part the documents do not answer is named as such."""
     texts, citations, answered = [], [], 0
+    quoted: set[tuple[str, int, int]] = set()
     for part in parts:
         passages, qvec = composer.retriever.search(part, 5)
         got = composer.compose(part, composer.retriever.sentences(passages, qvec), qvec, depth=1)
@@ -371,9 +425,11 @@ def _multipart(composer, parts: tuple[str, ...]) -> Composed:
             texts.append(f"The documents do not say: “{part}”.")
             continue
         answered += 1
-        text, cites = _renumber(got.text, got.citations, len(citations) + 1)
-        texts.append(text)
-        citations.extend(cites)
+        text, cites = _renumber(*_without(got.text, got.citations, quoted), len(citations) + 1)
+        quoted.update((c.source, c.start, c.end) for c in cites)
+        if cites:  # a part all of whose sentences an earlier part quoted is answered there already
+            texts.append(text)
+            citations.extend(cites)
     if not answered:
         return Composed("", (), True, "the documents answer none of its parts")
     return Composed(" ".join(texts), tuple(citations), False, "", 1.0)
@@ -406,7 +462,10 @@ def _comparison(composer, question: str, sides: tuple[str, ...]) -> Composed:
             first = naming[0]
             chosen = [first]
             row = first.row
+            other = side_terms[1 - i] - side_terms[i]
             while candidates.same_paragraph(retriever.sentence(row), nxt := retriever.sentence(row + 1)):
+                if other & candidates.term_set(" ".join(nxt.text.split()[:4])):
+                    break  # the paragraph turns to the other side, its subject now ("Coastal lights ... Inland lights")
                 chosen.append(nxt)
                 row += 1
             alone = len(chosen) == 1
