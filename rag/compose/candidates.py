@@ -7,8 +7,7 @@ import functools
 import re
 from dataclasses import dataclass
 
-from index.text.lexical import terms
-from rag.compose.checks import instructs
+from rag.compose.checks import instructs, stems
 from rag.retrieve import Retriever, SentenceHit
 
 MAX_WORDS = 75  # a short answer's limit (DESIGN.md): longer spans are never candidates
@@ -38,7 +37,7 @@ def term_set(text: str) -> frozenset[str]:
 @functools.lru_cache(maxsize=65536)
 def term_counts(text: str) -> tuple[tuple[tuple[str, int], ...], int]:
     """Each stemmed term of a span with its count, and the span's length in terms (cached like term_set)."""
-    found = terms(text)
+    found = stems(text)
     counts: dict[str, int] = {}
     for t in found:
         counts[t] = counts.get(t, 0) + 1
@@ -51,7 +50,7 @@ def bigrams(text: str) -> frozenset[tuple[str, str]]:
 
     Example: bigrams("the Ministry approved the dam") -> {("ministri", "approv"), ("approv", "dam")}
     """
-    found = terms(text)
+    found = stems(text)
     return frozenset(zip(found, found[1:], strict=False))
 
 
