@@ -291,7 +291,7 @@ class Retriever:
             i = self.vocab.get(t)
             if i is None:
                 continue
-            for r in rows[np.isin(rows, postings(i))].tolist():
+            for r in _holding(rows, postings(i)).tolist():
                 held[r].add(t)
         return held
 
@@ -353,6 +353,15 @@ class Retriever:
                 self._around.clear()
             self._around[key] = (before, after)
         return self._around[key]
+
+
+def _holding(rows: np.ndarray, posting: np.ndarray) -> np.ndarray:
+    """The rows (ascending) that an ascending posting list holds, by binary search: np.isin built a table or sorted
+    both for each question term (0.4 ms of a covid-dev question's 150 candidate rows)."""
+    at = np.searchsorted(posting, rows)
+    held = at < len(posting)
+    held[held] = posting[at[held]] == rows[held]
+    return rows[held]
 
 
 def _top(scores: np.ndarray, depth: int) -> np.ndarray:
