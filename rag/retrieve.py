@@ -65,7 +65,7 @@ _ONE_THREAD = threading.Lock()  # one BLAS thread limit at a time: each restores
 
 @functools.cache
 def _blas():
-    """numpy's BLAS, whose thread count `similarities` lowers (threadpoolctl comes with scikit-learn)."""
+    """numpy's BLAS, whose thread count `similarities` lowers."""
     from threadpoolctl import ThreadpoolController
 
     return ThreadpoolController().select(user_api="blas")
