@@ -200,6 +200,34 @@ def test_rows_holding_the_same_terms_tie_whatever_order_the_terms_come_in():
     assert ranked[3][0] == 0 and ranked[7][0] == 1  # a tie goes to the smaller row number, on every run
 
 
+PIECES = st.text(alphabet=st.sampled_from(list("aZé9 -.'’_,;:·\u00ad\u0301ΣσİK教")), max_size=14) | SENTENCE
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts=st.lists(PIECES, min_size=1, max_size=3))
+def test_a_span_is_stemmed_as_its_sentences_one_after_another(texts):
+    """The composer reads a two-sentence span's terms from its sentences' (candidates.joined_stems) instead of stemming
+    the joined text again: the same only because no word runs across the space that joins them."""
+    from index.text.lexical import terms
+    from rag.compose.candidates import bigrams, joined_stems, term_counts
+
+    joined = " ".join(texts)
+    assert list(joined_stems(tuple(texts))) == terms(joined)
+    assert term_counts(*texts) == term_counts(joined) and bigrams(*texts) == bigrams(joined)
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows=st.sets(st.integers(0, 400), max_size=60), posting=st.sets(st.integers(0, 400), max_size=300))
+def test_the_rows_a_posting_list_holds_are_found_as_np_isin_finds_them(rows, posting):
+    """terms_held reads each question term's postings by binary search (rag.retrieve._holding), not np.isin."""
+    import numpy as np
+
+    from rag.retrieve import _holding
+
+    ascending, listed = np.asarray(sorted(rows), dtype=np.int64), np.asarray(sorted(posting), dtype=np.int32)
+    assert _holding(ascending, listed).tolist() == ascending[np.isin(ascending, listed)].tolist()
+
+
 _ASKED_AS = {
     "word for word": lambda s: s,
     "lower case": lambda s: s.lower(),

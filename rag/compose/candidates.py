@@ -7,8 +7,7 @@ import functools
 import re
 from dataclasses import dataclass
 
-from index.text.lexical import terms
-from rag.compose.checks import instructs
+from rag.compose.checks import instructs, stems
 from rag.retrieve import Retriever, SentenceHit
 
 MAX_WORDS = 75  # a short answer's limit (DESIGN.md): longer spans are never candidates
@@ -35,10 +34,17 @@ def term_set(text: str) -> frozenset[str]:
     return frozenset(t for t, _ in term_counts(text)[0])
 
 
+def joined_stems(texts: tuple[str, ...]) -> tuple[str, ...]:
+    """The stems of the texts joined by spaces, from each text's own (no word runs across a space): a two-sentence
+    span is not stemmed again after its sentences."""
+    return stems(texts[0]) if len(texts) == 1 else tuple(t for text in texts for t in stems(text))
+
+
 @functools.lru_cache(maxsize=65536)
-def term_counts(text: str) -> tuple[tuple[tuple[str, int], ...], int]:
-    """Each stemmed term of a span with its count, and the span's length in terms (cached like term_set)."""
-    found = terms(text)
+def term_counts(*texts: str) -> tuple[tuple[tuple[str, int], ...], int]:
+    """Each stemmed term of a span (its sentences' texts) with its count, and the span's length in terms (cached like
+    term_set)."""
+    found = joined_stems(texts)
     counts: dict[str, int] = {}
     for t in found:
         counts[t] = counts.get(t, 0) + 1
@@ -46,12 +52,12 @@ def term_counts(text: str) -> tuple[tuple[tuple[str, int], ...], int]:
 
 
 @functools.lru_cache(maxsize=65536)
-def bigrams(text: str) -> frozenset[tuple[str, str]]:
-    """Adjacent pairs of stemmed terms (stop words dropped), cached.
+def bigrams(*texts: str) -> frozenset[tuple[str, str]]:
+    """Adjacent pairs of stemmed terms (stop words dropped) of the texts joined by spaces, cached.
 
     Example: bigrams("the Ministry approved the dam") -> {("ministri", "approv"), ("approv", "dam")}
     """
-    found = terms(text)
+    found = joined_stems(texts)
     return frozenset(zip(found, found[1:], strict=False))
 
 

@@ -120,7 +120,7 @@ def all_terms(a: Asked, s: Span) -> float:
 @feature("sentence_bm25", cheap=True)
 def sentence_bm25(a: Asked, s: Span) -> float:
     """BM25 of the span as a document of its own, over the question's total idf (so 0-1 across questions)."""
-    counts, length = term_counts(s.text)
+    counts, length = term_counts(*(h.text for h in s.hits))  # s.text is its hits' texts joined by spaces
     norm = _BM25_K1 * (1 - _BM25_B + _BM25_B * length / _BM25_AVGDL)
     score = sum(a.weights[t] * n * (_BM25_K1 + 1) / (n + norm) for t, n in counts if t in a.weights)
     return score / (a.total * (_BM25_K1 + 1))
@@ -196,7 +196,7 @@ def bigram_share(a: Asked, s: Span) -> float:
     """Share of the question's adjacent term pairs that stand adjacent in the span too: the same relation, not
     only the same words."""
     asked = bigrams(a.q.text)
-    return len(asked & bigrams(s.text)) / len(asked) if asked else 0.0
+    return len(asked & bigrams(*(h.text for h in s.hits))) / len(asked) if asked else 0.0
 
 
 @feature("passage_coverage", cheap=True)
