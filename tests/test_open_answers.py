@@ -5,6 +5,8 @@ On a made-up forum report indexed with the bundled model, so no question here is
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 FORUM = "\n".join(
@@ -249,4 +251,14 @@ def test_who_someone_named_is_is_answered_with_what_the_documents_say_they_are(a
     answer = article.ask("Who was Dr. Mara Quell?")
     assert not answer.abstained
     assert "chief engineer" in answer.answer
+    assert_exact_in(ARTICLE, answer)
+
+
+def test_how_a_past_event_came_about_is_told_in_a_few_sentences_within_75_words(article):
+    answer = article.ask("How did the towers change after the great storm?")
+    assert not answer.abstained
+    assert "granite" in answer.answer
+    assert len(answer.citations) >= 2
+    words = len(re.sub(r"\[\d+\]", "", answer.answer).split())
+    assert words <= 75
     assert_exact_in(ARTICLE, answer)
