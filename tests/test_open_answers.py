@@ -176,7 +176,8 @@ ARTICLE = "\n".join(
         "the ledges each spring. Visitors are asked not to climb the rocks while the chicks are young.",
         "",
         "Coastal lights stand on high cliffs and can be seen for twenty miles. Inland lights mark the river mouths "
-        "and are much smaller, visible for only five miles.",
+        "and are much smaller, visible for only five miles. A coastal light burns four times brighter than an "
+        "inland one.",
         "",
         "Dr. Mara Quell was the chief engineer of the coast from 1901 to 1930. She replaced the oil lamps with "
         "electric lamps. She also designed the rotating lens that gives each light its own signal.",
@@ -242,7 +243,9 @@ def test_a_sentence_announcing_things_it_does_not_name_comes_with_the_sentence_n
 def test_a_comparison_of_two_kinds_of_one_thing_gives_each_kind_its_own_sentence(article):
     answer = article.ask("Compare coastal and inland lights.")
     assert not answer.abstained
-    coastal, inland = answer.answer.split("inland lights:", 1)
+    # the sentence comparing the two comes first, then each side's own
+    assert answer.answer.startswith("coastal lights and inland lights: A coastal light burns four times brighter")
+    coastal, inland = answer.answer.split(" [1] ", 1)[1].rsplit("inland lights:", 1)
     assert "twenty miles" in coastal and "five miles" in inland
     assert_exact_in(ARTICLE, answer)
 

@@ -440,6 +440,19 @@ def _multipart(composer, parts: tuple[str, ...]) -> Composed:
     return Composed(" ".join(texts), tuple(citations), False, "", 1.0)
 
 
+def _naming_both(retriever, question: str, side_terms: list[set[str]], limit: int = 2) -> list[SentenceHit]:
+    """The retrieved sentences that name both sides by their own words, most like the question first, at most
+    `limit` and 50 words: a comparison is often made in one sentence."""
+    own = [a - b for a, b in ((side_terms[0], side_terms[1]), (side_terms[1], side_terms[0]))]
+    if not all(own):
+        return []
+    passages, qvec = retriever.search(question, 5)
+    hits = [h for h in retriever.sentences(passages, qvec) if not instructs(h.text)]
+    found = [h for h in hits if all(o & candidates.term_set(h.text) for o in own)]
+    found.sort(key=lambda h: (-h.similarity, h.row))
+    return trim(sorted(found[:limit], key=lambda h: (h.chunk.source, h.start)), 50)
+
+
 def _comparison(composer, question: str, sides: tuple[str, ...]) -> Composed:
     """Each side under its name: the sentence that names it best (most of its own words the other side lacks) with
     the rest of that paragraph; a one-sentence paragraph opening its section (a session's chair) brings the lead
@@ -450,6 +463,13 @@ def _comparison(composer, question: str, sides: tuple[str, ...]) -> Composed:
     texts, citations, used = [], [], set()
     side_terms = [candidates.term_set(side) for side in sides]
     idf = retriever.idf
+    both = _naming_both(retriever, question, side_terms)
+    if both:  # "A is faster than B": what the documents say of the two together comes first
+        text, cites = quote_sentences(both)
+        texts.append(f"{sides[0]} and {sides[1]}: {text}")
+        citations.extend(cites)
+        used.update(h.row for h in both)
+    per_side = (MAX_OPEN_WORDS - sum(len(h.text.split()) for h in both)) // len(sides)
     for i, side in enumerate(sides):
         # A side is named by its own words that the documents use (one no sentence holds names nothing); a sentence
         # holding more of them (idf-weighted) names it better, and similarity breaks ties.
@@ -478,7 +498,7 @@ def _comparison(composer, question: str, sides: tuple[str, ...]) -> Composed:
             if rows and rows[0].row == first.row:  # a one-sentence paragraph opening a part: its paragraphs' leads
                 chosen += [h for h in rows if not candidates.same_paragraph(retriever.sentence(h.row - 1), h)]
         chosen = [h for h in with_speakers(retriever, chosen) if h.row not in used]
-        chosen = trim(chosen, MAX_OPEN_WORDS // len(sides))
+        chosen = trim(chosen, per_side)
         if not chosen:
             texts.append(f"{side}: the documents say nothing about it.")
             continue
