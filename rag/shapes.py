@@ -231,9 +231,11 @@ def _multipart(q: str) -> Shape | None:
     parts = [_sentence(pieces[0])]
     for piece in pieces[1:]:
         words = piece.split()
-        if len(words) == 1:  # "... and where?": the shared subject carried over
+        if len(words) == 1:  # "... and where?": the shared subject carried over, with the verb it was asked with
             aux = "was" if past else "is"
-            piece = f"{words[0]} {aux} {subject}" if subject else piece
+            first = pieces[0].split()
+            verb = f" {first[1]}" if past and first[1].lower() not in _AUX and first[1].lower().endswith("ed") else ""
+            piece = f"{words[0]} {aux} {subject}{verb}" if subject else piece
         elif subject and (_WHO_IS.match(pieces[0]) or _is_person(subject)):  # "Who was X, what did he do?"
             piece = _PERSONAL.sub(lambda m: _personal_for(m, subject), piece)
         elif subject:

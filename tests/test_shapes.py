@@ -126,7 +126,7 @@ def test_person_questions_carry_the_name(question, person, topic):
             ("Who organized the forum?", "Where was the forum held?"),
         ),
         ("When did the workshop start and who led it?", ("When did the workshop start?", "Who led the workshop?")),
-        ("Who hosted the fair and where?", ("Who hosted the fair?", "Where was the fair?")),
+        ("Who hosted the fair and where?", ("Who hosted the fair?", "Where was the fair hosted?")),
         ("What is the budget? When was it approved?", ("What is the budget?", "When was the budget approved?")),
         (
             "Who wrote the charter, and when was it signed?",
