@@ -153,3 +153,7 @@ def test_the_selector_reproduces_its_recorded_squad_val_figures(tmp_path, embedd
         assert measured[name] >= minimum, f"squad-val {name} = {measured[name]:.3f}, below the gate {minimum}"
     for name, maximum in gates["at_most"]["squad-val"].items():
         assert measured[name] <= maximum, f"squad-val {name} = {measured[name]:.3f}, above the gate {maximum}"
+    _, judged = run_suite(assistant, load_gold(SUITES["squad-val-open"].gold), progress=False)
+    open_measured = aggregate(judged)  # the open questions on the same held-out articles
+    for name, minimum in gates["squad-val-open"].items():
+        assert open_measured[name] >= minimum, f"squad-val-open {name} = {open_measured[name]:.3f}, below {minimum}"
