@@ -265,3 +265,38 @@ def test_how_a_past_event_came_about_is_told_in_a_few_sentences_within_75_words(
     words = len(re.sub(r"\[\d+\]", "", answer.answer).split())
     assert words <= 75
     assert_exact_in(ARTICLE, answer)
+
+
+TOWNS = "Arden Bexley Calder Dunmore Elgin Fairlie Garvie Halkirk Inchmore Jedford Kilbride Lornay Morven Nairn Oban"
+TOWNS = TOWNS.split()
+CRAFTS = "glass rope salt wool slate linen barley honey peat timber iron cider leather clay wax".split()
+
+
+@pytest.fixture(scope="module")
+def gazetteer(tmp_path_factory, embedder):
+    """A long article with no headings: one paragraph per town, each opening with what the town makes."""
+    from index.storage.build import ingest
+    from rag.assistant import Assistant
+
+    paragraphs = [
+        f"{town} is a small market town on the river, known across the shire for its {craft} trade and its old "
+        f"stone bridge. Its {craft} fair is held every autumn on the "
+        f"green, and traders come from the coast to buy. The town council has met in the old hall since the "
+        f"founding of the guild."
+        for town, craft in zip(TOWNS, CRAFTS, strict=True)
+    ]
+    root = tmp_path_factory.mktemp("gazetteer")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    (corpus / "gazetteer.txt").write_text("Towns of the Western Shire\n\n" + "\n\n".join(paragraphs), encoding="utf-8")
+    ingest(corpus, root / "index", embedder=embedder, progress=False, log=lambda _: None)
+    return Assistant(corpus, root / "index", embedder=embedder, log=lambda _: None)
+
+
+def test_a_summary_of_a_long_article_draws_on_all_of_it_not_only_its_opening(gazetteer):
+    answer = gazetteer.ask("Summarize the article.")
+    assert not answer.abstained
+    named = [town for town in TOWNS if town in answer.answer]
+    assert len(named) >= 4
+    assert any(TOWNS.index(town) >= 10 for town in named), named  # from the last third of the article
+    assert len(re.sub(r"\[\d+\]", "", answer.answer).split()) <= 150

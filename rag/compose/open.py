@@ -339,11 +339,11 @@ def _summary(retriever, target: str | None, hits: list[SentenceHit]) -> list[Sen
     for name in sections:
         rows = _section_rows(retriever, table, source, name)
         leads = [h for h in rows if not candidates.same_paragraph(retriever.sentence(h.row - 1), h)]
-        if section is None:  # the document: each section's heading and what opens it
+        if section is None and len(sections) > 1:  # the document: each section's heading and what opens it
             heading = candidates.heading_of(rows[0]) if rows else None
             out += ([heading] if heading is not None else []) + leads[:1]
         else:
-            out += leads
+            out += _spread(retriever, leads, rows)
     # Then the ingest-time summary's central sentences, while they fit in what is left of the word budget.
     words = sum(len(h.text.split()) for h in out)
     seen = {(h.row, h.start) for h in out}
@@ -352,6 +352,19 @@ def _summary(retriever, target: str | None, hits: list[SentenceHit]) -> list[Sen
             out.append(h)
             words += len(h.text.split())
     return out
+
+
+def _spread(retriever, leads: list[SentenceHit], rows: list[SentenceHit]) -> list[SentenceHit]:
+    """The paragraph leads that fit the word budget; when they do not all fit, the most central and mutually
+    different ones (MMR against the mean of the section's sentence vectors), in order: a long section's summary
+    is then not only its first paragraphs."""
+    if sum(len(h.text.split()) for h in leads) <= MAX_OPEN_WORDS or not rows:
+        return leads
+    vectors = retriever.index.sentence_vectors
+    centre = np.asarray(vectors[[h.row for h in rows]], dtype=np.float32).mean(axis=0)
+    picks = [Pick(h, float(np.asarray(vectors[h.row], dtype=np.float32) @ centre)) for h in leads]
+    chosen = mmr(retriever, picks, margin=float("inf"), limit=len(picks))
+    return sorted((p.hit for p in chosen), key=lambda h: (h.chunk.source, h.start))
 
 
 def _parts(table) -> list[tuple[str, str]]:
