@@ -150,7 +150,8 @@ _SPLIT_WH = re.compile(
     rf"(?:,?\s+and\s+|\s*;\s*|\?\s+(?:and\s+)?)(?=(?:{_WH})\b)"
     # ", when did ...": a comma starts a new question only where the wh-word is followed by its auxiliary, which a
     # relative clause (", when the war ended") never has; "which"/"who" take one in both (", which was held")
-    rf"|,\s+(?=(?:when|where|why|how|what)\s+(?:{'|'.join(sorted(_AUX))})\b)",
+    rf"|,\s+(?=(?:when|where|why|how|what)\s+(?:{'|'.join(sorted(_AUX))})\b)"
+    r"|,?\s+and\s+(?=(?:by|for|from|with|to)\s+whom$)",  # "How was it funded, and by whom?"
     re.I,
 )
 _PRONOUN = re.compile(r"\b(it|they|them|its|their)\b", re.I)
@@ -236,6 +237,10 @@ def _multipart(q: str) -> Shape | None:
             first = pieces[0].split()
             verb = f" {first[1]}" if past and first[1].lower() not in _AUX and first[1].lower().endswith("ed") else ""
             piece = f"{words[0]} {aux} {subject}{verb}" if subject else piece
+        elif len(words) == 2 and words[1].lower() == "whom" and subject:  # "... and by whom?": the same question
+            first = pieces[0].split()
+            verb = first[-1] if first[-1] not in subject.split() else ""  # "How was it funded": "funded"
+            piece = f"{piece} {first[1]} {subject} {verb}".strip()
         elif subject and (_WHO_IS.match(pieces[0]) or _is_person(subject)):  # "Who was X, what did he do?"
             piece = _PERSONAL.sub(lambda m: _personal_for(m, subject), piece)
         elif subject:

@@ -227,3 +227,14 @@ def test_a_participle_after_a_plural_noun_still_makes_a_list():
 def test_how_or_why_of_one_past_event_asks_for_a_brief_account(question):
     # its cause or manner is often told over two or three sentences, but briefly (see rag.shapes)
     assert shape_of(question) == Shape("open", brief=True)
+
+
+@pytest.mark.parametrize(
+    ("question", "parts"),
+    [
+        ("How was the fair funded, and by whom?", ("How was the fair funded?", "By whom was the fair funded?")),
+        ("When was the bridge built and by whom?", ("When was the bridge built?", "By whom was the bridge built?")),
+    ],
+)
+def test_and_by_whom_is_a_second_part_asking_the_same_of_the_same_thing(question, parts):
+    assert shape_of(question) == Shape("multipart", parts=parts)
