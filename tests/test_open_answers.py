@@ -44,24 +44,30 @@ FORUM = "\n".join(
 )
 
 
-@pytest.fixture(scope="module")
-def forum(tmp_path_factory, embedder):
+def indexed(tmp_path_factory, embedder, name: str, text: str):
+    """An assistant over one made-up document, indexed with the bundled model."""
     from index.storage.build import ingest
     from rag.assistant import Assistant
 
-    root = tmp_path_factory.mktemp("forum")
+    root = tmp_path_factory.mktemp(name)
     corpus = root / "corpus"
     corpus.mkdir()
-    (corpus / "forum.txt").write_text(FORUM, encoding="utf-8")
+    (corpus / f"{name}.txt").write_text(text, encoding="utf-8")
     ingest(corpus, root / "index", embedder=embedder, progress=False, log=lambda _: None)
     return Assistant(corpus, root / "index", embedder=embedder, log=lambda _: None)
 
 
-def assert_exact(answer):
+def assert_exact_in(text, answer):
+    """Every citation is the exact text at its span, and its [n] marker is in the answer."""
     assert answer.citations
     for c in answer.citations:
-        assert FORUM[c.start : c.end] == c.text
+        assert text[c.start : c.end] == c.text
         assert f"[{c.n}]" in answer.answer
+
+
+@pytest.fixture(scope="module")
+def forum(tmp_path_factory, embedder):
+    return indexed(tmp_path_factory, embedder, "forum", FORUM)
 
 
 def test_a_comparison_finds_each_side_by_the_words_the_documents_use(forum):
@@ -73,7 +79,7 @@ def test_a_comparison_finds_each_side_by_the_words_the_documents_use(forum):
     norway, chile = answer.answer.split("Chile:", 1)
     assert "breakwaters" in norway and "tidal sensors" in chile
     assert len({(c.start, c.end) for c in answer.citations}) == len(answer.citations), "no sentence quoted twice"
-    assert_exact(answer)
+    assert_exact_in(FORUM, answer)
 
 
 def test_a_comparison_of_two_speakers_quotes_each_speaker_not_their_neighbours(forum):
@@ -83,7 +89,7 @@ def test_a_comparison_of_two_speakers_quotes_each_speaker_not_their_neighbours(f
     assert not answer.abstained
     assert "robotics laboratory" in answer.answer and "evening welding classes" in answer.answer
     assert "Haddad" not in answer.answer and "Petra Lind" not in answer.answer
-    assert_exact(answer)
+    assert_exact_in(FORUM, answer)
 
 
 def test_what_a_person_said_is_their_sentences_and_no_one_elses(forum):
@@ -91,7 +97,7 @@ def test_what_a_person_said_is_their_sentences_and_no_one_elses(forum):
     assert not answer.abstained
     assert "tidal sensors" in answer.answer and "four minutes" in answer.answer
     assert "Jonas Berg" not in answer.answer and "breakwaters" not in answer.answer
-    assert_exact(answer)
+    assert_exact_in(FORUM, answer)
 
 
 def test_an_open_answer_is_several_sentences_in_document_order_within_150_words(forum):
@@ -100,7 +106,7 @@ def test_an_open_answer_is_several_sentences_in_document_order_within_150_words(
     assert len(answer.citations) >= 2
     assert [c.start for c in answer.citations] == sorted(c.start for c in answer.citations)
     assert sum(len(c.text.split()) for c in answer.citations) <= 150
-    assert_exact(answer)
+    assert_exact_in(FORUM, answer)
 
 
 def test_an_open_question_about_what_no_document_mentions_is_refused(forum):
@@ -119,7 +125,7 @@ def test_a_summary_of_a_named_session_quotes_that_session(forum):
     assert not answer.abstained
     assert "Petra Lind" in answer.answer and "Tiverton Academy" in answer.answer
     assert all(c.section.endswith("Session II: Training Technicians") for c in answer.citations)
-    assert_exact(answer)
+    assert_exact_in(FORUM, answer)
 
 
 def test_a_topic_whose_words_only_meet_across_unrelated_passages_is_not_found(forum):
@@ -137,7 +143,7 @@ def test_a_list_of_people_names_each_speaker_once(forum):
         assert name in answer.answer
     assert "too few teachers" not in answer.answer
     assert len({c.text for c in answer.citations}) == len(answer.citations) == answer.answer.count("[")
-    assert_exact(answer)
+    assert_exact_in(FORUM, answer)
 
 
 def test_a_one_sentence_lead_in_is_followed_by_what_it_introduces(forum):
@@ -145,7 +151,7 @@ def test_a_one_sentence_lead_in_is_followed_by_what_it_introduces(forum):
     answer = forum.ask("Which schemes did the harbour towns share?")
     assert not answer.abstained
     assert "lifeboats" in answer.answer and "young divers" in answer.answer
-    assert_exact(answer)
+    assert_exact_in(FORUM, answer)
 
 
 def test_a_summary_of_a_section_named_only_in_its_first_sentence_stays_in_that_section(forum):
@@ -154,7 +160,7 @@ def test_a_summary_of_a_section_named_only_in_its_first_sentence_stays_in_that_s
     assert not answer.abstained
     assert "Tomas Eng" in answer.answer and ("lifeboats" in answer.answer or "young divers" in answer.answer)
     assert all(c.section == "Harbour Towns" for c in answer.citations)
-    assert_exact(answer)
+    assert_exact_in(FORUM, answer)
 
 
 # A made-up encyclopedia article with no headings: one section, paragraphs on different topics.
@@ -188,22 +194,7 @@ ARTICLE = "\n".join(
 
 @pytest.fixture(scope="module")
 def article(tmp_path_factory, embedder):
-    from index.storage.build import ingest
-    from rag.assistant import Assistant
-
-    root = tmp_path_factory.mktemp("article")
-    corpus = root / "corpus"
-    corpus.mkdir()
-    (corpus / "lighthouses.txt").write_text(ARTICLE, encoding="utf-8")
-    ingest(corpus, root / "index", embedder=embedder, progress=False, log=lambda _: None)
-    return Assistant(corpus, root / "index", embedder=embedder, log=lambda _: None)
-
-
-def assert_exact_in(text, answer):
-    assert answer.citations
-    for c in answer.citations:
-        assert text[c.start : c.end] == c.text
-        assert f"[{c.n}]" in answer.answer
+    return indexed(tmp_path_factory, embedder, "lighthouses", ARTICLE)
 
 
 def test_a_summary_of_a_section_on_a_topic_quotes_that_topic_not_the_article_opening(article):
@@ -275,9 +266,6 @@ CRAFTS = "glass rope salt wool slate linen barley honey peat timber iron cider l
 @pytest.fixture(scope="module")
 def gazetteer(tmp_path_factory, embedder):
     """A long article with no headings: one paragraph per town, each opening with what the town makes."""
-    from index.storage.build import ingest
-    from rag.assistant import Assistant
-
     paragraphs = [
         f"{town} is a small market town on the river, known across the shire for its {craft} trade and its old "
         f"stone bridge. Its {craft} fair is held every autumn on the "
@@ -285,12 +273,8 @@ def gazetteer(tmp_path_factory, embedder):
         f"founding of the guild."
         for town, craft in zip(TOWNS, CRAFTS, strict=True)
     ]
-    root = tmp_path_factory.mktemp("gazetteer")
-    corpus = root / "corpus"
-    corpus.mkdir()
-    (corpus / "gazetteer.txt").write_text("Towns of the Western Shire\n\n" + "\n\n".join(paragraphs), encoding="utf-8")
-    ingest(corpus, root / "index", embedder=embedder, progress=False, log=lambda _: None)
-    return Assistant(corpus, root / "index", embedder=embedder, log=lambda _: None)
+    text = "Towns of the Western Shire\n\n" + "\n\n".join(paragraphs)
+    return indexed(tmp_path_factory, embedder, "gazetteer", text)
 
 
 def test_a_summary_of_a_long_article_draws_on_all_of_it_not_only_its_opening(gazetteer):
