@@ -60,6 +60,7 @@ class SentenceHit:
         return self.chunk.sentence_text(self.start, self.end)
 
 
+ONE_THREAD_FROM = 2048  # rows: below this a product is scored without touching BLAS's thread count
 _ONE_THREAD = threading.Lock()  # one BLAS thread limit at a time: each restores the count it found
 
 
@@ -76,6 +77,8 @@ def similarities(vectors: np.ndarray, qvec: np.ndarray) -> np.ndarray:
     waits for a core the encoder, the composer or another process holds (7216 covid-dev sentences: 0.15 ms on one
     thread, 0.3-8 ms on two on a busy machine). The scores are the same bit for bit (checked on covid-dev's and the
     report's questions): each row's dot product is one thread's work either way."""
+    if len(vectors) < ONE_THREAD_FROM:  # switching the thread count costs more than a small product (0.2 ms an ask)
+        return vectors @ qvec
     with _ONE_THREAD, _blas().limit(limits=1):
         return vectors @ qvec
 
