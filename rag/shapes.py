@@ -37,7 +37,8 @@ _PAST_AUX = frozenset("was were did had".split())
 _PREPOSITIONS = frozenset("in of at on for from with by to about during into over under between among".split())
 _DETERMINERS_MANY = frozenset("all both each every these those".split())
 _ADJECTIVE_ENDINGS = ("al", "ic", "ive", "ous", "ful", "ent", "ant", "ary", "ing", "ese", "ian", "ish", "ern", "ed")
-_NUMBER_WORDS = "two|three|four|five|six|seven|eight|nine|ten|several|many|various|main|key|major|different"
+QUANTITY_WORDS = "two|three|four|five|six|seven|eight|nine|ten|several|many|various"  # "several speakers"
+_NUMBER_WORDS = f"{QUANTITY_WORDS}|main|key|major|different"
 # Titles and roles: a subject that is one of these, or a capitalised name, is a person ("What did the chair say?").
 _TITLES = r"(?:Dr|Ms|Mr|Mrs|Mx|Prof|Professor|Sir|Dame|Minister|President|Director|Dean|Chief)\.?"
 _ROLES = frozenset(
@@ -214,7 +215,7 @@ def _carry_head(a: str, b: str) -> str:
 def _carry_tail(a: str, b: str) -> str:
     """A completed with B's noun when A is only a modifier of it.
 
-    Example: ("public", "private schools") -> "public schools"; ("the 2005", "2010 floods") -> "the 2005 floods"
+    Example: ("coastal", "inland lights") -> "coastal lights"; ("the 1990", "2004 floods") -> "the 1990 floods"
     """
     words, rest = _ARTICLE.sub("", a).split(), b.split()[1:]
     if len(words) != 1 or not rest:
@@ -229,18 +230,17 @@ def _multipart(q: str) -> Shape | None:
     if len(pieces) < 2 or not _STARTS_WH.match(pieces[0]):
         return None
     subject, past = _subject(pieces[0])
+    asked = pieces[0].split()  # the first part's words: its auxiliary or verb carries over to a short part
     parts = [_sentence(pieces[0])]
     for piece in pieces[1:]:
         words = piece.split()
         if len(words) == 1:  # "... and where?": the shared subject carried over, with the verb it was asked with
             aux = "was" if past else "is"
-            first = pieces[0].split()
-            verb = f" {first[1]}" if past and first[1].lower() not in _AUX and first[1].lower().endswith("ed") else ""
-            piece = f"{words[0]} {aux} {subject}{verb}" if subject else piece
+            verb = asked[1] if past and asked[1].lower() not in _AUX and asked[1].lower().endswith("ed") else ""
+            piece = f"{words[0]} {aux} {subject} {verb}".strip() if subject else piece
         elif len(words) == 2 and words[1].lower() == "whom" and subject:  # "... and by whom?": the same question
-            first = pieces[0].split()
-            verb = first[-1] if first[-1] not in subject.split() else ""  # "How was it funded": "funded"
-            piece = f"{piece} {first[1]} {subject} {verb}".strip()
+            verb = asked[-1] if asked[-1] not in subject.split() else ""  # "How was it funded": "funded"
+            piece = f"{piece} {asked[1]} {subject} {verb}".strip()
         elif subject and (_WHO_IS.match(pieces[0]) or _is_person(subject)):  # "Who was X, what did he do?"
             piece = _PERSONAL.sub(lambda m: _personal_for(m, subject), piece)
         elif subject:

@@ -21,7 +21,7 @@ from rag.compose.composed import Composed
 from rag.compose.quote import shown
 from rag.question import Question, analyse, mentions
 from rag.retrieve import SentenceHit
-from rag.shapes import asks_for_people
+from rag.shapes import QUANTITY_WORDS, asks_for_people
 
 MAX_OPEN_WORDS = 150  # what the nugget metrics read (DESIGN.md); an answer stops before passing it
 NOVELTY = 0.3  # MMR: the weight of "unlike what is already said" against relevance
@@ -32,10 +32,10 @@ BRIEF_MARGIN = 2.0  # ... for a brief answer (squad-dev-open: 1 -> 0.533, 2 or 3
 _PART = re.compile(
     r"^(?:the\s+)?(?:section|part|chapter|paragraph|passage|portion)s?\s+(?:on|about|of|regarding)\s+", re.I
 )
-# Things announced, not named: a quantity of a plural noun ("several species", "three main causes"), or a colon.
+# Things announced, not named: a quantity of a plural noun ("several species", "three causes"), or a colon.
 _ANNOUNCES = re.compile(
-    r"\b(?:several|many|various|numerous|a\s+number\s+of|a\s+range\s+of|a\s+variety\s+of|the\s+following|"
-    r"two|three|four|five|six|seven|eight|nine|ten)\s+(?:[\w-]+\s+){0,2}?[a-z-]+s\b(?![^.]*,)|:\s*$",
+    rf"\b(?:{QUANTITY_WORDS}|numerous|a\s+number\s+of|a\s+range\s+of|a\s+variety\s+of|the\s+following)"
+    r"\s+(?:[\w-]+\s+){0,2}?[a-z-]+s\b(?![^.]*,)|:\s*$",
     re.I,
 )
 _QUOTED = re.compile(r"\s*(.*?\[(\d+)\])(:?)(?=\s|$)")  # one quote of an answer and its [n] marker
@@ -262,7 +262,7 @@ def answer(composer, shape, question: str, hits: list[SentenceHit], qvec) -> Com
     if shape.kind == "multipart" and shape.parts:
         return _multipart(composer, shape.parts)
     if shape.kind == "comparison" and len(shape.sides) == 2:
-        return _comparison(composer, question, shape.sides)
+        return _comparison(composer, hits, shape.sides)
     if shape.kind == "summary":
         chosen = _summary(retriever, shape.target, hits)
         if chosen:
@@ -362,7 +362,8 @@ def _spread(retriever, leads: list[SentenceHit], rows: list[SentenceHit]) -> lis
         return leads
     vectors = retriever.index.sentence_vectors
     centre = np.asarray(vectors[[h.row for h in rows]], dtype=np.float32).mean(axis=0)
-    picks = [Pick(h, float(np.asarray(vectors[h.row], dtype=np.float32) @ centre)) for h in leads]
+    closeness = np.asarray(vectors[[h.row for h in leads]], dtype=np.float32) @ centre
+    picks = [Pick(h, float(v)) for h, v in zip(leads, closeness, strict=True)]
     chosen = mmr(retriever, picks, margin=float("inf"), limit=len(picks))
     return sorted((p.hit for p in chosen), key=lambda h: (h.chunk.source, h.start))
 
@@ -453,20 +454,18 @@ def _multipart(composer, parts: tuple[str, ...]) -> Composed:
     return Composed(" ".join(texts), tuple(citations), False, "", 1.0)
 
 
-def _naming_both(retriever, question: str, side_terms: list[set[str]], limit: int = 2) -> list[SentenceHit]:
-    """The retrieved sentences that name both sides by their own words, most like the question first, at most
-    `limit` and 50 words: a comparison is often made in one sentence."""
+def _naming_both(hits: list[SentenceHit], side_terms: list[set[str]], limit: int = 2) -> list[SentenceHit]:
+    """The question's retrieved sentences that name both sides by their own words, most like the question first,
+    at most `limit` and 50 words: a comparison is often made in one sentence."""
     own = [a - b for a, b in ((side_terms[0], side_terms[1]), (side_terms[1], side_terms[0]))]
     if not all(own):
         return []
-    passages, qvec = retriever.search(question, 5)
-    hits = [h for h in retriever.sentences(passages, qvec) if not instructs(h.text)]
-    found = [h for h in hits if all(o & candidates.term_set(h.text) for o in own)]
+    found = [h for h in hits if not instructs(h.text) and all(o & candidates.term_set(h.text) for o in own)]
     found.sort(key=lambda h: (-h.similarity, h.row))
     return trim(sorted(found[:limit], key=lambda h: (h.chunk.source, h.start)), 50)
 
 
-def _comparison(composer, question: str, sides: tuple[str, ...]) -> Composed:
+def _comparison(composer, hits: list[SentenceHit], sides: tuple[str, ...]) -> Composed:
     """Each side under its name: the sentence that names it best (most of its own words the other side lacks) with
     the rest of that paragraph; a one-sentence paragraph opening its section (a session's chair) brings the lead
     sentences of that section.
@@ -476,7 +475,7 @@ def _comparison(composer, question: str, sides: tuple[str, ...]) -> Composed:
     texts, citations, used = [], [], set()
     side_terms = [candidates.term_set(side) for side in sides]
     idf = retriever.idf
-    both = _naming_both(retriever, question, side_terms)
+    both = _naming_both(hits, side_terms)
     if both:  # "A is faster than B": what the documents say of the two together comes first
         text, cites = quote_sentences(both)
         texts.append(f"{sides[0]} and {sides[1]}: {text}")
