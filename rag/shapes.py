@@ -155,6 +155,19 @@ _SPLIT_WH = re.compile(
     r"|,?\s+and\s+(?=(?:by|for|from|with|to)\s+whom$)",  # "How was it funded, and by whom?"
     re.I,
 )
+# "When violence is used, what ...": a first piece that is a clause setting the scene, not a question (a
+# question's when/where/why is followed by its auxiliary: "When was it used")
+_CLAUSE = re.compile(rf"^(?:when|where|why)\s+(?!(?:{'|'.join(sorted(_AUX))})\b)", re.I)
+# Irregular past tenses and their participles, for a one-word part that carries the first part's verb over
+# ("Who wrote the charter and when?" -> "When was the charter written?")
+_SAME_PARTICIPLE = "paid led held met won built made sent spent taught bought brought found sold told lost left kept"
+_PARTICIPLES = {past: past for past in _SAME_PARTICIPLE.split()} | dict(
+    zip(
+        "wrote gave took began drew chose spoke rode ran saw knew threw grew broke stole sang".split(),
+        "written given taken begun drawn chosen spoken ridden run seen known thrown grown broken stolen sung".split(),
+        strict=True,
+    )
+)
 _PRONOUN = re.compile(r"\b(it|they|them|its|their)\b", re.I)
 _POSSESSIVE_PRONOUN = frozenset(("its", "their"))
 _PERSONAL = re.compile(r"\b(he|she|him|his|her)\b", re.I)
@@ -227,17 +240,15 @@ def _carry_tail(a: str, b: str) -> str:
 
 def _multipart(q: str) -> Shape | None:
     pieces = [_strip(p) for p in _SPLIT_WH.split(q) if _strip(p)]
-    if len(pieces) < 2 or not _STARTS_WH.match(pieces[0]):
+    if len(pieces) < 2 or not _STARTS_WH.match(pieces[0]) or _CLAUSE.match(pieces[0]):
         return None
     subject, past = _subject(pieces[0])
     asked = pieces[0].split()  # the first part's words: its auxiliary or verb carries over to a short part
     parts = [_sentence(pieces[0])]
     for piece in pieces[1:]:
         words = piece.split()
-        if len(words) == 1:  # "... and where?": the shared subject carried over, with the verb it was asked with
-            aux = "was" if past else "is"
-            verb = asked[1] if past and asked[1].lower() not in _AUX and asked[1].lower().endswith("ed") else ""
-            piece = f"{words[0]} {aux} {subject} {verb}".strip() if subject else piece
+        if len(words) == 1 and (carried := _carried(asked, subject, past)):  # "... and where?": the same subject
+            piece = f"{words[0]} {carried}"
         elif len(words) == 2 and words[1].lower() == "whom" and subject:  # "... and by whom?": the same question
             verb = asked[-1] if asked[-1] not in subject.split() else ""  # "How was it funded": "funded"
             piece = f"{piece} {asked[1]} {subject} {verb}".strip()
@@ -249,12 +260,36 @@ def _multipart(q: str) -> Shape | None:
     return Shape("multipart", parts=tuple(parts))
 
 
+def _carried(asked: list[str], subject: str | None, past: bool) -> str | None:
+    """What a one-word part ("... and when?") asks of the first part's subject, with its verb.
+
+    Example: _carried("Who organised the fair".split(), "the fair", True) -> "was the fair organised";
+    _carried("Who paid for it".split(), "for it", True) -> "was it paid for"
+    """
+    if not subject:
+        return None
+    verb = asked[1] if len(asked) > 1 and asked[1].lower() not in _AUX else ""
+    participle = _PARTICIPLES.get(verb.lower(), verb if verb.lower().endswith("ed") else "") if past else ""
+    head, _, rest = subject.partition(" ")
+    if participle and head.lower() in _PREPOSITIONS and rest:  # "paid for it": the thing paid for is "it"
+        return f"was {rest} {participle} {head}"
+    return f"{'was' if past else 'is'} {subject} {participle}".strip()
+
+
 def _subject(part: str) -> tuple[str | None, bool]:
     """The thing a wh-question is about, and whether it is in the past tense.
 
     Example: _subject("Who organised the dialogue") -> ("the dialogue", True)
     """
     words = part.split()
+    if len(words) >= 4 and words[1].lower() in ("many", "much"):  # "How many lights does the coast have"
+        at = next((i for i, w in enumerate(words[2:], 2) if w.lower() in _AUX), None)
+        if at is not None:  # "... does the coast have" -> "the coast"; "... are there" -> nothing to carry
+            subject = " ".join(words[at + 1 : -1]) if at + 2 < len(words) else ""
+            return (subject if subject and not _PRONOUN.fullmatch(subject) else None), words[at].lower() in _PAST_AUX
+        verb = next((i for i, w in enumerate(words[3:], 3) if w.endswith("ed") or w in _PARTICIPLES), None)
+        subject = " ".join(words[verb + 1 :]) if verb is not None else ""  # "... people attended the fair"
+        return (subject if subject and not _PRONOUN.fullmatch(subject) else None), verb is not None
     if len(words) >= 3 and words[1].lower() in _AUX:
         aux, last = words[1].lower(), words[-1].lower()
         # "When did the session start" -> "the session"; "Where was the dialogue held" -> "the dialogue"
@@ -263,7 +298,8 @@ def _subject(part: str) -> tuple[str | None, bool]:
         return (None if _PRONOUN.fullmatch(subject) else subject), aux in _PAST_AUX
     if len(words) >= 3:  # "Who organised the dialogue" -> "the dialogue"
         subject = " ".join(words[2:])
-        return (None if _PRONOUN.fullmatch(subject) else subject), words[1].lower().endswith("ed")
+        verb = words[1].lower()
+        return (None if _PRONOUN.fullmatch(subject) else subject), verb.endswith("ed") or verb in _PARTICIPLES
     return None, False
 
 

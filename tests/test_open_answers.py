@@ -217,6 +217,20 @@ def test_each_part_of_a_question_about_a_person_is_asked_about_that_person_and_n
     assert_exact_in(ARTICLE, answer)
 
 
+def test_a_part_answered_in_the_paragraph_of_another_parts_answer_is_not_said_to_be_unanswered(article):
+    # the first part's sentence is followed in its paragraph by the second part's answer: the words left of the
+    # budget quote the rest of that paragraph, so the answer is there and no part is declared unanswered
+    answer = article.ask("What did the keeper trim, and where did keepers live?")
+    assert not answer.abstained
+    assert "wick" in answer.answer and "cottage" in answer.answer
+    assert "do not say" not in answer.answer
+    spans = [(c.start, c.end) for c in answer.citations]
+    assert len(set(spans)) == len(spans), "no sentence quoted twice"
+    assert [c.n for c in answer.citations] == list(range(1, len(spans) + 1))
+    assert len(re.sub(r"\[\d+\]", "", answer.answer).split()) <= 150
+    assert_exact_in(ARTICLE, answer)
+
+
 def test_a_sentence_announcing_things_it_does_not_name_comes_with_the_sentence_naming_them(article):
     from rag.compose.open import _with_items
 

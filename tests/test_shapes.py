@@ -31,6 +31,7 @@ from rag.shapes import KINDS, Shape, shape_of
         "Who organised the summit?",
         "What was the harbour worried about?",
         "In which city was the treaty signed?",
+        "When the river floods, what is the lower town called?",  # a clause setting the scene, not a second question
     ],
 )
 def test_factoid_questions_stay_factoid(question):
@@ -131,6 +132,16 @@ def test_person_questions_carry_the_name(question, person, topic):
         (
             "Who wrote the charter, and when was it signed?",
             ("Who wrote the charter?", "When was the charter signed?"),
+        ),
+        ("Who paid for the bridge and when?", ("Who paid for the bridge?", "When was the bridge paid for?")),
+        ("Who wrote the charter and when?", ("Who wrote the charter?", "When was the charter written?")),
+        (
+            "How many people attended the fair and where was it held?",
+            ("How many people attended the fair?", "Where was the fair held?"),
+        ),
+        (
+            "How many lights does the coast have, and what was its first tower?",
+            ("How many lights does the coast have?", "What was the coast's first tower?"),
         ),
     ],
 )

@@ -434,24 +434,73 @@ def _without(text: str, citations: tuple[Citation, ...], quoted: set) -> tuple[s
 
 
 def _multipart(composer, parts: tuple[str, ...]) -> Composed:
-    """Each part answered on its own retrieval; a part the documents do not answer is named as such."""
-    texts, citations, answered = [], [], 0
+    """Each part answered on its own retrieval; a part the documents do not answer is named as such. Words left of
+    the budget go to the rest of each quoted paragraph, a sentence at a time part by part: a part's answer is
+    often one sentence whose paragraph goes on with what the next part asks."""
+    retriever = composer.retriever
+    answers: list[tuple[str, list[Citation]] | str] = []
     quoted: set[tuple[str, int, int]] = set()
     for part in parts:
-        passages, qvec = composer.retriever.search(part, 5)
-        got = composer.compose(part, composer.retriever.sentences(passages, qvec), qvec, depth=1)
+        passages, qvec = retriever.search(part, 5)
+        got = composer.compose(part, retriever.sentences(passages, qvec), qvec, depth=1)
         if got.abstained:
-            texts.append(f"The documents do not say: “{part}”.")
+            answers.append(f"The documents do not say: “{part}”.")
             continue
-        answered += 1
-        text, cites = _renumber(*_without(got.text, got.citations, quoted), len(citations) + 1)
+        text, cites = _without(got.text, got.citations, quoted)
         quoted.update((c.source, c.start, c.end) for c in cites)
-        if cites:  # a part all of whose sentences an earlier part quoted is answered there already
-            texts.append(text)
-            citations.extend(cites)
-    if not answered:
+        answers.append((text, list(cites)))  # empty when an earlier part quoted all its sentences
+    if all(isinstance(a, str) for a in answers):
         return Composed("", (), True, "the documents answer none of its parts")
+    more = _paragraph_rest(retriever, [a[1] for a in answers if not isinstance(a, str)], answers)
+    said = [candidates.term_set(c.text) for a in answers if not isinstance(a, str) for c in a[1]]
+    said += [candidates.term_set(h.text) for hits in more.values() for h in hits]
+    texts, citations = [], []
+    for i, a in enumerate(answers):
+        if isinstance(a, str):
+            asked = analyse(parts[i]).terms
+            if not asked or not any(asked <= terms for terms in said):  # unless a quoted sentence holds it all
+                texts.append(a)
+            continue
+        text, cites = _renumber(a[0], tuple(a[1]), len(citations) + 1)
+        if cites:
+            citations.extend(cites)
+            extra, extra_cites = quote_sentences(more.get(i, []), len(citations) + 1)
+            texts.append(f"{text} {extra}".strip())
+            citations.extend(extra_cites)
     return Composed(" ".join(texts), tuple(citations), False, "", 1.0)
+
+
+def _paragraph_rest(retriever, quoted: list[list[Citation]], answers: list) -> dict[int, list[SentenceHit]]:
+    """For each answered part (by its place in `answers`), the sentences after its last quote in the same paragraph
+    that fit in the words left of the budget, taken one at a time in turn across the parts."""
+    words = sum(len(re.sub(r"\[\d+\]", " ", a if isinstance(a, str) else a[0]).split()) for a in answers)
+    taken = {(c.source, c.start, c.end) for cites in quoted for c in cites}
+    rows = retriever.sentence_row
+    ends: dict[int, SentenceHit] = {}
+    for i, a in enumerate(answers):
+        if isinstance(a, str) or not a[1]:
+            continue
+        last = a[1][-1]
+        row = rows.get((last.source, last.start, last.end))
+        if row is not None:
+            ends[i] = retriever.sentence(row)
+    more: dict[int, list[SentenceHit]] = {}
+    while ends:
+        for i in list(ends):
+            nxt = retriever.sentence(ends[i].row + 1)
+            n = len(nxt.text.split()) if nxt is not None else 0
+            key = (nxt.chunk.source, nxt.start, nxt.end) if nxt is not None else None
+            if not candidates.same_paragraph(ends[i], nxt) or key in taken or instructs(nxt.text):
+                del ends[i]
+                continue
+            if words + n > MAX_OPEN_WORDS:
+                del ends[i]
+                continue
+            more.setdefault(i, []).append(nxt)
+            taken.add(key)
+            words += n
+            ends[i] = nxt
+    return more
 
 
 def _naming_both(hits: list[SentenceHit], side_terms: list[set[str]], limit: int = 2) -> list[SentenceHit]:
