@@ -298,3 +298,30 @@ def test_a_summary_of_a_long_article_draws_on_all_of_it_not_only_its_opening(gaz
     assert len(named) >= 4
     assert any(TOWNS.index(town) >= 10 for town in named), named  # from the last third of the article
     assert len(re.sub(r"\[\d+\]", "", answer.answer).split()) <= 150
+
+
+CANAL = "\n\n".join(
+    [
+        "The Marlow Canal links the river towns of the east. It was dug by hand, damaged by floods more than once, "
+        "and now carries pleasure boats.",
+        "The canal was dug between 1761 and 1774 by gangs of navvies paid by the wool merchants of Ashby.",
+        "Floods have struck the canal many times. The flood of 1852 breached the embankment at Hollin and drained "
+        "four miles of water into the fields. Engineers then raised the banks with clay and built overflow weirs "
+        "at every lock.",
+        "Today the canal carries pleasure boats in summer, and a towpath runs beside it for walkers and cyclists.",
+    ]
+)
+
+
+@pytest.fixture(scope="module")
+def canal(tmp_path_factory, embedder):
+    """An article with no headings whose opening paragraph touches on everything the others tell."""
+    return indexed(tmp_path_factory, embedder, "canal", CANAL)
+
+
+def test_a_summary_of_a_topic_quotes_the_paragraphs_on_it_not_the_articles_introduction(canal):
+    answer = canal.ask("Summarize the section on floods on the canal.")
+    assert not answer.abstained
+    assert "1852" in answer.answer and "overflow weirs" in answer.answer
+    assert "links the river towns" not in answer.answer  # the introduction is about every topic, so about none
+    assert_exact_in(CANAL, answer)
