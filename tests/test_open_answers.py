@@ -297,6 +297,9 @@ def test_a_summary_of_a_long_article_draws_on_all_of_it_not_only_its_opening(gaz
     named = [town for town in TOWNS if town in answer.answer]
     assert len(named) >= 4
     assert any(TOWNS.index(town) >= 10 for town in named), named  # from the last third of the article
+    # an article's opening paragraph says what it is about: it is quoted whole, then the other paragraphs' leads
+    assert answer.answer.startswith(f"{TOWNS[0]} is a small market town")
+    assert f"Its {CRAFTS[0]} fair is held every autumn" in answer.answer.split(f"{named[1]} is", 1)[0]
     assert len(re.sub(r"\[\d+\]", "", answer.answer).split()) <= 150
 
 

@@ -347,6 +347,11 @@ def _summary(retriever, target: str | None, hits: list[SentenceHit]) -> list[Sen
         if section is None and len(sections) > 1:  # the document: each section's heading and what opens it
             heading = candidates.heading_of(rows[0]) if rows else None
             out += ([heading] if heading is not None else []) + leads[:1]
+        elif section is None and leads:  # a document of one part: its opening paragraph, then the others' leads
+            first = 2 if len(leads) > 2 and _is_title(leads[0]) else 1  # a title line, then what opens the text
+            opening = trim([*leads[: first - 1], *_paragraph_of(retriever, leads[first - 1])], MAX_OPEN_WORDS // 2)
+            opening = opening or leads[:1]
+            out += opening + _spread(retriever, leads[first:], rows, MAX_OPEN_WORDS - _words(opening))
         else:
             out += _spread(retriever, leads, rows)
     # Then the ingest-time summary's central sentences, while they fit in what is left of the word budget.
@@ -406,17 +411,28 @@ def _opens_document(retriever, hit: SentenceHit) -> bool:
     return before is None or before.chunk.source != hit.chunk.source
 
 
-def _spread(retriever, leads: list[SentenceHit], rows: list[SentenceHit]) -> list[SentenceHit]:
+def _is_title(hit: SentenceHit) -> bool:
+    """A line standing alone without a full stop: a title, not a sentence."""
+    return len(hit.text.split()) <= 15 and not hit.text.rstrip().endswith((".", "?", "!", ":"))
+
+
+def _words(hits: list[SentenceHit]) -> int:
+    return sum(len(h.text.split()) for h in hits)
+
+
+def _spread(
+    retriever, leads: list[SentenceHit], rows: list[SentenceHit], budget: int = MAX_OPEN_WORDS
+) -> list[SentenceHit]:
     """The paragraph leads that fit the word budget; when they do not all fit, the most central and mutually
     different ones (MMR against the mean of the section's sentence vectors), in order: a long section's summary
     is then not only its first paragraphs."""
-    if sum(len(h.text.split()) for h in leads) <= MAX_OPEN_WORDS or not rows:
+    if _words(leads) <= budget or not rows:
         return leads
     vectors = retriever.index.sentence_vectors
     centre = np.asarray(vectors[[h.row for h in rows]], dtype=np.float32).mean(axis=0)
     closeness = np.asarray(vectors[[h.row for h in leads]], dtype=np.float32) @ centre
     picks = [Pick(h, float(v)) for h, v in zip(leads, closeness, strict=True)]
-    chosen = mmr(retriever, picks, margin=float("inf"), limit=len(picks))
+    chosen = mmr(retriever, picks, budget, margin=float("inf"), limit=len(picks))
     return sorted((p.hit for p in chosen), key=lambda h: (h.chunk.source, h.start))
 
 
