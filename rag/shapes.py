@@ -141,6 +141,12 @@ _WHAT_ARE_THE = re.compile(
 )
 _COUNT = re.compile(rf"^(?:\d+|{_NUMBER_WORDS})$", re.I)
 _WHO_PLURAL_AUX = re.compile(r"^who\s+(?:are|were|have\s+been)\b", re.I)
+# "Who spoke at the forum?": taking part in an occasion, asked without an object, is asked of everyone who did
+_WHO_TOOK_PART = re.compile(
+    r"^who\s+(?:spoke|presented|attended|participated|took\s+part|talked|lectured|performed|testified|"
+    r"took\s+the\s+floor)\s+(?:in|at|during|on)\s+\S",
+    re.I,
+)
 _WHICH_NP = re.compile(r"^(?:which|what)\s+(?P<np>.+)$", re.I)
 _WHO_VERB_OBJECT = re.compile(
     r"^who\s+(?!is\b|was\b|are\b|were\b|did\b|does\b|do\b)[\w-]+\s+(?:(?:in|at|on|for|to|with)\s+)?(?P<det>[\w-]+)\s+"
@@ -410,7 +416,7 @@ def _list(q: str) -> Shape | None:
             return Shape("list")
         head = _head(words)
         return Shape("list") if head and _plural(head) else None
-    if _WHO_PLURAL_AUX.match(q):
+    if _WHO_PLURAL_AUX.match(q) or _WHO_TOOK_PART.match(q):
         return Shape("list")
     m = _WHAT_ARE_THE.match(q)
     if m:

@@ -146,6 +146,16 @@ def test_a_list_of_people_names_each_speaker_once(forum):
     assert_exact_in(FORUM, answer)
 
 
+def test_who_spoke_in_a_session_is_everyone_who_spoke_in_it_and_no_one_from_another(forum):
+    answer = forum.ask("Who presented in the session on flood defences?")
+    assert not answer.abstained
+    for name in ("Lena Vik", "Ana Soto", "Jonas Berg"):
+        assert name in answer.answer
+    for name in ("Omar Haddad", "Ruth Kane", "Ivo Petrov", "Petra Lind", "Tomas Eng"):
+        assert name not in answer.answer
+    assert_exact_in(FORUM, answer)
+
+
 def test_a_one_sentence_lead_in_is_followed_by_what_it_introduces(forum):
     # the lead-in names "apprenticeship schemes"; the schemes themselves are the next paragraphs
     answer = forum.ask("Which schemes did the harbour towns share?")

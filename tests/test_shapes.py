@@ -32,6 +32,7 @@ from rag.shapes import KINDS, Shape, shape_of
         "What was the harbour worried about?",
         "In which city was the treaty signed?",
         "When the river floods, what is the lower town called?",  # a clause setting the scene, not a second question
+        "Who presented the award at the gala?",  # one act with its object: one person
     ],
 )
 def test_factoid_questions_stay_factoid(question):
@@ -55,6 +56,8 @@ def test_factoid_questions_stay_factoid(question):
         "What challenges were mentioned?",
         "Who were the keynote speakers?",
         "What are the names of the two ministries?",
+        "Who spoke at the harbour festival?",  # taking part in an occasion: everyone who did
+        "Who presented during the morning panel?",
     ],
 )
 def test_list_questions(question):

@@ -240,6 +240,23 @@ def _one_per_person(picks: list[Pick], limit: int = 8) -> list[SentenceHit]:
     return list(chosen.values())
 
 
+_OCCASION_AT = re.compile(r"\b(?:in|at|during)\s+(?=\S)", re.I)
+
+
+def _scope(retriever, question: str) -> list[Pick]:
+    """Every sentence of the section a question's "in X" / "at X" / "during X" names (a part of a document whose
+    title shares most of X's words), as equally relevant picks; empty when X names no such part."""
+    from index.storage import summaries
+
+    table = getattr(retriever.index, "summaries", None) or {}
+    parts = _parts(table)
+    for m in _OCCASION_AT.finditer(question):
+        key = summaries.find(question[m.end() :].rstrip(" ?.!"), parts)
+        if key is not None:
+            return [Pick(h, 0.0) for h in _section_rows(retriever, table, *key)]
+    return []
+
+
 def _alone(retriever, hit: SentenceHit) -> bool:
     """A sentence that is a paragraph by itself."""
     before, after = retriever.sentence(hit.row - 1), retriever.sentence(hit.row + 1)
@@ -286,7 +303,8 @@ def answer(composer, shape, question: str, hits: list[SentenceHit], qvec) -> Com
         text, citations = quote_sentences(trim(said))
         return Composed(text, citations, False, "", p)
     if shape.kind == "list" and (q.kind == "person" or asks_for_people(question)):
-        people = _one_per_person(picks)
+        scope = _scope(retriever, question)  # "the speakers in Session B": that section's people, every one
+        people = _one_per_person(scope or picks, limit=len(scope) if scope else 8)
         if people:
             text, citations = quote_sentences(trim(sorted(people, key=lambda h: (h.chunk.source, h.start))))
             return Composed(text, citations, False, "", p)
