@@ -250,7 +250,8 @@ def test_a_sentence_announcing_things_it_does_not_name_comes_with_the_sentence_n
     assert [h.text for h in _with_items(retriever, [announcing])] == [
         "The coast is home to several seabirds that nest on the towers.",
         "Puffins, razorbills and kittiwakes breed on the ledges each spring.",
-    ]
+        "Visitors are asked not to climb the rocks while the chicks are young.",
+    ]  # the rest of its paragraph, where the things announced are named, and nothing of the next paragraph
     plain = retriever.sentence(rows["Keeping a light was hard work."])
     assert [h.text for h in _with_items(retriever, [plain])] == ["Keeping a light was hard work."]
 

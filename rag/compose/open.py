@@ -212,16 +212,20 @@ def _with_continuation(retriever, hits: list[SentenceHit], grow_to: int = 75) ->
 
 def _with_items(retriever, hits: list[SentenceHit]) -> list[SentenceHit]:
     """A sentence announcing things it does not name ("The forest holds several species that bite.", "... are as
-    follows:") comes with the next sentence of its paragraph, which names them."""
+    follows:") comes with the rest of its paragraph, which names them, often one or two a sentence (squad-dev-open
+    nugget recall 0.644 with the next sentence only, 0.664 with the paragraph)."""
     out = {(h.row, h.start): h for h in hits}
     rows = {h.row for h in hits}
     for h in hits:
         if h.row + 1 in rows or not _ANNOUNCES.search(h.text) or h.text.count(",") >= 2:
             continue
-        nxt = retriever.sentence(h.row + 1)
-        if nxt is not None and candidates.same_paragraph(h, nxt) and not instructs(nxt.text):
+        prev = h
+        while (nxt := retriever.sentence(prev.row + 1)) is not None and nxt.row not in rows:
+            if not candidates.same_paragraph(prev, nxt) or instructs(nxt.text):
+                break
             out[(nxt.row, nxt.start)] = nxt
             rows.add(nxt.row)
+            prev = nxt
     return sorted(out.values(), key=lambda h: (h.chunk.source, h.start))
 
 
