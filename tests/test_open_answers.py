@@ -322,6 +322,8 @@ CANAL = "\n\n".join(
         "Floods have struck the canal many times. The flood of 1852 breached the embankment at Hollin and drained "
         "four miles of water into the fields. Engineers then raised the banks with clay and built overflow weirs "
         "at every lock.",
+        "The flood of 1901 was far worse than the flood of 1852. It drowned the cottages of the lock keepers at "
+        "Hollin and closed the canal for two years.",
         "Today the canal carries pleasure boats in summer, and a towpath runs beside it for walkers and cyclists.",
     ]
 )
@@ -338,4 +340,15 @@ def test_a_summary_of_a_topic_quotes_the_paragraphs_on_it_not_the_articles_intro
     assert not answer.abstained
     assert "1852" in answer.answer and "overflow weirs" in answer.answer
     assert "links the river towns" not in answer.answer  # the introduction is about every topic, so about none
+    assert_exact_in(CANAL, answer)
+
+
+def test_a_comparison_made_in_one_sentence_goes_on_with_what_its_paragraph_says_next(canal):
+    # the only sentence naming the 1901 flood names both floods: what follows it in its paragraph is the rest of
+    # what the documents say of that flood, so the words left of the budget go to it
+    answer = canal.ask("Compare the 1852 and 1901 floods.")
+    assert not answer.abstained
+    assert "far worse" in answer.answer and "two years" in answer.answer
+    assert "say nothing" not in answer.answer
+    assert len({(c.start, c.end) for c in answer.citations}) == len(answer.citations)
     assert_exact_in(CANAL, answer)

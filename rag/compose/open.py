@@ -607,28 +607,27 @@ def _naming_both(hits: list[SentenceHit], side_terms: list[set[str]], limit: int
 def _comparison(composer, hits: list[SentenceHit], sides: tuple[str, ...]) -> Composed:
     """Each side under its name: the sentence that names it best (most of its own words the other side lacks) with
     the rest of that paragraph; a one-sentence paragraph opening its section (a session's chair) brings the lead
-    sentences of that section.
+    sentences of that section. Words left of the budget go on with each group's paragraph, in turn.
     The two sides never share a quote."""
     retriever = composer.retriever
     table = getattr(retriever.index, "summaries", None) or {}
-    texts, citations, used = [], [], set()
+    groups: list[tuple[str, list[SentenceHit], set[str]]] = []  # label, sentences, words that end its paragraph
+    used: set[int] = set()
     side_terms = [candidates.term_set(side) for side in sides]
     idf = retriever.idf
     both = _naming_both(hits, side_terms)
     if both:  # "A is faster than B": what the documents say of the two together comes first
-        text, cites = quote_sentences(both)
-        texts.append(f"{sides[0]} and {sides[1]}: {text}")
-        citations.extend(cites)
+        groups.append((f"{sides[0]} and {sides[1]}", both, set()))
         used.update(h.row for h in both)
-    per_side = (MAX_OPEN_WORDS - sum(len(h.text.split()) for h in both)) // len(sides)
+    per_side = (MAX_OPEN_WORDS - _words(both)) // len(sides)
     for i, side in enumerate(sides):
         # A side is named by its own words that the documents use (one no sentence holds names nothing); a sentence
         # holding more of them (idf-weighted) names it better, and similarity breaks ties.
         own = {t for t in side_terms[i] - side_terms[1 - i] if t in idf} or {t for t in side_terms[i] if t in idf}
+        other = side_terms[1 - i] - side_terms[i]
         passages, qvec = retriever.search(side, 5)
-        hits = retriever.sentences(passages, qvec)
         named = {}
-        for h in hits:
+        for h in retriever.sentences(passages, qvec):
             weight = math.fsum(idf[t] for t in own & candidates.term_set(h.text))
             if weight > 0 and h.row not in used:
                 named[(h.row, h.start)] = (h, weight)
@@ -638,9 +637,8 @@ def _comparison(composer, hits: list[SentenceHit], sides: tuple[str, ...]) -> Co
             first = naming[0]
             chosen = [first]
             row = first.row
-            other = side_terms[1 - i] - side_terms[i]
             while candidates.same_paragraph(retriever.sentence(row), nxt := retriever.sentence(row + 1)):
-                if other & candidates.term_set(" ".join(nxt.text.split()[:4])):
+                if _turns_to(nxt, other):
                     break  # the paragraph turns to the other side, its subject now ("Coastal lights ... Inland lights")
                 chosen.append(nxt)
                 row += 1
@@ -648,15 +646,42 @@ def _comparison(composer, hits: list[SentenceHit], sides: tuple[str, ...]) -> Co
             rows = _section_rows(retriever, table, first.chunk.source, first.chunk.section) if alone else []
             if rows and rows[0].row == first.row:  # a one-sentence paragraph opening a part: its paragraphs' leads
                 chosen += [h for h in rows if not candidates.same_paragraph(retriever.sentence(h.row - 1), h)]
-        chosen = [h for h in with_speakers(retriever, chosen) if h.row not in used]
-        chosen = trim(chosen, per_side)
-        if not chosen:
-            texts.append(f"{side}: the documents say nothing about it.")
-            continue
+        chosen = trim([h for h in with_speakers(retriever, chosen) if h.row not in used], per_side)
         used.update(h.row for h in chosen)
-        text, cites = quote_sentences(chosen, len(citations) + 1)
-        texts.append(f"{side}: {text}")
-        citations.extend(cites)
-    if not citations:
+        groups.append((side, chosen, other))
+    if not any(g for _, g, _ in groups):
         return Composed("", (), True, "the documents say nothing about either side")
+    _go_on(retriever, groups, used)
+    texts, citations = [], []
+    for label, chosen, _ in groups:
+        if not chosen:
+            if not both:  # what the two together are said to be may be all there is of one side
+                texts.append(f"{label}: the documents say nothing about it.")
+            continue
+        text, cites = quote_sentences(chosen, len(citations) + 1)
+        texts.append(f"{label}: {text}")
+        citations.extend(cites)
     return Composed(" ".join(texts), tuple(citations), False, "", 1.0)
+
+
+def _turns_to(hit: SentenceHit, other: set[str]) -> bool:
+    """The sentence opens with the other side's own words: the paragraph is about the other side from here."""
+    return bool(other & candidates.term_set(" ".join(hit.text.split()[:4])))
+
+
+def _go_on(retriever, groups: list[tuple[str, list[SentenceHit], set[str]]], used: set[int]) -> None:
+    """Words left of the budget: each group's last sentence is followed by the next of its paragraph, a sentence a
+    group in turn, until the paragraph ends or turns to the other side."""
+    words = sum(_words(g) for _, g, _ in groups)
+    open_groups = [i for i, (_, g, _) in enumerate(groups) if g]
+    while open_groups:
+        for i in list(open_groups):
+            _, chosen, other = groups[i]
+            nxt = retriever.sentence(chosen[-1].row + 1)
+            fits = nxt is not None and words + len(nxt.text.split()) <= MAX_OPEN_WORDS
+            if not fits or not candidates.same_paragraph(chosen[-1], nxt) or nxt.row in used or _turns_to(nxt, other):
+                open_groups.remove(i)
+                continue
+            chosen.append(nxt)
+            used.add(nxt.row)
+            words += len(nxt.text.split())
