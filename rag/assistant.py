@@ -271,7 +271,7 @@ class Assistant:
         passages, qvec = self.retriever.search(text, k, mode, timings, sources=scope)
         t_retrieved = time.perf_counter()
         hits = self.retriever.sentences(passages, qvec)
-        composed = self.composer.compose(text, hits, qvec)
+        composed = self.composer.compose(text, hits, qvec, sources=scope)
         answer_text = composed.text
         if composed.abstained:
             answer_text = (

@@ -45,6 +45,24 @@ def test_only_the_chosen_documents_are_searched_and_cited(two_documents, mode):
     assert not harbour.abstained and "Maria Lindqvist" in harbour.answer
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Summarize Session II.",  # a section the other document has
+        "Compare Session II and Session IV.",
+        "Who chaired Session II, and where did the council meet?",
+        "Who spoke in Session II?",
+        "Summarize the section on the ferry timetable.",
+    ],
+)
+def test_questions_that_search_again_for_their_parts_stay_in_scope(two_documents, question):
+    # summaries, comparisons and multi-part questions look up sections and search again for each side or part:
+    # those searches, and the sections found, keep to the chosen documents too
+    answer = two_documents.ask(question, sources=["harbour.txt"])
+    assert {c.source for c in answer.citations} <= {"harbour.txt"}
+    assert {p.chunk.source for p in answer.passages} <= {"harbour.txt"}
+
+
 def test_a_scope_naming_no_indexed_document_is_refused(two_documents):
     with pytest.raises(BadInput, match="not an indexed document: nope.txt; indexed: "):
         two_documents.ask(QUESTION, sources=["nope.txt", "harbour.txt"])

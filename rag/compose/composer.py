@@ -88,15 +88,18 @@ class Composer:
         rows = features.matrix(features.Asked(q, self.retriever, qvec), spans, features.NAMES)
         return Examined(q, missing, tuple(spans), rows)
 
-    def compose(self, question: str, hits: list[SentenceHit], qvec, depth: int = 0) -> Composed:
-        """The answer: the best span for a factoid question, several sentences for the other shapes."""
+    def compose(
+        self, question: str, hits: list[SentenceHit], qvec, depth: int = 0, sources: frozenset[str] | None = None
+    ) -> Composed:
+        """The answer: the best span for a factoid question, several sentences for the other shapes (which search
+        again for their parts or sides, within `sources`, the search scope)."""
         if depth == 0 and self.settings.open_questions:
             from rag.compose import open as open_answers
             from rag.shapes import shape_of
 
             shape = shape_of(question)
             if shape.kind != "factoid":
-                return open_answers.answer(self, shape, question, hits, qvec)
+                return open_answers.answer(self, shape, question, hits, qvec, sources)
         q = analyse(question)
         missing = q.missing_in(self.retriever)
         if missing and self.settings.unknown_names:  # no passage can answer about what no document names

@@ -247,12 +247,11 @@ def _one_per_person(picks: list[Pick], limit: int = 8) -> list[SentenceHit]:
 _OCCASION_AT = re.compile(r"\b(?:in|at|during)\s+(?=\S)", re.I)
 
 
-def _scope(retriever, question: str) -> list[Pick]:
+def _scope(retriever, table, question: str) -> list[Pick]:
     """Every sentence of the section a question's "in X" / "at X" / "during X" names (a part of a document whose
     title shares most of X's words), as equally relevant picks; empty when X names no such part."""
     from index.storage import summaries
 
-    table = getattr(retriever.index, "summaries", None) or {}
     parts = _parts(table)
     for m in _OCCASION_AT.finditer(question):
         key = summaries.find(question[m.end() :].rstrip(" ?.!"), parts)
@@ -271,9 +270,15 @@ TOPIC_KNOWN = 0.5  # an open question's topic is found when a retrieved passage 
 OPEN_THRESHOLD_SHARE = 0.5  # an open question is refused only below this share of the factoid threshold
 
 
-def answer(composer, shape, question: str, hits: list[SentenceHit], qvec) -> Composed:
-    """The answer to a question of any shape but factoid (rag.shapes); refused only when nothing relevant is found."""
+def answer(
+    composer, shape, question: str, hits: list[SentenceHit], qvec, sources: frozenset[str] | None = None
+) -> Composed:
+    """The answer to a question of any shape but factoid (rag.shapes); refused only when nothing relevant is found.
+
+    `sources` is the search scope: every further search, and every section or summary, stays within it.
+    """
     retriever = composer.retriever
+    table = _summaries(retriever, sources)
     q = analyse(question)
     missing = q.missing_in(retriever)
     if missing:
@@ -281,18 +286,18 @@ def answer(composer, shape, question: str, hits: list[SentenceHit], qvec) -> Com
     if shape.topic and not _found(shape.topic, hits):  # "what was said about X", X not found
         return Composed("", (), True, f"no passage found is about “{shape.topic}”")
     if shape.kind == "multipart" and shape.parts:
-        return _multipart(composer, shape.parts)
+        return _multipart(composer, shape.parts, sources)
     if shape.kind == "comparison" and len(shape.sides) == 2:
-        return _comparison(composer, hits, shape.sides)
+        return _comparison(composer, hits, shape.sides, table, sources)
     if shape.kind == "summary":
-        chosen = _summary(retriever, shape.target, hits)
+        chosen = _summary(retriever, table, shape.target, hits)
         if chosen:
             text, citations = quote_sentences(trim(_with_continuation(retriever, with_speakers(retriever, chosen))))
             return Composed(text, citations, False, "", 1.0)
         if shape.target and not _found(_PART.sub("", shape.target), hits):  # no part so named, nor its subject
             return Composed("", (), True, f"no passage found is about “{shape.target}”")
         if shape.target:  # a topic, not a part the documents have: the paragraphs about it
-            chosen = _topic_paragraphs(retriever, _PART.sub("", shape.target))
+            chosen = _topic_paragraphs(retriever, _PART.sub("", shape.target), sources)
             if chosen:
                 text, citations = quote_sentences(chosen)
                 return Composed(text, citations, False, "", 1.0)
@@ -307,7 +312,7 @@ def answer(composer, shape, question: str, hits: list[SentenceHit], qvec) -> Com
         text, citations = quote_sentences(trim(said))
         return Composed(text, citations, False, "", p)
     if shape.kind == "list" and (q.kind == "person" or asks_for_people(question)):
-        scope = _scope(retriever, question)  # "the speakers in Session B": that section's people, every one
+        scope = _scope(retriever, table, question)  # "the speakers in Session B": that section's people, every one
         people = _one_per_person(scope or picks, limit=len(scope) if scope else 8)
         if people:
             text, citations = quote_sentences(trim(sorted(people, key=lambda h: (h.chunk.source, h.start))))
@@ -339,7 +344,7 @@ def _found(topic: str, hits: list[SentenceHit]) -> bool:
     return any(mentions(_Passage(group), topic, TOPIC_KNOWN) for group in by_passage.values())
 
 
-def _summary(retriever, target: str | None, hits: list[SentenceHit]) -> list[SentenceHit]:
+def _summary(retriever, table, target: str | None, hits: list[SentenceHit]) -> list[SentenceHit]:
     """A summary of the document or section the target names (the best-retrieved document when it names none);
     empty when the target names neither (then it is answered as an open question).
 
@@ -349,7 +354,6 @@ def _summary(retriever, target: str | None, hits: list[SentenceHit]) -> list[Sen
     """
     from index.storage import summaries
 
-    table = getattr(retriever.index, "summaries", None) or {}
     if not table:
         return []
     if target is None:
@@ -397,14 +401,14 @@ def _paragraph_of(retriever, hit: SentenceHit) -> list[SentenceHit]:
     return out
 
 
-def _topic_paragraphs(retriever, topic: str) -> list[SentenceHit]:
+def _topic_paragraphs(retriever, topic: str, sources: frozenset[str] | None = None) -> list[SentenceHit]:
     """A summary of a topic no section is named for: the paragraphs holding the sentences most like it, each quoted
     from its start while the word budget lasts, in document order (what a section on it would hold).
 
     A document's opening paragraph is taken only when nothing else is found: it introduces the whole document,
     so it is close to every topic in it (squad-dev-open summaries: 0.33 -> 0.57 nugget recall without it).
     """
-    passages, qvec = retriever.search(topic, 5)
+    passages, qvec = retriever.search(topic, 5, sources=sources)
     vectors = retriever.index.sentence_vectors
     paragraphs: dict[int, tuple[float, list[SentenceHit]]] = {}
     for hit in retriever.sentences(passages, qvec):
@@ -456,6 +460,12 @@ def _spread(
     picks = [Pick(h, float(v)) for h, v in zip(leads, closeness, strict=True)]
     chosen = mmr(retriever, picks, budget, margin=float("inf"), limit=len(picks))
     return sorted((p.hit for p in chosen), key=lambda h: (h.chunk.source, h.start))
+
+
+def _summaries(retriever, sources: frozenset[str] | None) -> dict:
+    """The index's stored summaries, (source, section) -> sentence rows, of the documents in scope."""
+    table = getattr(retriever.index, "summaries", None) or {}
+    return table if sources is None else {key: rows for key, rows in table.items() if key[0] in sources}
 
 
 def _parts(table) -> list[tuple[str, str]]:
@@ -523,7 +533,7 @@ def _without(text: str, citations: tuple[Citation, ...], quoted: set) -> tuple[s
     return " ".join(texts), tuple(kept)
 
 
-def _multipart(composer, parts: tuple[str, ...]) -> Composed:
+def _multipart(composer, parts: tuple[str, ...], sources: frozenset[str] | None = None) -> Composed:
     """Each part answered on its own retrieval; a part the documents do not answer is named as such. Words left of
     the budget go to the rest of each quoted paragraph, a sentence at a time part by part: a part's answer is
     often one sentence whose paragraph goes on with what the next part asks."""
@@ -531,7 +541,7 @@ def _multipart(composer, parts: tuple[str, ...]) -> Composed:
     answers: list[tuple[str, list[Citation]] | str] = []
     quoted: set[tuple[str, int, int]] = set()
     for part in parts:
-        passages, qvec = retriever.search(part, 5)
+        passages, qvec = retriever.search(part, 5, sources=sources)
         got = composer.compose(part, retriever.sentences(passages, qvec), qvec, depth=1)
         if got.abstained:
             answers.append(f"The documents do not say: “{part}”.")
@@ -604,13 +614,14 @@ def _naming_both(hits: list[SentenceHit], side_terms: list[set[str]], limit: int
     return trim(sorted(found[:limit], key=lambda h: (h.chunk.source, h.start)), 50)
 
 
-def _comparison(composer, hits: list[SentenceHit], sides: tuple[str, ...]) -> Composed:
+def _comparison(
+    composer, hits: list[SentenceHit], sides: tuple[str, ...], table, sources: frozenset[str] | None = None
+) -> Composed:
     """Each side under its name: the sentence that names it best (most of its own words the other side lacks) with
     the rest of that paragraph; a one-sentence paragraph opening its section (a session's chair) brings the lead
     sentences of that section. Words left of the budget go on with each group's paragraph, in turn.
     The two sides never share a quote."""
     retriever = composer.retriever
-    table = getattr(retriever.index, "summaries", None) or {}
     groups: list[tuple[str, list[SentenceHit], set[str]]] = []  # label, sentences, words that end its paragraph
     used: set[int] = set()
     side_terms = [candidates.term_set(side) for side in sides]
@@ -625,7 +636,7 @@ def _comparison(composer, hits: list[SentenceHit], sides: tuple[str, ...]) -> Co
         # holding more of them (idf-weighted) names it better, and similarity breaks ties.
         own = {t for t in side_terms[i] - side_terms[1 - i] if t in idf} or {t for t in side_terms[i] if t in idf}
         other = side_terms[1 - i] - side_terms[i]
-        passages, qvec = retriever.search(side, 5)
+        passages, qvec = retriever.search(side, 5, sources=sources)
         named = {}
         for h in retriever.sentences(passages, qvec):
             weight = math.fsum(idf[t] for t in own & candidates.term_set(h.text))
