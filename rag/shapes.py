@@ -110,6 +110,13 @@ _PERSON_POSSESSIVE = re.compile(
     r"address|keynote)\b\s*(?P<rest>.*)$",
     re.I,
 )
+# What a talk was on, asked of a titled speaker only (of anything else it asks one fact: "What did the agency
+# focus on?")
+_PERSON_FOCUS = re.compile(
+    r"^what\s+(?:did|does|do|has|have|had)\s+(?P<who>\S.*?)\s+"
+    r"(?:focus(?:ed)?\s+on|concentrate\s+on|address|speak\s+of|talk\s+of|reflect\s+on|comment\s+on)\b\s*(?P<rest>.*)$",
+    re.I,
+)
 # After "What did X say": nothing, a topic or an occasion; anything else asks for one stated fact.
 _OCCASION = re.compile(
     r"^(?:$|(?:about|on|regarding|concerning|in|at|during|when|after|before|while|of|to\s+(?:the\s+)?\w+$)\b)", re.I
@@ -128,6 +135,10 @@ _OPEN = (
         r"\s+(?P<t>.+)$",
         re.I,
     ),
+)
+# "What role did industry play in the talks?": what a thing did there, told in several sentences
+_ROLE_PLAYED = re.compile(
+    r"^what\s+(?:role|part)\s+(?:did|does|do|has|have|had|will|would)\s+(?P<t>.+?)\s+(?:play|played)\b.*$", re.I
 )
 _HOW_WHY = re.compile(r"^(?P<wh>how|why)\s+(?P<next>[\w'\u2019-]+)", re.I)
 _HOW_MEASURE = frozenset("many much long old often far big large tall soon high wide deep late early".split())
@@ -358,6 +369,9 @@ def _person(q: str) -> Shape | None:
             return Shape("person", person=_strip(m["who"]), topic=_topic(m["rest"]))
         if m and pattern is _PERSON_SAID:  # "What did the report say about X?": what a thing says is open
             return Shape("open", topic=_topic(m["rest"]) or _ARTICLE.sub("", _strip(m["who"])))
+    m = _PERSON_FOCUS.match(q)  # "What did Dr. X focus on?": a person's talk, asked by its subject
+    if m and _OCCASION.match(m["rest"]) and _is_person(m["who"]) and _TITLED.match(_strip(m["who"])):
+        return Shape("person", person=_strip(m["who"]), topic=_topic(m["rest"]))
     m = _PERSON_SAID_INDIRECT.match(q)
     if m and _OCCASION.match(m["rest"]) and _is_person(m["who"]):
         return Shape("person", person=_strip(m["who"]), topic=_topic(m["rest"]))
@@ -388,7 +402,7 @@ def _topic(rest: str) -> str | None:
 
 
 def _open(q: str) -> Shape | None:
-    for pattern in _OPEN:
+    for pattern in (*_OPEN, _ROLE_PLAYED):
         m = pattern.match(q)
         if m:
             return Shape("open", topic=_strip(m["t"]) or None)

@@ -352,3 +352,31 @@ def test_a_comparison_made_in_one_sentence_goes_on_with_what_its_paragraph_says_
     assert "say nothing" not in answer.answer
     assert len({(c.start, c.end) for c in answer.citations}) == len(answer.citations)
     assert_exact_in(CANAL, answer)
+
+
+CLUB = "\n".join(
+    [
+        "Rowing Club Annual Meeting",
+        "",
+        "Mr. Piet Strand, the club's treasurer, reported that membership fees rose by ten percent. He said the new "
+        "boathouse roof had been paid for from the reserve fund.",
+        "",
+        "Ms. Ella Strand, the head coach, focused on the junior squad. She announced that four juniors had been "
+        "chosen for the regional regatta.",
+        "",
+    ]
+)
+
+
+@pytest.fixture(scope="module")
+def club(tmp_path_factory, embedder):
+    """Two speakers who share a family name."""
+    return indexed(tmp_path_factory, embedder, "club", CLUB)
+
+
+def test_what_someone_focused_on_is_their_own_words_not_those_of_someone_sharing_their_family_name(club):
+    answer = club.ask("What did Ms. Ella Strand focus on?")
+    assert not answer.abstained
+    assert "junior squad" in answer.answer and "regional regatta" in answer.answer
+    assert "Piet" not in answer.answer and "membership fees" not in answer.answer
+    assert_exact_in(CLUB, answer)

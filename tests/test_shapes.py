@@ -33,6 +33,7 @@ from rag.shapes import KINDS, Shape, shape_of
         "In which city was the treaty signed?",
         "When the river floods, what is the lower town called?",  # a clause setting the scene, not a second question
         "Who presented the award at the gala?",  # one act with its object: one person
+        "What did the agency focus on?",  # what a thing focused on is one fact; a titled speaker's is their talk
     ],
 )
 def test_factoid_questions_stay_factoid(question):
@@ -252,3 +253,9 @@ def test_how_or_why_of_one_past_event_asks_for_a_brief_account(question):
 )
 def test_and_by_whom_is_a_second_part_asking_the_same_of_the_same_thing(question, parts):
     assert shape_of(question) == Shape("multipart", parts=parts)
+
+
+def test_a_titled_speakers_focus_is_what_they_said_and_a_role_played_is_an_open_question():
+    assert shape_of("What did Dr. Lena Vik focus on?") == Shape("person", person="Dr. Lena Vik")
+    role = shape_of("What role did the harbour board play in the rebuilding?")
+    assert role == Shape("open", topic="the harbour board")

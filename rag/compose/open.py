@@ -157,9 +157,17 @@ def person_sentences(retriever, person: str, hits: list[SentenceHit]) -> list[Se
     if not words:
         return []
     pattern = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in words) + r")\b", re.I)
+    whole = [re.compile(rf"\b{re.escape(w)}\b", re.I) for w in words]
+    full = any(all(w.search(h.text) for w in whole) for h in hits)  # "Ms. WANG Yufei", not "Mr. WANG Mingzhe"
+    mine = {w.lower() for w in words}
+
+    def same_person(name: str) -> bool:  # "Dr. Choi" is Dr. CHOI Mee Young again; "Mr. WANG Mingzhe" is not Ms. WANG
+        said = [w.lower() for w in re.findall(r"[A-Za-z][\w\-]+", name) if w.lower() not in titles]
+        return bool(said) and all(w in mine for w in said)
+
     found: dict[int, SentenceHit] = {}
     for hit in sorted(hits, key=lambda h: h.row):
-        if not pattern.search(hit.text) or hit.row in found:
+        if hit.row in found or not (all(w.search(hit.text) for w in whole) if full else pattern.search(hit.text)):
             continue
         found[hit.row] = hit
         row = hit.row + 1
@@ -168,7 +176,7 @@ def person_sentences(retriever, person: str, hits: list[SentenceHit]) -> list[Se
             if nxt is None or nxt.chunk.source != hit.chunk.source or nxt.chunk.section != hit.chunk.section:
                 break
             named = _NAMED.search(nxt.text)
-            if named and not pattern.search(named.group()):
+            if named and not same_person(named.group()):
                 break  # another person speaks now
             continues = candidates.same_paragraph(retriever.sentence(row - 1), nxt)
             if not (continues or SPEAKER_PRONOUN.match(nxt.text) or pattern.search(nxt.text)):
