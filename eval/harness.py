@@ -78,6 +78,13 @@ SUITES = {
         EVAL_DIR / "benchmarks" / "squad-val" / "corpus",
         index_name="squad-val",
     ),
+    # Open questions on the training articles: what an open-answer model would be fitted on.
+    "squad-train-open": Suite(
+        "squad-train-open",
+        EVAL_DIR / "benchmarks" / "squad-train" / "open.jsonl",
+        EVAL_DIR / "benchmarks" / "squad-train" / "corpus",
+        index_name="squad-train",
+    ),
     # The same on squad-dev's articles: open-answer settings are chosen here, squad-val-open only checks them.
     "squad-dev-open": Suite(
         "squad-dev-open",

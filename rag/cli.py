@@ -116,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
             "squad-dev",
             "squad-dev-open",
             "squad-train",
+            "squad-train-open",
             "squad-val",
             "squad-val-open",
             "report+distractors",

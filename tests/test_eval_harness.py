@@ -74,6 +74,7 @@ def test_suites_on_one_corpus_share_one_index_folder(tmp_path):
     folder = {name: index_dir_for(base, SUITES[name], default, Settings()) for name in SUITES}
     assert folder["squad-val-open"] == folder["squad-val"] != folder["squad-dev"]
     assert folder["squad-dev-open"] == folder["squad-dev"]
+    assert folder["squad-train-open"] == folder["squad-train"]
     assert folder["report"] == base
 
 

@@ -56,8 +56,9 @@ def test_open_gold_has_every_shape_and_questions_the_documents_do_not_answer():
     report = [r for r in load_gold(SUITES["report"].gold) if "nuggets" in r]
     squad = load_gold(SUITES["squad-val-open"].gold)
     dev = load_gold(SUITES["squad-dev-open"].gold)
-    assert all("nuggets" in r for r in squad + dev)
-    for rows, answerable, unanswerable in ((report, 40, 8), (squad, 20, 3), (dev, 30, 5)):
+    train = load_gold(SUITES["squad-train-open"].gold)
+    assert all("nuggets" in r for r in squad + dev + train)
+    for rows, answerable, unanswerable in ((report, 40, 8), (squad, 20, 3), (dev, 30, 5), (train, 80, 8)):
         assert sum(r["answerable"] for r in rows) >= answerable
         assert sum(not r["answerable"] for r in rows) >= unanswerable
         assert all(3 <= len(r["nuggets"]) <= 6 for r in rows if r["answerable"])
