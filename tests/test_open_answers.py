@@ -256,6 +256,22 @@ def test_a_sentence_announcing_things_it_does_not_name_comes_with_the_sentence_n
     assert [h.text for h in _with_items(retriever, [plain])] == ["Keeping a light was hard work."]
 
 
+def test_the_sentence_after_the_best_one_in_its_paragraph_is_rated_close_to_it(article):
+    # it goes on with what the best sentence began ("It was ...", "The keeper ..."), so it is kept within reach of the
+    # best even when it shares no word with the question; a sentence of the next paragraph is not
+    from rag.compose.open import NEXT_BEHIND, Pick, _with_next
+
+    retriever = article.retriever
+    rows = {retriever.sentence(r).text: r for r in range(len(retriever.index.sentences))}
+    best = retriever.sentence(rows["Keeping a light was hard work."])
+    after = rows["The keeper trimmed the wick every four hours and polished the brass lens each morning."]
+    other = retriever.sentence(rows["Storms have damaged many of the towers."])
+    rated = {p.hit.row: p.logit for p in _with_next(retriever, [Pick(best, 5.0), Pick(other, 4.5)])}
+    assert rated == {best.row: 5.0, other.row: 4.5, after: 5.0 - NEXT_BEHIND}
+    last = retriever.sentence(rows["Most keepers lived with their families in a cottage beside the tower."])
+    assert _with_next(retriever, [Pick(last, 5.0)]) == [Pick(last, 5.0)]
+
+
 def test_a_comparison_of_two_kinds_of_one_thing_gives_each_kind_its_own_sentence(article):
     answer = article.ask("Compare coastal and inland lights.")
     assert not answer.abstained
