@@ -396,3 +396,24 @@ def test_what_someone_focused_on_is_their_own_words_not_those_of_someone_sharing
     assert "junior squad" in answer.answer and "regional regatta" in answer.answer
     assert "Piet" not in answer.answer and "membership fees" not in answer.answer
     assert_exact_in(CLUB, answer)
+
+
+def test_an_account_is_not_taken_from_a_document_that_speaks_of_a_small_part_of_the_question(
+    tmp_path_factory, embedder
+):
+    from index.storage.build import ingest
+    from rag.assistant import Assistant
+
+    root = tmp_path_factory.mktemp("speaking")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    (corpus / "festival.txt").write_text(
+        "The harbour festival was held in June on the old quay. Bands played there until midnight.\n", encoding="utf-8"
+    )
+    (corpus / "museum.txt").write_text(
+        "The city museum is funded by a trust set up in 1950. Its collection holds old sea charts.\n", encoding="utf-8"
+    )
+    ingest(corpus, root / "index", embedder=embedder, progress=False, log=lambda _: None)
+    assistant = Assistant(corpus, root / "index", embedder=embedder, log=lambda _: None)
+    answer = assistant.ask("How is the harbour festival funded?")
+    assert all(c.source == "festival.txt" for c in answer.citations), answer.answer

@@ -313,6 +313,11 @@ def answer(
             if chosen:
                 text, citations = quote_sentences(chosen)
                 return Composed(text, citations, False, "", 1.0)
+    if shape.kind in ("open", "list") and not shape.topic:  # (a topic was checked above, by the same share)
+        speaking = _documents_speaking(retriever, q.terms, {h.chunk.source for h in hits})
+        if not speaking:
+            return Composed("", (), True, "no document speaks of most of what the question asks about", 0.0)
+        hits = [h for h in hits if h.chunk.source in speaking]
     picks, p = rank_sentences(composer, q, hits, qvec)
     threshold = composer.settings.threshold if composer.settings.threshold >= 0 else composer.selector.threshold
     if not picks or p < OPEN_THRESHOLD_SHARE * threshold:
@@ -350,6 +355,25 @@ def _with_next(retriever, picks: list[Pick]) -> list[Pick]:
     out = [Pick(p.hit, max(p.logit, rated)) if p.hit.row == nxt.row else p for p in picks]
     if all(p.hit.row != nxt.row for p in picks):
         out.append(Pick(retriever.sentence(nxt.row, None, best.hit.passage_rank), rated))
+    return out
+
+
+def _documents_speaking(retriever, qterms, sources: set[str], share: float = TOPIC_KNOWN) -> set[str]:
+    """The documents that use at least `share` of the question's terms, weighted by idf: an account is not taken
+    from a document that speaks of a small part of what was asked ("How was the festival funded?" from a museum's
+    funding). squad-train-open 0.568 -> 0.571, report+distractors open abstention recall 0.4 -> 0.5; at 0.6,
+    answerable questions were refused."""
+    idf = retriever.idf
+    known = [t for t in qterms if t in idf]
+    total = math.fsum(idf[t] for t in known)
+    if not total:
+        return set(sources)
+    out = set()
+    for source in sources:
+        rows = np.flatnonzero(retriever.allowed_rows(frozenset((source,))))
+        held = set().union(*retriever.terms_held(known, rows).values()) if len(rows) else set()
+        if math.fsum(idf[t] for t in held) >= share * total:
+            out.add(source)
     return out
 
 
