@@ -417,3 +417,12 @@ def test_an_account_is_not_taken_from_a_document_that_speaks_of_a_small_part_of_
     assistant = Assistant(corpus, root / "index", embedder=embedder, log=lambda _: None)
     answer = assistant.ask("How is the harbour festival funded?")
     assert all(c.source == "festival.txt" for c in answer.citations), answer.answer
+
+
+def test_a_summary_of_one_aspect_of_a_documents_subject_is_about_that_aspect(canal):
+    # "the history of the canal" matches the document named canal, but asks about less than all of it
+    answer = canal.ask("Summarize the history of the canal.")
+    assert not answer.abstained
+    assert "1761" in answer.answer
+    assert "links the river towns" not in answer.answer
+    assert_exact_in(CANAL, answer)

@@ -149,7 +149,7 @@ def find(target: str | None, keys: Iterable[Key], titles: Mapping[str, str] | No
     """
     from index.text.lexical import terms
 
-    want = set(terms(target or "")) - _containers()
+    want = set(terms(target or "")) - containers()
     if not want:
         return None
     best, best_score = None, 0.0
@@ -162,7 +162,7 @@ def find(target: str | None, keys: Iterable[Key], titles: Mapping[str, str] | No
 
 
 @functools.cache
-def _containers() -> frozenset[str]:
+def containers() -> frozenset[str]:
     """Words that name a part of a text, not its subject ("the session on X", "the report titled Y")."""
     from index.text.lexical import terms
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -413,7 +414,10 @@ def _summary(retriever, table, target: str | None, hits: list[SentenceHit]) -> l
         key = (hits[0].chunk.source if hits else sources[0], None)
     else:
         keys = _parts(table) if _PART.match(target) else list(table)
-        key = summaries.find(target, keys) or _section_opened_by(retriever, table, target, hits)
+        key = summaries.find(target, keys)
+        if key is not None and _narrower(target, key):
+            return []  # "the history of X" is a topic within X, not all of X
+        key = key or _section_opened_by(retriever, table, target, hits)
         if key is None:
             return []
     source, section = key
@@ -518,6 +522,22 @@ def _summaries(retriever, sources: frozenset[str] | None) -> dict:
     """The index's stored summaries, (source, section) -> sentence rows, of the documents in scope."""
     table = getattr(retriever.index, "summaries", None) or {}
     return table if sources is None else {key: rows for key, rows in table.items() if key[0] in sources}
+
+
+_DOCUMENT_WORDS = "article report document text paper page story study entry file overview summary"
+
+
+def _narrower(target: str, key: tuple[str, str | None]) -> bool:
+    """The target asks about more than the title it matched: a word of its own beyond the title's words and the
+    words that name a text ("the history of complexity theory" matched "Complexity theory")."""
+    from index.storage.summaries import containers
+    from index.text.lexical import terms
+
+    source, section = key
+    title = section if section is not None else Path(source).stem
+    named = set(terms(title.replace("-", " ").replace("_", " ")))
+    generic = containers() | set(terms(_DOCUMENT_WORDS))
+    return bool(set(terms(_PART.sub("", target))) - named - generic)
 
 
 def _parts(table) -> list[tuple[str, str]]:
