@@ -177,7 +177,8 @@ _SPLIT_WH = re.compile(
 _CLAUSE = re.compile(rf"^(?:when|where|why)\s+(?!(?:{'|'.join(sorted(_AUX))})\b)", re.I)
 # Irregular past tenses and their participles, for a one-word part that carries the first part's verb over
 # ("Who wrote the charter and when?" -> "When was the charter written?")
-_SAME_PARTICIPLE = "paid led held met won built made sent spent taught bought brought found sold told lost left kept"
+_SAME_PARTICIPLE = "paid led held met won built made sent spent taught bought brought found sold told lost left kept "
+_SAME_PARTICIPLE += "fought"
 _PARTICIPLES = {past: past for past in _SAME_PARTICIPLE.split()} | dict(
     zip(
         "wrote gave took began drew chose spoke rode ran saw knew threw grew broke stole sang".split(),
@@ -257,8 +258,13 @@ def _carry_tail(a: str, b: str) -> str:
 
 def _multipart(q: str) -> Shape | None:
     pieces = [_strip(p) for p in _SPLIT_WH.split(q) if _strip(p)]
+    # "When and where was it held": a bare wh-word asks its own question of the clause after the next one
+    for i in range(len(pieces) - 2, -1, -1):
+        if len(pieces[i].split()) == 1 and _STARTS_WH.match(pieces[i]) and len(pieces[i + 1].split()) > 1:
+            pieces[i] = f"{pieces[i]} {pieces[i + 1].split(' ', 1)[1]}"
     if len(pieces) < 2 or not _STARTS_WH.match(pieces[0]) or _CLAUSE.match(pieces[0]):
         return None
+    which_np = _which_np(pieces[0])
     subject, past = _subject(pieces[0])
     asked = pieces[0].split()  # the first part's words: its auxiliary or verb carries over to a short part
     parts = [_sentence(pieces[0])]
@@ -266,6 +272,8 @@ def _multipart(q: str) -> Shape | None:
         words = piece.split()
         if len(words) == 1 and (carried := _carried(asked, subject, past)):  # "... and where?": the same subject
             piece = f"{words[0]} {carried}"
+        elif which_np and words[0].lower() == "which" and _verb_like(words[1]):  # "..., and which supported X?"
+            piece = f"{words[0]} {which_np} {' '.join(words[1:])}"
         elif len(words) == 2 and words[1].lower() == "whom" and subject:  # "... and by whom?": the same question
             verb = asked[-1] if asked[-1] not in subject.split() else ""  # "How was it funded": "funded"
             piece = f"{piece} {asked[1]} {subject} {verb}".strip()
@@ -275,6 +283,25 @@ def _multipart(q: str) -> Shape | None:
             piece = _PRONOUN.sub(lambda m: _pronoun_for(m.group(1), subject), piece)
         parts.append(_sentence(piece))
     return Shape("multipart", parts=tuple(parts))
+
+
+def _verb_like(word: str) -> bool:
+    w = word.lower()
+    return w in _AUX or w.endswith("ed") or w in _PARTICIPLES
+
+
+def _which_np(part: str) -> str | None:
+    """The noun phrase a "Which ... " part asks about, up to its verb, for a later "which <verb>" part.
+
+    Example: _which_np("Which tribes fought for the French") -> "tribes"
+    """
+    words = part.split()
+    if len(words) < 3 or words[0].lower() not in ("which", "what"):
+        return None
+    for i, word in enumerate(words[1:], 1):
+        if _verb_like(word) and i > 1:
+            return " ".join(words[1:i])
+    return None
 
 
 def _carried(asked: list[str], subject: str | None, past: bool) -> str | None:

@@ -147,6 +147,12 @@ def test_person_questions_carry_the_name(question, person, topic):
             "How many lights does the coast have, and what was its first tower?",
             ("How many lights does the coast have?", "What was the coast's first tower?"),
         ),
+        ("When and where was the treaty signed?", ("When was the treaty signed?", "Where was the treaty signed?")),
+        ("Why and how did the guild begin?", ("Why did the guild begin?", "How did the guild begin?")),
+        (
+            "Which towns backed the king, and which opposed him?",
+            ("Which towns backed the king?", "Which towns opposed him?"),
+        ),
     ],
 )
 def test_multipart_questions_split_with_the_shared_subject(question, parts):
