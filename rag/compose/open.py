@@ -323,11 +323,6 @@ def answer(
     threshold = composer.settings.threshold if composer.settings.threshold >= 0 else composer.selector.threshold
     if not picks or p < OPEN_THRESHOLD_SHARE * threshold:
         return Composed("", (), True, "nothing in the documents is about this", p)
-    if shape.kind == "open" and shape.topic:  # "Tell me about X": the paragraph most about X, then the rest by MMR
-        chosen = _account(retriever, shape.topic, picks, sources)
-        if chosen:
-            text, citations = quote_sentences(chosen)
-            return Composed(text, citations, False, "", p)
     if shape.kind == "person" and shape.person:
         said = person_sentences(retriever, shape.person, hits)
         if not said:  # an open account of someone no retrieved sentence names would be about someone else
@@ -451,19 +446,6 @@ def _summary(retriever, table, target: str | None, hits: list[SentenceHit]) -> l
     return out
 
 
-def _account(retriever, topic: str, picks: list[Pick], sources: frozenset[str] | None) -> list[SentenceHit]:
-    """An account of a topic: the paragraph most about it, quoted from its start (it tells the topic in order),
-    then the most relevant and novel of the other retrieved sentences while words remain, in document order.
-    squad-train-open / squad-dev-open / report nugget recall 0.578 / 0.687 / 0.754 -> 0.594 / 0.703 / 0.763; the
-    paragraphs alone, with no other sentences: 0.600 / 0.687 / 0.744."""
-    first = _topic_paragraphs(retriever, topic, sources, most=1)
-    if not first:
-        return []
-    rows = {h.row for h in first}
-    rest = mmr(retriever, [p for p in picks if p.hit.row not in rows], MAX_OPEN_WORDS - _words(first))
-    return sorted(first + [p.hit for p in rest], key=lambda h: (h.chunk.source, h.start))
-
-
 def _paragraph_of(retriever, hit: SentenceHit) -> list[SentenceHit]:
     """Every sentence of the paragraph holding `hit`, in order."""
     row = hit.row
@@ -475,11 +457,9 @@ def _paragraph_of(retriever, hit: SentenceHit) -> list[SentenceHit]:
     return out
 
 
-def _topic_paragraphs(
-    retriever, topic: str, sources: frozenset[str] | None = None, most: int = 99
-) -> list[SentenceHit]:
-    """A summary of a topic no section is named for: the `most` paragraphs holding the sentences most like it, each
-    quoted from its start while the word budget lasts, in document order (what a section on it would hold).
+def _topic_paragraphs(retriever, topic: str, sources: frozenset[str] | None = None) -> list[SentenceHit]:
+    """A summary of a topic no section is named for: the paragraphs holding the sentences most like it, each quoted
+    from its start while the word budget lasts, in document order (what a section on it would hold).
 
     A document's opening paragraph is taken only when nothing else is found: it introduces the whole document,
     so it is close to every topic in it (squad-dev-open summaries: 0.33 -> 0.57 nugget recall without it).
@@ -496,7 +476,7 @@ def _topic_paragraphs(
     inner = [sp for sp in ranked if not _opens_document(retriever, sp[1][0])]
     out: list[SentenceHit] = []
     words = 0
-    for _, paragraph in (inner or ranked)[:most]:
+    for _, paragraph in inner or ranked:
         for h in paragraph:
             n = len(h.text.split())
             if words + n > MAX_OPEN_WORDS or instructs(h.text):
