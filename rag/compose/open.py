@@ -611,19 +611,27 @@ def _multipart(composer, parts: tuple[str, ...], sources: frozenset[str] | None 
     often one sentence whose paragraph goes on with what the next part asks."""
     retriever = composer.retriever
     answers: list[tuple[str, list[Citation]] | str] = []
+    ends: dict[int, SentenceHit] = {}  # each answered part's last quoted sentence, by its place in `answers`
     quoted: set[tuple[str, int, int]] = set()
     for part in parts:
         passages, qvec = retriever.search(part, 5, sources=sources)
-        got = composer.compose(part, retriever.sentences(passages, qvec), qvec, depth=1)
+        hits = retriever.sentences(passages, qvec)
+        got = composer.compose(part, hits, qvec, depth=1)
         if got.abstained:
             answers.append(f"The documents do not say: “{part}”.")
             continue
         text, cites = _without(got.text, got.citations, quoted)
         quoted.update((c.source, c.start, c.end) for c in cites)
         answers.append((text, list(cites)))  # empty when an earlier part quoted all its sentences
+        if cites:  # a quoted span is a retrieved sentence, or one and the next of its paragraph
+            near = [*hits, *(n for h in hits if (n := retriever.sentence(h.row + 1)) is not None)]
+            last = (cites[-1].source, cites[-1].start, cites[-1].end)
+            found = next((h for h in near if (h.chunk.source, h.start, h.end) == last), None)
+            if found is not None:
+                ends[len(answers) - 1] = found
     if all(isinstance(a, str) for a in answers):
         return Composed("", (), True, "the documents answer none of its parts")
-    more = _paragraph_rest(retriever, [a[1] for a in answers if not isinstance(a, str)], answers)
+    more = _paragraph_rest(retriever, ends, answers, quoted)
     said = [candidates.term_set(c.text) for a in answers if not isinstance(a, str) for c in a[1]]
     said += [candidates.term_set(h.text) for hits in more.values() for h in hits]
     texts, citations = [], []
@@ -642,35 +650,26 @@ def _multipart(composer, parts: tuple[str, ...], sources: frozenset[str] | None 
     return Composed(" ".join(texts), tuple(citations), False, "", 1.0)
 
 
-def _paragraph_rest(retriever, quoted: list[list[Citation]], answers: list) -> dict[int, list[SentenceHit]]:
-    """For each answered part (by its place in `answers`), the sentences after its last quote in the same paragraph
-    that fit in the words left of the budget, taken one at a time in turn across the parts."""
+def _paragraph_rest(
+    retriever, ends: dict[int, SentenceHit], answers: list, quoted: set[tuple[str, int, int]]
+) -> dict[int, list[SentenceHit]]:
+    """For each answered part (by its place in `answers`), the sentences after its last quote (`ends`) in the same
+    paragraph that fit in the words left of the budget, taken one at a time in turn across the parts."""
     words = sum(len(re.sub(r"\[\d+\]", " ", a if isinstance(a, str) else a[0]).split()) for a in answers)
-    taken = {(c.source, c.start, c.end) for cites in quoted for c in cites}
-    rows = retriever.sentence_row
-    ends: dict[int, SentenceHit] = {}
-    for i, a in enumerate(answers):
-        if isinstance(a, str) or not a[1]:
-            continue
-        last = a[1][-1]
-        row = rows.get((last.source, last.start, last.end))
-        if row is not None:
-            ends[i] = retriever.sentence(row)
+    taken = set(quoted)
+    ends = dict(ends)
     more: dict[int, list[SentenceHit]] = {}
     while ends:
         for i in list(ends):
             nxt = retriever.sentence(ends[i].row + 1)
-            n = len(nxt.text.split()) if nxt is not None else 0
             key = (nxt.chunk.source, nxt.start, nxt.end) if nxt is not None else None
-            if not candidates.same_paragraph(ends[i], nxt) or key in taken or instructs(nxt.text):
-                del ends[i]
-                continue
-            if words + n > MAX_OPEN_WORDS:
+            fits = nxt is not None and words + len(nxt.text.split()) <= MAX_OPEN_WORDS
+            if not fits or not candidates.same_paragraph(ends[i], nxt) or key in taken or instructs(nxt.text):
                 del ends[i]
                 continue
             more.setdefault(i, []).append(nxt)
             taken.add(key)
-            words += n
+            words += len(nxt.text.split())
             ends[i] = nxt
     return more
 
