@@ -165,6 +165,14 @@ class Retriever:
     def embed_question(self, question: str) -> np.ndarray:
         return self.embedder.embed([question])[0]
 
+    @functools.cached_property
+    def document_rows(self) -> dict[str, np.ndarray]:
+        """Each document's searchable rows, ascending (built once on first use, one pass over the chunks)."""
+        rows: dict[str, list[int]] = {}
+        for row, chunk in enumerate(self.index.searchable):
+            rows.setdefault(chunk.source, []).append(row)
+        return {source: np.asarray(found, dtype=np.int64) for source, found in rows.items()}
+
     def allowed_rows(self, sources: frozenset[str]) -> np.ndarray:
         """A mask over searchable rows: True where the chunk comes from one of `sources` (cached per scope)."""
         cache = self._scopes

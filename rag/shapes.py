@@ -136,7 +136,7 @@ _OPEN = (
         re.I,
     ),
 )
-# "What role did industry play in the talks?": what a thing did there, told in several sentences
+# "What role did the guild play in the rebuilding?": what a thing did there, told in several sentences
 _ROLE_PLAYED = re.compile(
     r"^what\s+(?:role|part)\s+(?:did|does|do|has|have|had|will|would)\s+(?P<t>.+?)\s+(?:play|played)\b.*$", re.I
 )
@@ -172,14 +172,16 @@ _SPLIT_WH = re.compile(
     r"|,?\s+and\s+(?=(?:by|for|from|with|to)\s+whom$)",  # "How was it funded, and by whom?"
     re.I,
 )
-# "When violence is used, what ...": a first piece that is a clause setting the scene, not a question (a
-# question's when/where/why is followed by its auxiliary: "When was it used")
+# "When the river floods, what ...": a first piece that is a clause setting the scene, not a question (a
+# question's when/where/why is followed by its auxiliary: "When did it flood")
 _CLAUSE = re.compile(rf"^(?:when|where|why)\s+(?!(?:{'|'.join(sorted(_AUX))})\b)", re.I)
 # Irregular past tenses and their participles, for a one-word part that carries the first part's verb over
-# ("Who wrote the charter and when?" -> "When was the charter written?")
-_SAME_PARTICIPLE = "paid led held met won built made sent spent taught bought brought found sold told lost left kept "
-_SAME_PARTICIPLE += "fought"
-_PARTICIPLES = {past: past for past in _SAME_PARTICIPLE.split()} | dict(
+# ("Who wrote the ballad and when?" -> "When was the ballad written?")
+_PARTICIPLES = {
+    past: past
+    for past in "paid led held met won built made sent spent taught bought brought found "
+    "sold told lost left kept fought".split()
+} | dict(
     zip(
         "wrote gave took began drew chose spoke rode ran saw knew threw grew broke stole sang".split(),
         "written given taken begun drawn chosen spoken ridden run seen known thrown grown broken stolen sung".split(),
@@ -285,15 +287,25 @@ def _multipart(q: str) -> Shape | None:
     return Shape("multipart", parts=tuple(parts))
 
 
-def _verb_like(word: str) -> bool:
+def _past(word: str) -> bool:
+    """A past tense or participle: regular ("organised") or one of _PARTICIPLES ("paid")."""
     w = word.lower()
-    return w in _AUX or w.endswith("ed") or w in _PARTICIPLES
+    return w.endswith("ed") or w in _PARTICIPLES
+
+
+def _verb_like(word: str) -> bool:
+    return word.lower() in _AUX or _past(word)
+
+
+def _carried_subject(subject: str) -> str | None:
+    """A subject a later part can carry over: not empty, not itself a pronoun."""
+    return subject if subject and not _PRONOUN.fullmatch(subject) else None
 
 
 def _which_np(part: str) -> str | None:
     """The noun phrase a "Which ... " part asks about, up to its verb, for a later "which <verb>" part.
 
-    Example: _which_np("Which tribes fought for the French") -> "tribes"
+    Example: _which_np("Which towns backed the king") -> "towns"
     """
     words = part.split()
     if len(words) < 3 or words[0].lower() not in ("which", "what"):
@@ -313,7 +325,7 @@ def _carried(asked: list[str], subject: str | None, past: bool) -> str | None:
     if not subject:
         return None
     verb = asked[1] if len(asked) > 1 and asked[1].lower() not in _AUX else ""
-    participle = _PARTICIPLES.get(verb.lower(), verb if verb.lower().endswith("ed") else "") if past else ""
+    participle = _PARTICIPLES.get(verb.lower(), verb if _past(verb) else "") if past else ""
     head, _, rest = subject.partition(" ")
     if participle and head.lower() in _PREPOSITIONS and rest:  # "paid for it": the thing paid for is "it"
         return f"was {rest} {participle} {head}"
@@ -330,10 +342,10 @@ def _subject(part: str) -> tuple[str | None, bool]:
         at = next((i for i, w in enumerate(words[2:], 2) if w.lower() in _AUX), None)
         if at is not None:  # "... does the coast have" -> "the coast"; "... are there" -> nothing to carry
             subject = " ".join(words[at + 1 : -1]) if at + 2 < len(words) else ""
-            return (subject if subject and not _PRONOUN.fullmatch(subject) else None), words[at].lower() in _PAST_AUX
-        verb = next((i for i, w in enumerate(words[3:], 3) if w.endswith("ed") or w in _PARTICIPLES), None)
+            return _carried_subject(subject), words[at].lower() in _PAST_AUX
+        verb = next((i for i, w in enumerate(words[3:], 3) if _past(w)), None)
         subject = " ".join(words[verb + 1 :]) if verb is not None else ""  # "... people attended the fair"
-        return (subject if subject and not _PRONOUN.fullmatch(subject) else None), verb is not None
+        return _carried_subject(subject), verb is not None
     if len(words) >= 3 and words[1].lower() in _AUX:
         aux, last = words[1].lower(), words[-1].lower()
         # "When did the session start" -> "the session"; "Where was the dialogue held" -> "the dialogue"
@@ -342,8 +354,7 @@ def _subject(part: str) -> tuple[str | None, bool]:
         return (None if _PRONOUN.fullmatch(subject) else subject), aux in _PAST_AUX
     if len(words) >= 3:  # "Who organised the dialogue" -> "the dialogue"
         subject = " ".join(words[2:])
-        verb = words[1].lower()
-        return (None if _PRONOUN.fullmatch(subject) else subject), verb.endswith("ed") or verb in _PARTICIPLES
+        return (None if _PRONOUN.fullmatch(subject) else subject), _past(words[1])
     return None, False
 
 

@@ -44,15 +44,16 @@ FORUM = "\n".join(
 )
 
 
-def indexed(tmp_path_factory, embedder, name: str, text: str):
-    """An assistant over one made-up document, indexed with the bundled model."""
+def indexed(tmp_path_factory, embedder, name: str, text: str, **others: str):
+    """An assistant over one made-up document (and `others`, more of them by name), indexed with the bundled model."""
     from index.storage.build import ingest
     from rag.assistant import Assistant
 
     root = tmp_path_factory.mktemp(name)
     corpus = root / "corpus"
     corpus.mkdir()
-    (corpus / f"{name}.txt").write_text(text, encoding="utf-8")
+    for stem, body in {name: text, **others}.items():
+        (corpus / f"{stem}.txt").write_text(body, encoding="utf-8")
     ingest(corpus, root / "index", embedder=embedder, progress=False, log=lambda _: None)
     return Assistant(corpus, root / "index", embedder=embedder, log=lambda _: None)
 
@@ -401,20 +402,13 @@ def test_what_someone_focused_on_is_their_own_words_not_those_of_someone_sharing
 def test_an_account_is_not_taken_from_a_document_that_speaks_of_a_small_part_of_the_question(
     tmp_path_factory, embedder
 ):
-    from index.storage.build import ingest
-    from rag.assistant import Assistant
-
-    root = tmp_path_factory.mktemp("speaking")
-    corpus = root / "corpus"
-    corpus.mkdir()
-    (corpus / "festival.txt").write_text(
-        "The harbour festival was held in June on the old quay. Bands played there until midnight.\n", encoding="utf-8"
+    assistant = indexed(
+        tmp_path_factory,
+        embedder,
+        "festival",
+        "The harbour festival was held in June on the old quay. Bands played there until midnight.\n",
+        museum="The city museum is funded by a trust set up in 1950. Its collection holds old sea charts.\n",
     )
-    (corpus / "museum.txt").write_text(
-        "The city museum is funded by a trust set up in 1950. Its collection holds old sea charts.\n", encoding="utf-8"
-    )
-    ingest(corpus, root / "index", embedder=embedder, progress=False, log=lambda _: None)
-    assistant = Assistant(corpus, root / "index", embedder=embedder, log=lambda _: None)
     answer = assistant.ask("How is the harbour festival funded?")
     assert all(c.source == "festival.txt" for c in answer.citations), answer.answer
 

@@ -138,7 +138,7 @@ def test_person_questions_carry_the_name(question, person, topic):
             ("Who wrote the charter?", "When was the charter signed?"),
         ),
         ("Who paid for the bridge and when?", ("Who paid for the bridge?", "When was the bridge paid for?")),
-        ("Who wrote the charter and when?", ("Who wrote the charter?", "When was the charter written?")),
+        ("Who wrote the ballad and when?", ("Who wrote the ballad?", "When was the ballad written?")),
         (
             "How many people attended the fair and where was it held?",
             ("How many people attended the fair?", "Where was the fair held?"),

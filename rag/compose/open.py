@@ -163,10 +163,10 @@ def person_sentences(retriever, person: str, hits: list[SentenceHit]) -> list[Se
         return []
     pattern = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in words) + r")\b", re.I)
     whole = [re.compile(rf"\b{re.escape(w)}\b", re.I) for w in words]
-    full = any(all(w.search(h.text) for w in whole) for h in hits)  # "Ms. WANG Yufei", not "Mr. WANG Mingzhe"
+    full = any(all(w.search(h.text) for w in whole) for h in hits)  # "Ms. Ella Strand", not "Mr. Piet Strand"
     mine = {w.lower() for w in words}
 
-    def same_person(name: str) -> bool:  # "Dr. Choi" is Dr. CHOI Mee Young again; "Mr. WANG Mingzhe" is not Ms. WANG
+    def same_person(name: str) -> bool:  # "Dr. Vik" is Dr. Lena Vik again; "Mr. Piet Strand" is not Ms. Ella Strand
         said = [w.lower() for w in re.findall(r"[A-Za-z][\w\-]+", name) if w.lower() not in titles]
         return bool(said) and all(w in mine for w in said)
 
@@ -371,7 +371,7 @@ def _documents_speaking(retriever, qterms, sources: set[str], share: float = TOP
         return set(sources)
     out = set()
     for source in sources:
-        rows = np.flatnonzero(retriever.allowed_rows(frozenset((source,))))
+        rows = retriever.document_rows.get(source, ())
         held = set().union(*retriever.terms_held(known, rows).values()) if len(rows) else set()
         if math.fsum(idf[t] for t in held) >= share * total:
             out.add(source)
@@ -529,7 +529,7 @@ _DOCUMENT_WORDS = "article report document text paper page story study entry fil
 
 def _narrower(target: str, key: tuple[str, str | None]) -> bool:
     """The target asks about more than the title it matched: a word of its own beyond the title's words and the
-    words that name a text ("the history of complexity theory" matched "Complexity theory")."""
+    words that name a text ("the history of the canal" matched the document "canal")."""
     from index.storage.summaries import containers
     from index.text.lexical import terms
 
@@ -626,12 +626,13 @@ def _multipart(composer, parts: tuple[str, ...], sources: frozenset[str] | None 
         if cites:  # a quoted span is a retrieved sentence, or one and the next of its paragraph
             near = [*hits, *(n for h in hits if (n := retriever.sentence(h.row + 1)) is not None)]
             last = (cites[-1].source, cites[-1].start, cites[-1].end)
-            found = next((h for h in near if (h.chunk.source, h.start, h.end) == last), None)
+            found = next((h for h in near if _key(h) == last), None)
             if found is not None:
                 ends[len(answers) - 1] = found
     if all(isinstance(a, str) for a in answers):
         return Composed("", (), True, "the documents answer none of its parts")
-    more = _paragraph_rest(retriever, ends, answers, quoted)
+    words = sum(len(re.sub(r"\[\d+\]", " ", a if isinstance(a, str) else a[0]).split()) for a in answers)
+    more = _go_on(retriever, ends, words, quoted)
     said = [candidates.term_set(c.text) for a in answers if not isinstance(a, str) for c in a[1]]
     said += [candidates.term_set(h.text) for hits in more.values() for h in hits]
     texts, citations = [], []
@@ -648,30 +649,6 @@ def _multipart(composer, parts: tuple[str, ...], sources: frozenset[str] | None 
             texts.append(f"{text} {extra}".strip())
             citations.extend(extra_cites)
     return Composed(" ".join(texts), tuple(citations), False, "", 1.0)
-
-
-def _paragraph_rest(
-    retriever, ends: dict[int, SentenceHit], answers: list, quoted: set[tuple[str, int, int]]
-) -> dict[int, list[SentenceHit]]:
-    """For each answered part (by its place in `answers`), the sentences after its last quote (`ends`) in the same
-    paragraph that fit in the words left of the budget, taken one at a time in turn across the parts."""
-    words = sum(len(re.sub(r"\[\d+\]", " ", a if isinstance(a, str) else a[0]).split()) for a in answers)
-    taken = set(quoted)
-    ends = dict(ends)
-    more: dict[int, list[SentenceHit]] = {}
-    while ends:
-        for i in list(ends):
-            nxt = retriever.sentence(ends[i].row + 1)
-            key = (nxt.chunk.source, nxt.start, nxt.end) if nxt is not None else None
-            fits = nxt is not None and words + len(nxt.text.split()) <= MAX_OPEN_WORDS
-            if not fits or not candidates.same_paragraph(ends[i], nxt) or key in taken or instructs(nxt.text):
-                del ends[i]
-                continue
-            more.setdefault(i, []).append(nxt)
-            taken.add(key)
-            words += len(nxt.text.split())
-            ends[i] = nxt
-    return more
 
 
 def _naming_both(hits: list[SentenceHit], side_terms: list[set[str]], limit: int = 2) -> list[SentenceHit]:
@@ -733,7 +710,11 @@ def _comparison(
         groups.append((side, chosen, other))
     if not any(g for _, g, _ in groups):
         return Composed("", (), True, "the documents say nothing about either side")
-    _go_on(retriever, groups, used)
+    lasts = {i: chosen[-1] for i, (_, chosen, _) in enumerate(groups) if chosen}
+    quoted = {_key(h) for _, chosen, _ in groups for h in chosen}
+    turns = {i: other for i, (_, _, other) in enumerate(groups)}
+    for i, extra in _go_on(retriever, lasts, sum(_words(g) for _, g, _ in groups), quoted, turns).items():
+        groups[i][1].extend(extra)
     texts, citations = [], []
     for label, chosen, _ in groups:
         if not chosen:
@@ -751,19 +732,38 @@ def _turns_to(hit: SentenceHit, other: set[str]) -> bool:
     return bool(other & candidates.term_set(" ".join(hit.text.split()[:4])))
 
 
-def _go_on(retriever, groups: list[tuple[str, list[SentenceHit], set[str]]], used: set[int]) -> None:
-    """Words left of the budget: each group's last sentence is followed by the next of its paragraph, a sentence a
-    group in turn, until the paragraph ends or turns to the other side."""
-    words = sum(_words(g) for _, g, _ in groups)
-    open_groups = [i for i, (_, g, _) in enumerate(groups) if g]
-    while open_groups:
-        for i in list(open_groups):
-            _, chosen, other = groups[i]
-            nxt = retriever.sentence(chosen[-1].row + 1)
+def _key(hit: SentenceHit) -> tuple[str, int, int]:
+    """Where a sentence is, as a citation says it: the same sentence of two overlapping chunks has one key."""
+    return hit.chunk.source, hit.start, hit.end
+
+
+def _go_on(
+    retriever,
+    lasts: dict[int, SentenceHit],
+    words: int,
+    quoted: set[tuple[str, int, int]],
+    turns: dict[int, set[str]] | None = None,
+) -> dict[int, list[SentenceHit]]:
+    """Words left of the budget, for groups (a multi-part answer's parts, a comparison's sides): each group's last
+    sentence (`lasts`) is followed by the next of its paragraph, a sentence a group in turn, until the paragraph ends,
+    reaches a sentence already quoted, or opens with the other side's own words (`turns`)."""
+    lasts, taken = dict(lasts), set(quoted)
+    more: dict[int, list[SentenceHit]] = {}
+    while lasts:
+        for i in list(lasts):
+            nxt = retriever.sentence(lasts[i].row + 1)
             fits = nxt is not None and words + len(nxt.text.split()) <= MAX_OPEN_WORDS
-            if not fits or not candidates.same_paragraph(chosen[-1], nxt) or nxt.row in used or _turns_to(nxt, other):
-                open_groups.remove(i)
+            if (
+                not fits
+                or not candidates.same_paragraph(lasts[i], nxt)
+                or _key(nxt) in taken
+                or instructs(nxt.text)
+                or (turns is not None and _turns_to(nxt, turns[i]))
+            ):
+                del lasts[i]
                 continue
-            chosen.append(nxt)
-            used.add(nxt.row)
+            more.setdefault(i, []).append(nxt)
+            taken.add(_key(nxt))
             words += len(nxt.text.split())
+            lasts[i] = nxt
+    return more
