@@ -110,13 +110,6 @@ _PERSON_POSSESSIVE = re.compile(
     r"address|keynote)\b\s*(?P<rest>.*)$",
     re.I,
 )
-# What a talk was on, asked of a titled speaker only (of anything else it asks one fact: "What did the agency
-# focus on?")
-_PERSON_FOCUS = re.compile(
-    r"^what\s+(?:did|does|do|has|have|had)\s+(?P<who>\S.*?)\s+"
-    r"(?:focus(?:ed)?\s+on|concentrate\s+on|address|speak\s+of|talk\s+of|reflect\s+on|comment\s+on)\b\s*(?P<rest>.*)$",
-    re.I,
-)
 # After "What did X say": nothing, a topic or an occasion; anything else asks for one stated fact.
 _OCCASION = re.compile(
     r"^(?:$|(?:about|on|regarding|concerning|in|at|during|when|after|before|while|of|to\s+(?:the\s+)?\w+$)\b)", re.I
@@ -136,10 +129,6 @@ _OPEN = (
         re.I,
     ),
 )
-# "What role did the guild play in the rebuilding?": what a thing did there, told in several sentences
-_ROLE_PLAYED = re.compile(
-    r"^what\s+(?:role|part)\s+(?:did|does|do|has|have|had|will|would)\s+(?P<t>.+?)\s+(?:play|played)\b.*$", re.I
-)
 _HOW_WHY = re.compile(r"^(?P<wh>how|why)\s+(?P<next>[\w'\u2019-]+)", re.I)
 _HOW_MEASURE = frozenset("many much long old often far big large tall soon high wide deep late early".split())
 _LIST_VERB = re.compile(r"^(?:list|enumerate|itemi[sz]e)\b", re.I)
@@ -152,12 +141,6 @@ _WHAT_ARE_THE = re.compile(
 )
 _COUNT = re.compile(rf"^(?:\d+|{_NUMBER_WORDS})$", re.I)
 _WHO_PLURAL_AUX = re.compile(r"^who\s+(?:are|were|have\s+been)\b", re.I)
-# "Who spoke at the forum?": taking part in an occasion, asked without an object, is asked of everyone who did
-_WHO_TOOK_PART = re.compile(
-    r"^who\s+(?:spoke|presented|attended|participated|took\s+part|talked|lectured|performed|testified|"
-    r"took\s+the\s+floor)\s+(?:in|at|during|on)\s+\S",
-    re.I,
-)
 _WHICH_NP = re.compile(r"^(?:which|what)\s+(?P<np>.+)$", re.I)
 _WHO_VERB_OBJECT = re.compile(
     r"^who\s+(?!is\b|was\b|are\b|were\b|did\b|does\b|do\b)[\w-]+\s+(?:(?:in|at|on|for|to|with)\s+)?(?P<det>[\w-]+)\s+"
@@ -407,9 +390,6 @@ def _person(q: str) -> Shape | None:
             return Shape("person", person=_strip(m["who"]), topic=_topic(m["rest"]))
         if m and pattern is _PERSON_SAID:  # "What did the report say about X?": what a thing says is open
             return Shape("open", topic=_topic(m["rest"]) or _ARTICLE.sub("", _strip(m["who"])))
-    m = _PERSON_FOCUS.match(q)  # "What did Dr. X focus on?": a person's talk, asked by its subject
-    if m and _OCCASION.match(m["rest"]) and _is_person(m["who"]) and _TITLED.match(_strip(m["who"])):
-        return Shape("person", person=_strip(m["who"]), topic=_topic(m["rest"]))
     m = _PERSON_SAID_INDIRECT.match(q)
     if m and _OCCASION.match(m["rest"]) and _is_person(m["who"]):
         return Shape("person", person=_strip(m["who"]), topic=_topic(m["rest"]))
@@ -440,7 +420,7 @@ def _topic(rest: str) -> str | None:
 
 
 def _open(q: str) -> Shape | None:
-    for pattern in (*_OPEN, _ROLE_PLAYED):
+    for pattern in _OPEN:
         m = pattern.match(q)
         if m:
             return Shape("open", topic=_strip(m["t"]) or None)
@@ -468,7 +448,7 @@ def _list(q: str) -> Shape | None:
             return Shape("list")
         head = _head(words)
         return Shape("list") if head and _plural(head) else None
-    if _WHO_PLURAL_AUX.match(q) or _WHO_TOOK_PART.match(q):
+    if _WHO_PLURAL_AUX.match(q):
         return Shape("list")
     m = _WHAT_ARE_THE.match(q)
     if m:
