@@ -338,7 +338,8 @@ def answer(
     budget = candidates.MAX_WORDS if shape.brief else MAX_OPEN_WORDS
     margin = BRIEF_MARGIN if shape.brief else RELEVANT_MARGIN
     chosen = [pick.hit for pick in mmr(retriever, _with_next(retriever, picks), budget, margin=margin)]
-    chosen = trim(_with_continuation(retriever, _with_items(retriever, with_speakers(retriever, chosen))), budget)
+    grow = MAX_OPEN_WORDS if shape.kind == "open" and shape.topic else 75
+    chosen = trim(_with_continuation(retriever, _with_items(retriever, with_speakers(retriever, chosen)), grow), budget)
     text, citations = quote_sentences(chosen)
     return Composed(text, citations, False, "", p)
 
