@@ -420,3 +420,34 @@ def test_a_summary_of_one_aspect_of_a_documents_subject_is_about_that_aspect(can
     assert "1761" in answer.answer
     assert "links the river towns" not in answer.answer
     assert_exact_in(CANAL, answer)
+
+
+FERRY = "\n".join(
+    [
+        "The Orlen Ferry",
+        "",
+        "The Orlen ferry is the lifeline of the island of Skarra. It crosses the wide estuary from the fishing "
+        "town of Orlen, a passage of eleven miles that takes just under an hour in calm weather. "
+        "The first boat leaves the town quay at dawn and the last returns after dark, so that islanders can work "
+        "on the mainland and be home the same night. "
+        "In winter the crossing is often rough, and the crew carry a doctor's kit on every trip. "
+        "Most of the cargo is mail, bread and fuel for the island's only shop and its small school. "
+        "On the return trip the hold carries the island's wool, shorn in June and sold to the weaving mills of "
+        "the south.",
+        "",
+        "Skarra has about two hundred inhabitants, most of whom keep sheep on the high moor.",
+        "",
+    ]
+)
+
+
+def test_an_account_of_a_named_topic_goes_on_through_its_paragraph_to_the_whole_budget(tmp_path_factory, embedder):
+    # "Tell me about X" asks for all the documents say of X: the paragraph about X goes on past a factoid's 75
+    # words, up to the 150 of an open answer, so its last sentence (the wool), too unlike the question to be
+    # chosen for itself, is not cut off
+    assistant = indexed(tmp_path_factory, embedder, "ferry", FERRY)
+    answer = assistant.ask("Tell me about the Orlen ferry.")
+    assert not answer.abstained
+    assert "eleven miles" in answer.answer and "weaving mills" in answer.answer
+    assert 75 < len(re.sub(r"\[\d+\]", "", answer.answer).split()) <= 150
+    assert_exact_in(FERRY, answer)
