@@ -152,7 +152,8 @@ _SPLIT_WH = re.compile(
     # ", when did ...": a comma starts a new question only where the wh-word is followed by its auxiliary, which a
     # relative clause (", when the war ended") never has; "which"/"who" take one in both (", which was held")
     rf"|,\s+(?=(?:when|where|why|how|what)\s+(?:{'|'.join(sorted(_AUX))})\b)"
-    r"|,?\s+and\s+(?=(?:by|for|from|with|to)\s+whom$)",  # "How was it funded, and by whom?"
+    r"|,?\s+and\s+(?=(?:by|for|from|with|to)\s+whom$)"  # "How was it funded, and by whom?"
+    r"|,\s+(?=(?:when|where|why)\s*,)",  # "Who wrote it, when, and why?": a bare wh-word between commas
     re.I,
 )
 # "When the river floods, what ...": a first piece that is a clause setting the scene, not a question (a
@@ -174,6 +175,7 @@ _PARTICIPLES = {
 _PRONOUN = re.compile(r"\b(it|they|them|its|their)\b", re.I)
 _POSSESSIVE_PRONOUN = frozenset(("its", "their"))
 _PERSONAL = re.compile(r"\b(he|she|him|his|her)\b", re.I)
+_THING = re.compile(r"\b(it|its)\b", re.I)
 _WHO_IS = re.compile(r"^who\s+(?:is|was)\s+\S", re.I)
 _WORD = re.compile(r"[\w'\u2019.-]+")
 _STARTS_WH = re.compile(rf"(?:{_WH})\b", re.I)
@@ -243,9 +245,11 @@ def _carry_tail(a: str, b: str) -> str:
 
 def _multipart(q: str) -> Shape | None:
     pieces = [_strip(p) for p in _SPLIT_WH.split(q) if _strip(p)]
-    # "When and where was it held": a bare wh-word asks its own question of the clause after the next one
+    # "When and where was it held": a bare wh-word opening the question asks its own question of the clause after
+    # it; one after the first part ("Who wrote it and when, and who ...") asks it of the first part
     for i in range(len(pieces) - 2, -1, -1):
-        if len(pieces[i].split()) == 1 and _STARTS_WH.match(pieces[i]) and len(pieces[i + 1].split()) > 1:
+        opening = i == 0 or len(pieces[i - 1].split()) == 1
+        if opening and len(pieces[i].split()) == 1 and _STARTS_WH.match(pieces[i]) and len(pieces[i + 1].split()) > 1:
             pieces[i] = f"{pieces[i]} {pieces[i + 1].split(' ', 1)[1]}"
     if len(pieces) < 2 or not _STARTS_WH.match(pieces[0]) or _CLAUSE.match(pieces[0]):
         return None
@@ -264,6 +268,8 @@ def _multipart(q: str) -> Shape | None:
             piece = f"{piece} {asked[1]} {subject} {verb}".strip()
         elif subject and (_WHO_IS.match(pieces[0]) or _is_person(subject)):  # "Who was X, what did he do?"
             piece = _PERSONAL.sub(lambda m: _personal_for(m, subject), piece)
+            piece = _THING.sub(lambda m: _pronoun_for(m.group(1), subject), piece)  # a name is a thing's too
+            # ("Who founded Fort Kell, and what happened to it?")
         elif subject:
             piece = _PRONOUN.sub(lambda m: _pronoun_for(m.group(1), subject), piece)
         parts.append(_sentence(piece))
@@ -300,11 +306,15 @@ def _which_np(part: str) -> str | None:
 
 
 def _carried(asked: list[str], subject: str | None, past: bool) -> str | None:
-    """What a one-word part ("... and when?") asks of the first part's subject, with its verb.
+    """What a one-word part ("... and when?") asks of the first part's subject, with its verb; after a first part
+    with an auxiliary, the same clause.
 
     Example: _carried("Who organised the fair".split(), "the fair", True) -> "was the fair organised";
-    _carried("Who paid for it".split(), "for it", True) -> "was it paid for"
+    _carried("Who paid for it".split(), "for it", True) -> "was it paid for";
+    _carried("When did the club leave the league".split(), ...) -> "did the club leave the league"
     """
+    if len(asked) >= 3 and asked[1].lower() in _AUX and not _STARTS_WH.fullmatch(asked[2]):
+        return " ".join(asked[1:])
     if not subject:
         return None
     verb = asked[1] if len(asked) > 1 and asked[1].lower() not in _AUX else ""

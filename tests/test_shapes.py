@@ -151,6 +151,20 @@ def test_person_questions_carry_the_name(question, person, topic):
             "Which towns backed the king, and which opposed him?",
             ("Which towns backed the king?", "Which towns opposed him?"),
         ),
+        (
+            "Who built the mill, when, and what became of it?",
+            ("Who built the mill?", "When was the mill built?", "What became of the mill?"),
+        ),
+        (
+            "Who drew the map and when, and who later copied it?",
+            ("Who drew the map?", "When was the map drawn?", "Who later copied the map?"),
+        ),
+        ("Who founded Fort Kell, and what happened to it?", ("Who founded Fort Kell?", "What happened to Fort Kell?")),
+        (
+            "When did the club leave the league, and why?",
+            ("When did the club leave the league?", "Why did the club leave the league?"),
+        ),
+        ("Where was it held, and when?", ("Where was it held?", "When was it held?")),
     ],
 )
 def test_multipart_questions_split_with_the_shared_subject(question, parts):
