@@ -451,3 +451,37 @@ def test_an_account_of_a_named_topic_goes_on_through_its_paragraph_to_the_whole_
     assert "eleven miles" in answer.answer and "weaving mills" in answer.answer
     assert 75 < len(re.sub(r"\[\d+\]", "", answer.answer).split()) <= 150
     assert_exact_in(FERRY, answer)
+
+
+DUNMORE = "\n".join(
+    [
+        "The Dunmore Canal",
+        "",
+        "The Dunmore canal was dug between 1790 and 1794 by labourers from the hill farms. It runs nine miles from "
+        "the quarry at Bray to the sea.",
+        "",
+        "Barges on the canal carried roofing slate down to the harbour.",
+        "",
+        "The lock keepers lived in stone cottages beside each of the six locks.",
+        "",
+        "From 1850 the barges also took coal from the new pits at Harl to the harbour, and brought back lime for "
+        "the fields.",
+        "",
+        "The canal closed to traffic in 1931 and is now a walking path.",
+        "",
+    ]
+)
+
+
+def test_a_part_answered_in_several_places_gets_its_other_sentences_while_words_are_left(tmp_path_factory, embedder):
+    # the second part's best sentence (slate) is a paragraph of its own; what else the barges carried is further on,
+    # in another paragraph, and the words left of the budget go to it rather than unused
+    assistant = indexed(tmp_path_factory, embedder, "dunmore", DUNMORE)
+    answer = assistant.ask("When was the Dunmore canal dug, and what did the barges carry?")
+    assert not answer.abstained
+    assert "1790" in answer.answer and "slate" in answer.answer and "coal" in answer.answer
+    assert answer.answer.index("1790") < answer.answer.index("slate") < answer.answer.index("coal")
+    spans = [(c.start, c.end) for c in answer.citations]
+    assert len(set(spans)) == len(spans), "no sentence quoted twice"
+    assert len(re.sub(r"\[\d+\]", "", answer.answer).split()) <= 150
+    assert_exact_in(DUNMORE, answer)

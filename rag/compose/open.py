@@ -616,6 +616,7 @@ def _multipart(composer, parts: tuple[str, ...], sources: frozenset[str] | None 
     answers: list[tuple[str, list[Citation]] | str] = []
     ends: dict[int, SentenceHit] = {}  # each answered part's last quoted sentence, by its place in `answers`
     quoted: set[tuple[str, int, int]] = set()
+    found_for: dict[int, tuple[list[SentenceHit], np.ndarray]] = {}  # each answered part's retrieved sentences
     for part in parts:
         passages, qvec = retriever.search(part, 5, sources=sources)
         hits = retriever.sentences(passages, qvec)
@@ -624,6 +625,8 @@ def _multipart(composer, parts: tuple[str, ...], sources: frozenset[str] | None 
             answers.append(f"The documents do not say: “{part}”.")
             continue
         text, cites = _without(got.text, got.citations, quoted)
+        if cites:
+            found_for[len(answers)] = (hits, qvec)
         quoted.update((c.source, c.start, c.end) for c in cites)
         answers.append((text, list(cites)))  # empty when an earlier part quoted all its sentences
         if cites:  # a quoted span is a retrieved sentence, or one and the next of its paragraph
@@ -635,7 +638,7 @@ def _multipart(composer, parts: tuple[str, ...], sources: frozenset[str] | None 
     if all(isinstance(a, str) for a in answers):
         return Composed("", (), True, "the documents answer none of its parts")
     words = sum(len(re.sub(r"\[\d+\]", " ", a if isinstance(a, str) else a[0]).split()) for a in answers)
-    more = _go_on(retriever, ends, words, quoted)
+    more = _fill_parts(composer, parts, found_for, _go_on(retriever, ends, words, quoted), words, quoted)
     said = [candidates.term_set(c.text) for a in answers if not isinstance(a, str) for c in a[1]]
     said += [candidates.term_set(h.text) for hits in more.values() for h in hits]
     texts, citations = [], []
@@ -652,6 +655,43 @@ def _multipart(composer, parts: tuple[str, ...], sources: frozenset[str] | None 
             texts.append(f"{text} {extra}".strip())
             citations.extend(extra_cites)
     return Composed(" ".join(texts), tuple(citations), False, "", 1.0)
+
+
+def _fill_parts(
+    composer,
+    parts: tuple[str, ...],
+    found_for: dict[int, tuple[list[SentenceHit], np.ndarray]],
+    more: dict[int, list[SentenceHit]],
+    words: int,
+    quoted: set[tuple[str, int, int]],
+) -> dict[int, list[SentenceHit]]:
+    """Words still left once each part's paragraph has gone on (`more`): each answered part's next most relevant
+    retrieved sentences, within RELEVANT_MARGIN of its best, a part at a time. A part's one span often holds only
+    some of what it asks ("... and how did it work?"); squad-dev-open 0.698 -> 0.703, squad-train-open 0.594 -> 0.617.
+    """
+    taken = set(quoted) | {_key(h) for hits in more.values() for h in hits}
+    words += sum(len(h.text.split()) for hits in more.values() for h in hits)
+    queues: dict[int, list[SentenceHit]] = {}
+    for i, (hits, qvec) in found_for.items():
+        picks, _ = rank_sentences(composer, analyse(parts[i]), hits, qvec)
+        if picks:
+            best = max(p.logit for p in picks)
+            ranked = sorted((p for p in picks if p.logit >= best - RELEVANT_MARGIN), key=lambda p: -p.logit)
+            queues[i] = [p.hit for p in ranked]
+    out = {i: list(hits) for i, hits in more.items()}
+    while queues:
+        for i in list(queues):
+            queue = queues[i]
+            while queue and _key(queue[0]) in taken:
+                queue.pop(0)
+            if not queue or words + len(queue[0].text.split()) > MAX_OPEN_WORDS:
+                del queues[i]
+                continue
+            hit = queue.pop(0)
+            out.setdefault(i, []).append(hit)
+            taken.add(_key(hit))
+            words += len(hit.text.split())
+    return out
 
 
 def _naming_both(hits: list[SentenceHit], side_terms: list[set[str]], limit: int = 2) -> list[SentenceHit]:
