@@ -485,3 +485,13 @@ def test_a_part_answered_in_several_places_gets_its_other_sentences_while_words_
     assert len(set(spans)) == len(spans), "no sentence quoted twice"
     assert len(re.sub(r"\[\d+\]", "", answer.answer).split()) <= 150
     assert_exact_in(DUNMORE, answer)
+
+
+def test_a_part_asking_who_is_answered_by_its_person_alone_not_by_others_like_it(forum):
+    # the words left of the budget go to parts asking what, how or why; more sentences for "who chaired Session I"
+    # would be the other sessions' chairs
+    answer = forum.ask("Who chaired Session I, and what did Mr. Jonas Berg describe?")
+    assert not answer.abstained
+    assert "Lena Vik" in answer.answer and "breakwaters" in answer.answer
+    assert "Petra Lind" not in answer.answer and "Tomas Eng" not in answer.answer
+    assert_exact_in(FORUM, answer)

@@ -666,14 +666,19 @@ def _fill_parts(
     quoted: set[tuple[str, int, int]],
 ) -> dict[int, list[SentenceHit]]:
     """Words still left once each part's paragraph has gone on (`more`): each answered part's next most relevant
-    retrieved sentences, within RELEVANT_MARGIN of its best, a part at a time. A part's one span often holds only
-    some of what it asks ("... and how did it work?"); squad-dev-open 0.698 -> 0.703, squad-train-open 0.594 -> 0.617.
+    retrieved sentences, within RELEVANT_MARGIN of its best, a part at a time, for parts asking what, how or why. A
+    part's one span often holds only some of what it asks ("... and how did it work?"); squad-dev-open 0.698 -> 0.703,
+    squad-train-open 0.594 -> 0.617, the same with or without the parts asking who, when, where or how many, which
+    only picked up sentences naming another person or date ("Who chaired Part 4?" brought "Part 2 was chaired by").
     """
     taken = set(quoted) | {_key(h) for hits in more.values() for h in hits}
     words += sum(len(h.text.split()) for hits in more.values() for h in hits)
     queues: dict[int, list[SentenceHit]] = {}
     for i, (hits, qvec) in found_for.items():
-        picks, _ = rank_sentences(composer, analyse(parts[i]), hits, qvec)
+        q = analyse(parts[i])
+        if q.kind != "other":  # a person, date, place or number: its span gave it, and more would be other ones
+            continue
+        picks, _ = rank_sentences(composer, q, hits, qvec)
         if picks:
             best = max(p.logit for p in picks)
             ranked = sorted((p for p in picks if p.logit >= best - RELEVANT_MARGIN), key=lambda p: -p.logit)
