@@ -268,8 +268,8 @@ def _multipart(q: str) -> Shape | None:
             piece = f"{piece} {asked[1]} {subject} {verb}".strip()
         elif subject and (_WHO_IS.match(pieces[0]) or _is_person(subject)):  # "Who was X, what did he do?"
             piece = _PERSONAL.sub(lambda m: _personal_for(m, subject), piece)
-            piece = _THING.sub(lambda m: _pronoun_for(m.group(1), subject), piece)  # a name is a thing's too
-            # ("Who founded Fort Kell, and what happened to it?")
+            # a name may be a thing's: "Who designed Kell Bridge, and how long is it?"
+            piece = _THING.sub(lambda m: _pronoun_for(m.group(1), subject), piece)
         elif subject:
             piece = _PRONOUN.sub(lambda m: _pronoun_for(m.group(1), subject), piece)
         parts.append(_sentence(piece))
@@ -294,7 +294,7 @@ def _carried_subject(subject: str) -> str | None:
 def _which_np(part: str) -> str | None:
     """The noun phrase a "Which ... " part asks about, up to its verb, for a later "which <verb>" part.
 
-    Example: _which_np("Which towns backed the king") -> "towns"
+    Example: _which_np("Which towns backed the duke") -> "towns"
     """
     words = part.split()
     if len(words) < 3 or words[0].lower() not in ("which", "what"):
@@ -311,9 +311,9 @@ def _carried(asked: list[str], subject: str | None, past: bool) -> str | None:
 
     Example: _carried("Who organised the fair".split(), "the fair", True) -> "was the fair organised";
     _carried("Who paid for it".split(), "for it", True) -> "was it paid for";
-    _carried("When did the club leave the league".split(), ...) -> "did the club leave the league"
+    _carried("When did the choir move to the abbey".split(), ...) -> "did the choir move to the abbey"
     """
-    if len(asked) >= 3 and asked[1].lower() in _AUX and not _STARTS_WH.fullmatch(asked[2]):
+    if len(asked) >= 3 and asked[1].lower() in _AUX:
         return " ".join(asked[1:])
     if not subject:
         return None
@@ -344,10 +344,10 @@ def _subject(part: str) -> tuple[str | None, bool]:
         # "When did the session start" -> "the session"; "Where was the dialogue held" -> "the dialogue"
         verb_last = aux not in _COPULA or (words[-1].islower() and last.endswith(("ed", "en", "held", "met")))
         subject = " ".join(words[2:-1] if verb_last and len(words) >= 4 else words[2:])
-        return (None if _PRONOUN.fullmatch(subject) else subject), aux in _PAST_AUX
+        return _carried_subject(subject), aux in _PAST_AUX
     if len(words) >= 3:  # "Who organised the dialogue" -> "the dialogue"
         subject = " ".join(words[2:])
-        return (None if _PRONOUN.fullmatch(subject) else subject), _past(words[1])
+        return _carried_subject(subject), _past(words[1])
     return None, False
 
 

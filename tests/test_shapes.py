@@ -148,21 +148,21 @@ def test_person_questions_carry_the_name(question, person, topic):
         ("When and where was the treaty signed?", ("When was the treaty signed?", "Where was the treaty signed?")),
         ("Why and how did the guild begin?", ("Why did the guild begin?", "How did the guild begin?")),
         (
-            "Which towns backed the king, and which opposed him?",
-            ("Which towns backed the king?", "Which towns opposed him?"),
+            "Which towns backed the duke, and which opposed him?",
+            ("Which towns backed the duke?", "Which towns opposed him?"),
         ),
         (
-            "Who built the mill, when, and what became of it?",
-            ("Who built the mill?", "When was the mill built?", "What became of the mill?"),
+            "Who built the mill, where, and how was it powered?",
+            ("Who built the mill?", "Where was the mill built?", "How was the mill powered?"),
         ),
         (
             "Who drew the map and when, and who later copied it?",
             ("Who drew the map?", "When was the map drawn?", "Who later copied the map?"),
         ),
-        ("Who founded Fort Kell, and what happened to it?", ("Who founded Fort Kell?", "What happened to Fort Kell?")),
+        ("Who designed Kell Bridge, and how long is it?", ("Who designed Kell Bridge?", "How long is Kell Bridge?")),
         (
-            "When did the club leave the league, and why?",
-            ("When did the club leave the league?", "Why did the club leave the league?"),
+            "When did the choir move to the abbey, and why?",
+            ("When did the choir move to the abbey?", "Why did the choir move to the abbey?"),
         ),
         ("Where was it held, and when?", ("Where was it held?", "When was it held?")),
     ],

@@ -191,7 +191,7 @@ def person_sentences(retriever, person: str, hits: list[SentenceHit]) -> list[Se
     return sorted(found.values(), key=lambda h: (h.chunk.source, h.start))
 
 
-def _with_continuation(retriever, hits: list[SentenceHit], grow_to: int = 75) -> list[SentenceHit]:
+def _with_continuation(retriever, hits: list[SentenceHit], grow_to: int = candidates.MAX_WORDS) -> list[SentenceHit]:
     """A sentence that lost its subject (", introduced the report ...") comes with the next one of its paragraph,
     which says what was introduced; then a short answer grows by the rest of each sentence's paragraph up to
     `grow_to` words (a sentence announcing "several schemes" is followed by them). Growing to 150 words lifted
@@ -340,7 +340,7 @@ def answer(
     budget = candidates.MAX_WORDS if shape.brief else MAX_OPEN_WORDS
     margin = BRIEF_MARGIN if shape.brief else RELEVANT_MARGIN
     chosen = [pick.hit for pick in mmr(retriever, _with_next(retriever, picks), budget, margin=margin)]
-    grow = MAX_OPEN_WORDS if shape.kind == "open" and shape.topic else 75
+    grow = MAX_OPEN_WORDS if shape.kind == "open" and shape.topic else candidates.MAX_WORDS
     chosen = trim(_with_continuation(retriever, _with_items(retriever, with_speakers(retriever, chosen)), grow), budget)
     text, citations = quote_sentences(chosen)
     return Composed(text, citations, False, "", p)
@@ -625,11 +625,10 @@ def _multipart(composer, parts: tuple[str, ...], sources: frozenset[str] | None 
             answers.append(f"The documents do not say: “{part}”.")
             continue
         text, cites = _without(got.text, got.citations, quoted)
-        if cites:
-            found_for[len(answers)] = (hits, qvec)
         quoted.update((c.source, c.start, c.end) for c in cites)
         answers.append((text, list(cites)))  # empty when an earlier part quoted all its sentences
         if cites:  # a quoted span is a retrieved sentence, or one and the next of its paragraph
+            found_for[len(answers) - 1] = (hits, qvec)
             near = [*hits, *(n for h in hits if (n := retriever.sentence(h.row + 1)) is not None)]
             last = (cites[-1].source, cites[-1].start, cites[-1].end)
             found = next((h for h in near if _key(h) == last), None)
